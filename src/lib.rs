@@ -1,0 +1,8 @@
+//! Attune right-sizes Kubernetes pods and carries the result back to the GitOps repository.
+//!
+//! Data flows one way: AttunePolicy status (`crd`) → exact quantities (`quantity`) → the repository
+//! index and the edit sites for a live identity (`repo`) → byte-exact span edits (`yamledit`) → a
+//! change set (`propose`) that feeds the diff, the JSON report and, later, commits and pull requests.
+
+pub mod crd;
+pub mod quantity;
