@@ -6,3 +6,4 @@
 
 pub mod crd;
 pub mod quantity;
+pub mod yamledit;

@@ -1,0 +1,286 @@
+//! A span-carrying YAML tree built from granit-parser events.
+//!
+//! Aliases stay aliases: nothing is expanded, so an alias bomb costs nothing to hold. We still
+//! compute what an expansion would cost and refuse files that other tools (kubectl, Argo CD)
+//! would choke on, because editing them would only produce a PR nobody can apply.
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+use super::YamlError;
+
+/// How many nodes an alias expansion may reach, relative to the nodes written in the file.
+const EXPANSION_FACTOR: usize = 100;
+const EXPANSION_FLOOR: usize = 10_000;
+
+/// One YAML node with the exact byte range of its source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: Kind,
+    /// First byte of the node's text (for block collections: the first key or item).
+    pub start: usize,
+    /// One past the last byte of the node's own text (for block collections: of its last child).
+    pub end: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// 0-based column of `start`, in characters.
+    pub col: usize,
+    /// Anchor id defined on this node, 0 when none.
+    pub anchor: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Scalar { value: String, style: ScalarStyle },
+    Map { entries: Vec<(Node, Node)>, flow: bool },
+    Seq { items: Vec<Node>, flow: bool },
+    Alias(usize),
+}
+
+/// One document of a stream. `root` is an empty plain scalar for an empty document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub root: Node,
+}
+
+/// A comment whose text mentions `$attune`, kept so markers can be found without a second scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkerComment {
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stream {
+    pub docs: Vec<Document>,
+    pub markers: Vec<MarkerComment>,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { value, style: ScalarStyle::Plain }
+            if value.is_empty() || value == "~" || value == "null" || value == "Null" || value == "NULL")
+    }
+
+    pub fn is_flow(&self) -> bool {
+        matches!(&self.kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. })
+    }
+
+    /// The value for `key` in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&(Node, Node)> {
+        match &self.kind {
+            Kind::Map { entries, .. } => entries.iter().find(|(k, _)| k.as_str() == Some(key)),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Seq { items, .. } => items,
+            _ => &[],
+        }
+    }
+
+    pub fn entries(&self) -> &[(Node, Node)] {
+        match &self.kind {
+            Kind::Map { entries, .. } => entries,
+            _ => &[],
+        }
+    }
+
+    /// Every anchor id this subtree refers to through an alias.
+    pub fn collect_aliases(&self, out: &mut Vec<usize>) {
+        match &self.kind {
+            Kind::Alias(id) => out.push(*id),
+            Kind::Scalar { .. } => {}
+            Kind::Map { entries, .. } => entries.iter().for_each(|(k, v)| {
+                k.collect_aliases(out);
+                v.collect_aliases(out);
+            }),
+            Kind::Seq { items, .. } => items.iter().for_each(|i| i.collect_aliases(out)),
+        }
+    }
+}
+
+enum Frame {
+    Map { node: Node, pending_key: Option<Node> },
+    Seq { node: Node },
+}
+
+/// Parses every document of `text`. Errors carry the line and column of the offending token.
+pub fn parse(text: &str) -> Result<Stream, YamlError> {
+    let mut stream = Stream::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expansion = Expansion::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| YamlError::Syntax {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        let range = span.byte_range().ok_or(YamlError::Internal("span without byte offsets"))?;
+        let at = |kind| Node {
+            kind,
+            start: range.start,
+            end: range.end,
+            line: span.start.line(),
+            col: span.start.col(),
+            anchor: 0,
+        };
+        match event {
+            Event::Comment(body, _) => {
+                if body.contains("$attune") {
+                    stream.markers.push(MarkerComment { line: span.start.line(), text: body.into_owned() });
+                }
+            }
+            Event::Scalar(value, style, anchor, _) => {
+                let mut node = at(Kind::Scalar { value: value.into_owned(), style });
+                node.anchor = anchor;
+                expansion.leaf(anchor)?;
+                push_node(&mut stack, &mut stream, node)?;
+            }
+            Event::Alias(id) => {
+                expansion.alias(id)?;
+                push_node(&mut stack, &mut stream, at(Kind::Alias(id)))?;
+            }
+            Event::MappingStart(style, anchor, _) => {
+                let flow = style == granit_parser::StructureStyle::Flow;
+                let mut node = at(Kind::Map { entries: Vec::new(), flow });
+                node.anchor = anchor;
+                expansion.open(anchor);
+                stack.push(Frame::Map { node, pending_key: None });
+            }
+            Event::SequenceStart(style, anchor, _) => {
+                let flow = style == granit_parser::StructureStyle::Flow;
+                let mut node = at(Kind::Seq { items: Vec::new(), flow });
+                node.anchor = anchor;
+                expansion.open(anchor);
+                stack.push(Frame::Seq { node });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let mut node = match stack.pop() {
+                    Some(Frame::Map { node, .. } | Frame::Seq { node }) => node,
+                    None => return Err(YamlError::Internal("collection end without start")),
+                };
+                close_collection(&mut node, range.end);
+                expansion.close(node.anchor)?;
+                push_node(&mut stack, &mut stream, node)?;
+            }
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(..)
+            | Event::DocumentEnd
+            | Event::Anchor(..)
+            | Event::UnresolvedAlias(_) => {}
+            // Events added by later parser versions carry no data we edit.
+            _ => {}
+        }
+    }
+    Ok(stream)
+}
+
+/// Fixes up where a collection ends: flow collections end at their closing bracket, block
+/// collections at the end of their last child (the parser reports the next token instead).
+fn close_collection(node: &mut Node, closing_end: usize) {
+    let flow = node.is_flow();
+    let last_end = match &node.kind {
+        Kind::Map { entries, .. } => entries.last().map(|(_, v)| v.end),
+        Kind::Seq { items, .. } => items.last().map(|i| i.end),
+        _ => None,
+    };
+    node.end = if flow { closing_end } else { last_end.unwrap_or(node.start) };
+    if !flow {
+        // A block collection starts at its first child; an indicator (`- `) is not part of it.
+        let first_start = match &node.kind {
+            Kind::Map { entries, .. } => entries.first().map(|(k, _)| (k.start, k.line, k.col)),
+            Kind::Seq { .. } => None,
+            _ => None,
+        };
+        if let Some((start, line, col)) = first_start {
+            node.start = start;
+            node.line = line;
+            node.col = col;
+        }
+    }
+}
+
+fn push_node(stack: &mut [Frame], stream: &mut Stream, node: Node) -> Result<(), YamlError> {
+    match stack.last_mut() {
+        None => stream.docs.push(Document { root: node }),
+        Some(Frame::Seq { node: seq }) => {
+            if let Kind::Seq { items, .. } = &mut seq.kind {
+                items.push(node);
+            }
+        }
+        Some(Frame::Map { node: map, pending_key }) => match pending_key.take() {
+            None => *pending_key = Some(node),
+            Some(key) => {
+                if let Kind::Map { entries, .. } = &mut map.kind {
+                    entries.push((key, node));
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Tracks how large the document would become if every alias were expanded.
+#[derive(Default)]
+struct Expansion {
+    written: usize,
+    expanded: usize,
+    /// Expanded size of each anchored node, by anchor id.
+    anchored: std::collections::HashMap<usize, usize>,
+    /// `expanded` at the start of each open collection, with its anchor.
+    open: Vec<(usize, usize)>,
+}
+
+impl Expansion {
+    fn leaf(&mut self, anchor: usize) -> Result<(), YamlError> {
+        self.written += 1;
+        self.expanded += 1;
+        if anchor != 0 {
+            self.anchored.insert(anchor, 1);
+        }
+        self.check()
+    }
+
+    fn alias(&mut self, id: usize) -> Result<(), YamlError> {
+        self.written += 1;
+        self.expanded = self.expanded.saturating_add(self.anchored.get(&id).copied().unwrap_or(1));
+        self.check()
+    }
+
+    fn open(&mut self, anchor: usize) {
+        self.written += 1;
+        self.expanded += 1;
+        self.open.push((self.expanded - 1, anchor));
+    }
+
+    fn close(&mut self, _anchor: usize) -> Result<(), YamlError> {
+        if let Some((before, anchor)) = self.open.pop()
+            && anchor != 0
+        {
+            self.anchored.insert(anchor, self.expanded - before);
+        }
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), YamlError> {
+        let limit = self.written.saturating_mul(EXPANSION_FACTOR).saturating_add(EXPANSION_FLOOR);
+        if self.expanded > limit {
+            return Err(YamlError::AliasBomb { expanded: self.expanded, written: self.written });
+        }
+        Ok(())
+    }
+}
