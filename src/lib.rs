@@ -7,3 +7,5 @@
 pub mod crd;
 pub mod quantity;
 pub mod yamledit;
+pub mod repo;
+pub mod propose;

@@ -1,0 +1,131 @@
+//! The `attune propose` command over a local checkout: read, resolve, edit, report, write.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Outcome, apply, diff, wants, write};
+use crate::repo::{self, Repo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Diff,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub policies: PathBuf,
+    pub repo: PathBuf,
+    /// Subfolder the search is limited to, relative to `repo`.
+    pub path: Option<String>,
+    pub write: bool,
+    pub output: Format,
+}
+
+/// Bad input: nothing was touched. The binary exits 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    #[error("cannot read the policies file {path}")]
+    ReadPolicies {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}")]
+    Policies {
+        path: String,
+        #[source]
+        source: crate::crd::LoadError,
+    },
+    #[error("repository directory {path} does not exist or is not a directory")]
+    NoRepo { path: String },
+    #[error("--path {path} is not a directory inside the repository (give it relative to --repo, e.g. overlays/production)")]
+    BadPath { path: String },
+    #[error("cannot read the repository {path}")]
+    ReadRepo {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no file was written")]
+    Write(#[source] write::WriteError),
+    #[error("cannot write the report")]
+    Output(#[source] std::io::Error),
+}
+
+/// Runs the command. `Ok(0)` when every recommended workload was located, `Ok(1)` when some
+/// were not (everything else still applied).
+pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, ProposeError> {
+    let outcome = compute(opts)?;
+    if opts.write {
+        write::write_all(&opts.repo, &outcome.files).map_err(ProposeError::Write)?;
+    }
+    match opts.output {
+        Format::Diff if !opts.write => out.write_all(diff::unified(&outcome.files).as_bytes()),
+        Format::Diff => Ok(()),
+        Format::Json => serde_json::to_writer_pretty(&mut *out, &outcome)
+            .map_err(std::io::Error::other)
+            .and_then(|()| out.write_all(b"\n")),
+    }
+    .map_err(ProposeError::Output)?;
+    summary(&outcome, opts.write, err).map_err(ProposeError::Output)?;
+    Ok(if outcome.problems.is_empty() { 0 } else { 1 })
+}
+
+/// Everything up to (not including) writing: the outcome of a run.
+pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
+    let display = |p: &Path| p.display().to_string();
+    let text = std::fs::read_to_string(&opts.policies)
+        .map_err(|source| ProposeError::ReadPolicies { path: display(&opts.policies), source })?;
+    let policies = crate::crd::load_policies(&text)
+        .map_err(|source| ProposeError::Policies { path: display(&opts.policies), source })?;
+    if !opts.repo.is_dir() {
+        return Err(ProposeError::NoRepo { path: display(&opts.repo) });
+    }
+    let scope = match &opts.path {
+        None => String::new(),
+        Some(p) => {
+            let normalized = repo::walk::join("", p).filter(|n| opts.repo.join(n).is_dir());
+            normalized.ok_or_else(|| ProposeError::BadPath { path: p.clone() })?
+        }
+    };
+    let repo = Repo::load(&opts.repo).map_err(|source| ProposeError::ReadRepo { path: display(&opts.repo), source })?;
+    let plan = repo::resolve(&repo, &scope, &wants(&policies));
+    Ok(apply(&repo, plan))
+}
+
+fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Result<()> {
+    let new_files = outcome.files.iter().filter(|f| f.before.is_none()).count();
+    writeln!(
+        err,
+        "attune: {} value(s) in {} file(s){}{}, {} problem(s)",
+        outcome.changes.len(),
+        outcome.files.len(),
+        if new_files > 0 { format!(" ({new_files} new)") } else { String::new() },
+        if wrote { " written" } else { "" },
+        outcome.problems.len()
+    )?;
+    for c in &outcome.changes {
+        writeln!(
+            err,
+            "  {}/{}/{} {} {}: {} -> {}  {} ({})",
+            c.namespace,
+            c.kind,
+            c.workload,
+            c.container,
+            c.field,
+            c.from.as_deref().unwrap_or("(unset)"),
+            c.to,
+            c.file,
+            serde_json::to_value(c.site).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        )?;
+    }
+    for p in &outcome.problems {
+        let container = p.container.as_deref().map(|c| format!(" container {c}")).unwrap_or_default();
+        writeln!(err, "problem: {}/{}/{}{container}: {}", p.namespace, p.kind, p.workload, p.reason)?;
+    }
+    for n in &outcome.notices {
+        writeln!(err, "notice: {}: {}", n.file, n.message)?;
+    }
+    Ok(())
+}

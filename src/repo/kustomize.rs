@@ -1,0 +1,324 @@
+//! Our model of the Kustomize subset GitOps repositories use for workloads: `resources`,
+//! `components`, `namespace`, `namePrefix`, `nameSuffix`, `patches` (file or inline, with an
+//! optional `target`), `patchesStrategicMerge` and `patchesJson6902`. Rendering keeps, for
+//! every object, where it came from and which patches touched it, so an edit can go to the
+//! place that decides the live value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Notice;
+use super::index::{Object, ParsedFile, objects};
+use super::walk::{join, parent};
+use crate::yamledit::{Node, Seg};
+
+/// Where a patch document lives: a file's document, or a literal block inside a kustomization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchDoc {
+    pub file: String,
+    pub doc: usize,
+    /// Path to the block scalar holding the patch text, for inline patches.
+    pub inline: Option<Vec<Seg>>,
+    /// The kustomization directory that applies it.
+    pub root: String,
+    pub json6902: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Target {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatchEntry {
+    pub doc: PatchDoc,
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    pub dir: String,
+    pub file: String,
+    pub resources: Vec<String>,
+    pub components: Vec<String>,
+    pub namespace: Option<String>,
+    pub name_prefix: String,
+    pub name_suffix: String,
+    pub patches: Vec<PatchEntry>,
+}
+
+/// An object as a kustomization emits it, with its history.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub source: Object,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// Patches that matched it, in the order they were applied.
+    pub patches: Vec<PatchDoc>,
+    /// Kustomization directories it passed through, innermost first.
+    pub chain: Vec<String>,
+    /// The name each kustomization in `chain` received it under (before its own prefix/suffix).
+    pub names_in: Vec<String>,
+}
+
+fn strings(node: Option<&Node>) -> Vec<String> {
+    node.map(|n| n.items().iter().filter_map(|i| i.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// Reads a kustomization file; patch files are resolved relative to its directory.
+pub fn read(file: &ParsedFile, files: &BTreeMap<String, ParsedFile>, notices: &mut Vec<Notice>) -> Option<Kustomization> {
+    let root = &file.stream.docs.first()?.root;
+    let dir = parent(&file.rel).to_owned();
+    let text = |key: &str| root.get(key).and_then(Node::as_str).map(str::to_owned);
+    let mut k = Kustomization {
+        dir: dir.clone(),
+        file: file.rel.clone(),
+        resources: strings(root.get("resources")).into_iter().chain(strings(root.get("bases"))).collect(),
+        components: strings(root.get("components")),
+        namespace: text("namespace").filter(|s| !s.is_empty()),
+        name_prefix: text("namePrefix").unwrap_or_default(),
+        name_suffix: text("nameSuffix").unwrap_or_default(),
+        patches: Vec::new(),
+    };
+    let mut from_file = |reference: &str, target: Option<Target>, k: &mut Kustomization, json_hint: bool| {
+        let Some(path) = join(&dir, reference) else {
+            notices.push(Notice::new(file.rel.clone(), format!("patch {reference} leaves the repository; ignored")));
+            return;
+        };
+        let Some(patch_file) = files.get(&path) else {
+            notices.push(Notice::new(file.rel.clone(), format!("patch {reference} not found; ignored")));
+            return;
+        };
+        for (doc, d) in patch_file.stream.docs.iter().enumerate() {
+            let json6902 = json_hint || matches!(d.root.kind, crate::yamledit::Kind::Seq { .. });
+            let doc = PatchDoc { file: path.clone(), doc, inline: None, root: dir.clone(), json6902 };
+            k.patches.push(PatchEntry { doc, target: target.clone() });
+        }
+    };
+    for (i, item) in root.get("patchesStrategicMerge").map(Node::items).unwrap_or_default().iter().enumerate() {
+        let Some(s) = item.as_str() else { continue };
+        if s.contains('\n') || s.trim_start().starts_with('{') {
+            let inline = vec![Seg::Key("patchesStrategicMerge".into()), Seg::Index(i)];
+            push_inline(&mut k, file, inline, None, false);
+        } else {
+            from_file(s, None, &mut k, false);
+        }
+    }
+    for (key, json) in [("patches", false), ("patchesJson6902", true)] {
+        for (i, item) in root.get(key).map(Node::items).unwrap_or_default().iter().enumerate() {
+            let target = item.get("target").map(read_target);
+            if let Some(path) = item.get("path").and_then(Node::as_str) {
+                from_file(path, target, &mut k, json);
+            } else if item.get("patch").is_some() {
+                let inline = vec![Seg::Key(key.into()), Seg::Index(i), Seg::Key("patch".into())];
+                push_inline(&mut k, file, inline, target, json);
+            }
+        }
+    }
+    Some(k)
+}
+
+fn push_inline(k: &mut Kustomization, file: &ParsedFile, inline: Vec<Seg>, target: Option<Target>, json_hint: bool) {
+    let json6902 = json_hint || inline_text(file, &inline).is_some_and(|t| t.trim_start().starts_with('-'));
+    let doc = PatchDoc { file: file.rel.clone(), doc: 0, inline: Some(inline), root: k.dir.clone(), json6902 };
+    k.patches.push(PatchEntry { doc, target });
+}
+
+pub fn inline_text<'a>(file: &'a ParsedFile, path: &[Seg]) -> Option<&'a str> {
+    let mut node = &file.stream.docs.first()?.root;
+    for seg in path {
+        node = match seg {
+            Seg::Key(k) => node.get(k)?,
+            Seg::Index(i) => node.items().get(*i)?,
+        };
+    }
+    node.as_str()
+}
+
+fn read_target(node: &Node) -> Target {
+    let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
+    Target { kind: text("kind"), name: text("name"), namespace: text("namespace"), label_selector: text("labelSelector") }
+}
+
+/// All kustomizations, rendered. `rendered[dir]` lists what `dir` emits.
+pub struct Renderer<'a> {
+    pub files: &'a BTreeMap<String, ParsedFile>,
+    pub kustomizations: BTreeMap<String, Kustomization>,
+    pub rendered: BTreeMap<String, Vec<Rendered>>,
+    /// Files and directories some kustomization refers to.
+    pub referenced: BTreeSet<String>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(files: &'a BTreeMap<String, ParsedFile>, notices: &mut Vec<Notice>) -> Renderer<'a> {
+        let mut kustomizations = BTreeMap::new();
+        for file in files.values().filter(|f| f.is_kustomization) {
+            if let Some(k) = read(file, files, notices) {
+                kustomizations.insert(k.dir.clone(), k);
+            }
+        }
+        let mut referenced = BTreeSet::new();
+        for k in kustomizations.values() {
+            for r in k.resources.iter().chain(&k.components) {
+                if let Some(p) = join(&k.dir, r) {
+                    referenced.insert(p);
+                }
+            }
+            for p in &k.patches {
+                referenced.insert(p.doc.file.clone());
+            }
+        }
+        let mut renderer = Renderer { files, kustomizations, rendered: BTreeMap::new(), referenced };
+        let dirs: Vec<String> = renderer.kustomizations.keys().cloned().collect();
+        for dir in dirs {
+            renderer.render(&dir, &mut Vec::new(), notices);
+        }
+        renderer
+    }
+
+    fn render(&mut self, dir: &str, visiting: &mut Vec<String>, notices: &mut Vec<Notice>) -> Vec<Rendered> {
+        if let Some(done) = self.rendered.get(dir) {
+            return done.clone();
+        }
+        let Some(k) = self.kustomizations.get(dir).cloned() else { return Vec::new() };
+        if visiting.iter().any(|d| d == dir) {
+            notices.push(Notice::new(k.file.clone(), "kustomization refers to itself through its resources".into()));
+            return Vec::new();
+        }
+        visiting.push(dir.to_owned());
+        let mut objs = Vec::new();
+        for r in &k.resources {
+            objs.extend(self.resource(&k, r, visiting, notices));
+        }
+        for c in &k.components {
+            let Some(path) = join(&k.dir, c) else { continue };
+            // A component adds its own resources, then patches everything accumulated so far.
+            let Some(comp) = self.kustomizations.get(&path).cloned() else {
+                notices.push(Notice::new(k.file.clone(), format!("component {c} has no kustomization; ignored")));
+                continue;
+            };
+            for r in &comp.resources {
+                objs.extend(self.resource(&comp, r, visiting, notices));
+            }
+            self.apply(&comp, &mut objs);
+        }
+        self.apply(&k, &mut objs);
+        visiting.pop();
+        self.rendered.insert(dir.to_owned(), objs.clone());
+        objs
+    }
+
+    fn resource(&mut self, k: &Kustomization, r: &str, visiting: &mut Vec<String>, notices: &mut Vec<Notice>) -> Vec<Rendered> {
+        if r.contains("://") || r.starts_with("github.com/") || r.contains("?ref=") {
+            return Vec::new();
+        }
+        let Some(path) = join(&k.dir, r) else {
+            notices.push(Notice::new(k.file.clone(), format!("resource {r} leaves the repository; ignored")));
+            return Vec::new();
+        };
+        if self.kustomizations.contains_key(&path) {
+            return self.render(&path, visiting, notices);
+        }
+        match self.files.get(&path) {
+            Some(file) => objects(file)
+                .into_iter()
+                .map(|o| Rendered {
+                    name: o.name.clone(),
+                    namespace: o.namespace.clone(),
+                    source: o,
+                    patches: Vec::new(),
+                    chain: Vec::new(),
+                    names_in: Vec::new(),
+                })
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies a kustomization's own patches and transformers, in Kustomize's order.
+    fn apply(&self, k: &Kustomization, objs: &mut [Rendered]) {
+        for obj in objs.iter_mut() {
+            obj.names_in.push(obj.name.clone());
+            obj.chain.push(k.dir.clone());
+        }
+        for entry in &k.patches {
+            for obj in objs.iter_mut() {
+                if self.patch_applies(entry, obj) {
+                    obj.patches.push(entry.doc.clone());
+                }
+            }
+        }
+        for obj in objs.iter_mut() {
+            if let Some(ns) = &k.namespace {
+                obj.namespace = Some(ns.clone());
+            }
+            obj.name = format!("{}{}{}", k.name_prefix, obj.name, k.name_suffix);
+        }
+    }
+
+    fn patch_applies(&self, entry: &PatchEntry, obj: &Rendered) -> bool {
+        if let Some(t) = &entry.target {
+            return target_matches(t, obj);
+        }
+        if entry.doc.json6902 {
+            return false;
+        }
+        // A strategic-merge patch names its target itself.
+        let Some(root) = self.patch_root(&entry.doc) else { return false };
+        let kind = root.get("kind").and_then(Node::as_str);
+        let meta = root.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(Node::as_str);
+        let ns = meta.and_then(|m| m.get("namespace")).and_then(Node::as_str);
+        kind == Some(obj.source.kind.as_str())
+            && name.is_some_and(|n| n == obj.name || n == obj.source.name)
+            && ns.is_none_or(|n| obj.namespace.as_deref().is_none_or(|o| o == n))
+    }
+
+    /// The root node of a patch document, parsing inline patch text on demand.
+    pub fn patch_root(&self, doc: &PatchDoc) -> Option<Node> {
+        let file = self.files.get(&doc.file)?;
+        match &doc.inline {
+            None => file.stream.docs.get(doc.doc).map(|d| d.root.clone()),
+            Some(path) => {
+                let text = inline_text(file, path)?;
+                crate::yamledit::parse(text).ok()?.docs.into_iter().next().map(|d| d.root)
+            }
+        }
+    }
+}
+
+fn target_matches(t: &Target, obj: &Rendered) -> bool {
+    let kind_ok = t.kind.as_deref().is_none_or(|k| k == obj.source.kind);
+    let name_ok = t.name.as_deref().is_none_or(|n| name_matches(n, &obj.name) || name_matches(n, &obj.source.name));
+    let ns_ok = t.namespace.as_deref().is_none_or(|n| obj.namespace.as_deref() == Some(n));
+    let labels_ok = t.label_selector.as_deref().is_none_or(|sel| {
+        sel.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|req| match req.split_once('=') {
+            Some((k, v)) => obj.source.labels.get(k.trim().trim_end_matches('=')) == Some(&v.trim().to_owned()),
+            None => obj.source.labels.contains_key(req),
+        })
+    });
+    kind_ok && name_ok && ns_ok && labels_ok
+}
+
+/// Kustomize treats target names as anchored regular expressions; we support the literal case
+/// and the common `.*` wildcard.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(".*") {
+        return pattern == name;
+    }
+    let parts: Vec<&str> = pattern.split(".*").collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name.ends_with(last) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}

@@ -1,0 +1,70 @@
+//! Indexes a checkout of a GitOps repository and resolves a live workload identity to the
+//! places in it that decide that workload's resources.
+//!
+//! The index holds every YAML file's workload objects, Kustomize roots (our own model of the
+//! subset in [`kustomize`], no kustomize binary) and `$attune` marker comments. Resolution
+//! follows the precedence users expect: a marker wins; then the overlay patch that already sets
+//! the value; then the defining manifest, when nothing else renders it; and when a base is
+//! shared, a strategic-merge patch in the overlay that renders the target namespace — never the
+//! shared base. Everything here is pure over an in-memory file tree except [`walk`], which reads
+//! it; this module knows nothing about git, forges, the cluster or how bytes are edited.
+
+mod field;
+mod index;
+mod kustomize;
+mod patch;
+mod resolve;
+pub mod walk;
+
+use std::collections::BTreeMap;
+
+pub use field::Field;
+pub use index::{ParsedFile, WORKLOAD_KINDS};
+pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve};
+
+/// Something about a file that the user should know but that does not stop the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Notice {
+    pub file: String,
+    pub message: String,
+}
+
+impl Notice {
+    pub fn new(file: String, message: String) -> Notice {
+        Notice { file, message }
+    }
+}
+
+/// A workload or container that could not be located (or not unambiguously).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub namespace: String,
+    pub kind: String,
+    pub workload: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub reason: String,
+}
+
+/// A parsed checkout: every readable YAML file by its `/`-separated relative path.
+pub struct Repo {
+    pub files: BTreeMap<String, ParsedFile>,
+    pub notices: Vec<Notice>,
+}
+
+impl Repo {
+    /// Reads and parses the YAML files below `root`. Unreadable or invalid files become notices.
+    pub fn load(root: &std::path::Path) -> std::io::Result<Repo> {
+        let (raw, mut notices) = walk::read_tree(root)?;
+        let files = index::parse_files(raw, &mut notices).into_iter().map(|f| (f.rel.clone(), f)).collect();
+        Ok(Repo { files, notices })
+    }
+
+    /// Builds a repository from in-memory files (tests, benchmarks).
+    pub fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> Repo {
+        let raw = texts.into_iter().map(|(rel, text)| walk::RawFile { rel, text }).collect();
+        let mut notices = Vec::new();
+        let files = index::parse_files(raw, &mut notices).into_iter().map(|f| (f.rel.clone(), f)).collect();
+        Repo { files, notices }
+    }
+}
