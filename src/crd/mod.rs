@@ -2,13 +2,15 @@
 //!
 //! This module holds the Rust shape of the CRD: the spec a user writes, the status the operator
 //! reports, the field docs that `kubectl explain` shows, the generated CRD YAML
-//! ([`crd_yaml`]). Defaults are documented on each field but not filled in here, except the
+//! ([`crd_yaml`]) and a tolerant reader for policy files and `kubectl get -o yaml` output
+//! ([`load_policies`]). Defaults are documented on each field but not filled in here, except the
 //! few effective-value helpers that callers need to branch on (for example
 //! [`UpdateStrategy::mode`]). It must not know about Kubernetes clients, git, forges or the
 //! recommendation logic: it is data plus reading and printing that data.
 
 mod export;
 mod generate;
+mod load;
 mod metrics;
 mod resources;
 mod scalar;
@@ -19,6 +21,7 @@ mod strategy;
 
 pub use export::{ConfigMapExport, Export, GitProvider, PullRequestExport};
 pub use generate::{CrdYamlError, crd_yaml};
+pub use load::{LoadError, load_policies};
 pub use metrics::{
     CloudWatchSource, DatadogSource, MetricsSource, PodAggregation, PrometheusSource,
     PrometheusTls, VpaSource,
