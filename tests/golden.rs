@@ -3,6 +3,8 @@
 //! `expected/`; `--write` must produce it byte for byte; a second `--write` must change nothing;
 //! `--output json` must report the same changes and problems.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -28,7 +30,11 @@ fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
@@ -92,11 +98,23 @@ fn run_case(case_dir: &Path) {
     copy_tree(&case_dir.join("original"), &repo);
     let out = propose(case_dir, &repo, &case, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(case.exit), "case {name}: exit code; stderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(case.exit),
+        "case {name}: exit code; stderr:\n{stderr}"
+    );
     for p in &case.problems {
-        assert!(stderr.contains(p.as_str()), "case {name}: stderr lacks {p:?}:\n{stderr}");
+        assert!(
+            stderr.contains(p.as_str()),
+            "case {name}: stderr lacks {p:?}:\n{stderr}"
+        );
     }
-    assert_same_tree(&name, "dry run leaves the repo alone", &repo, &case_dir.join("original"));
+    assert_same_tree(
+        &name,
+        "dry run leaves the repo alone",
+        &repo,
+        &case_dir.join("original"),
+    );
     if !out.stdout.is_empty() {
         let patch = work.path().join("change.diff");
         std::fs::write(&patch, &out.stdout).unwrap();
@@ -120,13 +138,25 @@ fn run_case(case_dir: &Path) {
     let repo = work.path().join("repo");
     copy_tree(&case_dir.join("original"), &repo);
     let out = propose(case_dir, &repo, &case, &["--write"]);
-    assert_eq!(out.status.code(), Some(case.exit), "case {name}: --write exit code");
+    assert_eq!(
+        out.status.code(),
+        Some(case.exit),
+        "case {name}: --write exit code"
+    );
     assert_same_tree(&name, "--write", &repo, &expected);
 
     // 3. Idempotent: a second run finds nothing to change.
     let out = propose(case_dir, &repo, &case, &["--write"]);
-    assert_eq!(out.status.code(), Some(case.exit), "case {name}: second run exit code");
-    assert!(out.stdout.is_empty(), "case {name}: second run printed {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(case.exit),
+        "case {name}: second run exit code"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "case {name}: second run printed {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_same_tree(&name, "second --write", &repo, &expected);
 
     // 4. JSON names the same files and the problems.
@@ -134,7 +164,11 @@ fn run_case(case_dir: &Path) {
     let repo = work.path().join("repo");
     copy_tree(&case_dir.join("original"), &repo);
     let out = propose(case_dir, &repo, &case, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(case.exit), "case {name}: json exit code");
+    assert_eq!(
+        out.status.code(),
+        Some(case.exit),
+        "case {name}: json exit code"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let changed: std::collections::BTreeSet<String> = report["changes"]
         .as_array()
@@ -144,18 +178,36 @@ fn run_case(case_dir: &Path) {
         .collect();
     let (orig, exp) = (tree(&case_dir.join("original")), tree(&expected));
     for file in &changed {
-        assert!(orig.get(file) != exp.get(file), "case {name}: json names {file}, which does not change");
+        assert!(
+            orig.get(file) != exp.get(file),
+            "case {name}: json names {file}, which does not change"
+        );
     }
     for c in report["changes"].as_array().unwrap() {
-        for key in ["policy", "namespace", "kind", "workload", "container", "field", "file", "to"] {
+        for key in [
+            "policy",
+            "namespace",
+            "kind",
+            "workload",
+            "container",
+            "field",
+            "file",
+            "to",
+        ] {
             assert!(c[key].is_string(), "case {name}: change lacks {key}: {c}");
         }
     }
     let problems = report["problems"].as_array().unwrap();
-    assert_eq!(problems.is_empty(), case.exit == 0, "case {name}: problems {problems:?}");
+    assert_eq!(
+        problems.is_empty(),
+        case.exit == 0,
+        "case {name}: problems {problems:?}"
+    );
     for p in &case.problems {
         assert!(
-            problems.iter().any(|x| x["reason"].as_str().unwrap().contains(p.as_str())),
+            problems
+                .iter()
+                .any(|x| x["reason"].as_str().unwrap().contains(p.as_str())),
             "case {name}: json problems lack {p:?}"
         );
     }
@@ -163,8 +215,11 @@ fn run_case(case_dir: &Path) {
 
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/repos");
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs
 }
@@ -172,14 +227,27 @@ fn cases() -> Vec<PathBuf> {
 #[test]
 fn golden_cases() {
     let dirs = cases();
-    assert!(dirs.len() >= 25, "expected at least 25 golden cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 25,
+        "expected at least 25 golden cases, found {}",
+        dirs.len()
+    );
     let mut failures = Vec::new();
     for dir in &dirs {
         let result = std::panic::catch_unwind(|| run_case(dir));
         if let Err(e) = result {
-            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
             failures.push(msg.unwrap_or_else(|| format!("{} panicked", dir.display())));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), dirs.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
 }

@@ -7,7 +7,11 @@ use crate::yamledit::{self, EmbeddedSet, Set, YamlError};
 use super::{FileChange, Outcome};
 
 pub fn apply(repo: &Repo, plan: Plan) -> Outcome {
-    let mut outcome = Outcome { problems: plan.problems, notices: plan.notices, ..Outcome::default() };
+    let mut outcome = Outcome {
+        problems: plan.problems,
+        notices: plan.notices,
+        ..Outcome::default()
+    };
     outcome.notices.extend(repo.notices.iter().cloned());
     let mut failed = vec![false; plan.changes.len()];
     for (path, file_plan) in &plan.files {
@@ -53,7 +57,13 @@ pub fn apply(repo: &Repo, plan: Plan) -> Outcome {
             }
         }
     }
-    outcome.changes = plan.changes.into_iter().zip(failed).filter(|(_, f)| !f).map(|(c, _)| c).collect();
+    outcome.changes = plan
+        .changes
+        .into_iter()
+        .zip(failed)
+        .filter(|(_, f)| !f)
+        .map(|(c, _)| c)
+        .collect();
     outcome
 }
 
@@ -66,7 +76,11 @@ fn reason(file: &str, field: &str, e: &YamlError) -> String {
 
 fn push(outcome: &mut Outcome, path: &str, before: Option<&str>, after: String) {
     if before != Some(after.as_str()) {
-        outcome.files.push(FileChange { path: path.to_owned(), before: before.map(str::to_owned), after });
+        outcome.files.push(FileChange {
+            path: path.to_owned(),
+            before: before.map(str::to_owned),
+            after,
+        });
     }
 }
 
@@ -77,7 +91,11 @@ fn change_ids(plan: &FilePlan) -> Vec<usize> {
 }
 
 /// Edits `text` with the supporting ops and the ops of the changes `keep` selects.
-fn edit_file(text: &str, plan: &FilePlan, keep: &dyn Fn(usize) -> bool) -> Result<String, YamlError> {
+fn edit_file(
+    text: &str,
+    plan: &FilePlan,
+    keep: &dyn Fn(usize) -> bool,
+) -> Result<String, YamlError> {
     let mut sets: Vec<Set> = Vec::new();
     let mut embedded: Vec<EmbeddedSet> = Vec::new();
     for (id, op) in &plan.ops {

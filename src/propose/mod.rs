@@ -17,7 +17,6 @@ pub use apply::apply;
 pub use run::{Format, Options, ProposeError, compute, run};
 pub use wants::wants;
 
-
 use crate::repo::{Change, Notice, Problem};
 
 /// The content of one file before and after (before is `None` for a new file).

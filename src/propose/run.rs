@@ -39,7 +39,9 @@ pub enum ProposeError {
     },
     #[error("repository directory {path} does not exist or is not a directory")]
     NoRepo { path: String },
-    #[error("--path {path} is not a directory inside the repository (give it relative to --repo, e.g. overlays/production)")]
+    #[error(
+        "--path {path} is not a directory inside the repository (give it relative to --repo, e.g. overlays/production)"
+    )]
     BadPath { path: String },
     #[error("cannot read the repository {path}")]
     ReadRepo {
@@ -75,12 +77,19 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i
 /// Everything up to (not including) writing: the outcome of a run.
 pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
     let display = |p: &Path| p.display().to_string();
-    let text = std::fs::read_to_string(&opts.policies)
-        .map_err(|source| ProposeError::ReadPolicies { path: display(&opts.policies), source })?;
-    let policies = crate::crd::load_policies(&text)
-        .map_err(|source| ProposeError::Policies { path: display(&opts.policies), source })?;
+    let text =
+        std::fs::read_to_string(&opts.policies).map_err(|source| ProposeError::ReadPolicies {
+            path: display(&opts.policies),
+            source,
+        })?;
+    let policies = crate::crd::load_policies(&text).map_err(|source| ProposeError::Policies {
+        path: display(&opts.policies),
+        source,
+    })?;
     if !opts.repo.is_dir() {
-        return Err(ProposeError::NoRepo { path: display(&opts.repo) });
+        return Err(ProposeError::NoRepo {
+            path: display(&opts.repo),
+        });
     }
     let scope = match &opts.path {
         None => String::new(),
@@ -89,7 +98,10 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
             normalized.ok_or_else(|| ProposeError::BadPath { path: p.clone() })?
         }
     };
-    let repo = Repo::load(&opts.repo).map_err(|source| ProposeError::ReadRepo { path: display(&opts.repo), source })?;
+    let repo = Repo::load(&opts.repo).map_err(|source| ProposeError::ReadRepo {
+        path: display(&opts.repo),
+        source,
+    })?;
     let plan = repo::resolve(&repo, &scope, &wants(&policies));
     Ok(apply(&repo, plan))
 }
@@ -101,7 +113,11 @@ fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Resu
         "attune: {} value(s) in {} file(s){}{}, {} problem(s)",
         outcome.changes.len(),
         outcome.files.len(),
-        if new_files > 0 { format!(" ({new_files} new)") } else { String::new() },
+        if new_files > 0 {
+            format!(" ({new_files} new)")
+        } else {
+            String::new()
+        },
         if wrote { " written" } else { "" },
         outcome.problems.len()
     )?;
@@ -117,12 +133,23 @@ fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Resu
             c.from.as_deref().unwrap_or("(unset)"),
             c.to,
             c.file,
-            serde_json::to_value(c.site).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            serde_json::to_value(c.site)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
         )?;
     }
     for p in &outcome.problems {
-        let container = p.container.as_deref().map(|c| format!(" container {c}")).unwrap_or_default();
-        writeln!(err, "problem: {}/{}/{}{container}: {}", p.namespace, p.kind, p.workload, p.reason)?;
+        let container = p
+            .container
+            .as_deref()
+            .map(|c| format!(" container {c}"))
+            .unwrap_or_default();
+        writeln!(
+            err,
+            "problem: {}/{}/{}{container}: {}",
+            p.namespace, p.kind, p.workload, p.reason
+        )?;
     }
     for n in &outcome.notices {
         writeln!(err, "notice: {}: {}", n.file, n.message)?;

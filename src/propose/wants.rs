@@ -8,8 +8,14 @@ use crate::repo::{ContainerWant, Field, Want};
 pub fn wants(policies: &[AttunePolicy]) -> Vec<Want> {
     let mut out = Vec::new();
     for policy in policies {
-        let Some(status) = &policy.status else { continue };
-        let namespace = policy.metadata.namespace.clone().unwrap_or_else(|| "default".to_owned());
+        let Some(status) = &policy.status else {
+            continue;
+        };
+        let namespace = policy
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
         let name = policy.metadata.name.clone().unwrap_or_default();
         let cpu_limits = policy.spec.cpu.controls_limits();
         let memory_limits = policy.spec.memory.controls_limits();
@@ -31,7 +37,10 @@ pub fn wants(policies: &[AttunePolicy]) -> Vec<Want> {
                         .filter_map(|(f, v, _)| v.as_ref().map(|v| (f, v.trim().to_owned())))
                         .filter(|(_, v)| !v.is_empty())
                         .collect();
-                    ContainerWant { name: c.name.clone(), fields }
+                    ContainerWant {
+                        name: c.name.clone(),
+                        fields,
+                    }
                 })
                 .collect();
             out.push(Want {

@@ -19,18 +19,29 @@ pub enum WriteError {
 }
 
 fn target(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
-    let outside = || WriteError::Outside { path: rel.to_owned() };
-    if Path::new(rel).components().any(|c| !matches!(c, Component::Normal(_))) {
+    let outside = || WriteError::Outside {
+        path: rel.to_owned(),
+    };
+    if Path::new(rel)
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return Err(outside());
     }
-    let canonical_root = root.canonicalize().map_err(|source| WriteError::Io { path: rel.to_owned(), source })?;
+    let canonical_root = root.canonicalize().map_err(|source| WriteError::Io {
+        path: rel.to_owned(),
+        source,
+    })?;
     let path = canonical_root.join(rel);
     // An existing file may be a symlink; it is written where it points, which must be inside.
     let resolved = match path.canonicalize() {
         Ok(p) => p,
         Err(_) => {
             let parent = path.parent().ok_or_else(outside)?;
-            let parent = parent.canonicalize().map_err(|source| WriteError::Io { path: rel.to_owned(), source })?;
+            let parent = parent.canonicalize().map_err(|source| WriteError::Io {
+                path: rel.to_owned(),
+                source,
+            })?;
             parent.join(path.file_name().ok_or_else(outside)?)
         }
     };
@@ -47,9 +58,14 @@ pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
             let dest = target(root, &f.path)?;
             let tmp = dest.with_file_name(format!(
                 ".{}.attune-tmp",
-                dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                dest.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             ));
-            std::fs::write(&tmp, f.after.as_bytes()).map_err(|source| WriteError::Io { path: f.path.clone(), source })?;
+            std::fs::write(&tmp, f.after.as_bytes()).map_err(|source| WriteError::Io {
+                path: f.path.clone(),
+                source,
+            })?;
             staged.push((tmp, dest, f.path.clone()));
         }
         Ok(())
@@ -61,7 +77,10 @@ pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
         return Err(e);
     }
     for (tmp, dest, path) in &staged {
-        std::fs::rename(tmp, dest).map_err(|source| WriteError::Io { path: path.clone(), source })?;
+        std::fs::rename(tmp, dest).map_err(|source| WriteError::Io {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }

@@ -12,7 +12,12 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 4] = [Field::CpuRequest, Field::MemoryRequest, Field::CpuLimit, Field::MemoryLimit];
+    pub const ALL: [Field; 4] = [
+        Field::CpuRequest,
+        Field::MemoryRequest,
+        Field::CpuLimit,
+        Field::MemoryLimit,
+    ];
 
     /// The name used in markers and reports.
     pub fn name(self) -> &'static str {

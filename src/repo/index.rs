@@ -48,14 +48,25 @@ pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFi
     let mut out = Vec::with_capacity(raw.len());
     for file in raw {
         let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
-        let is_kustomization = matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization");
+        let is_kustomization = matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        );
         if !is_kustomization && file.text.contains("{{") {
             // A template, not YAML; its values file carries markers instead.
             continue;
         }
         match yamledit::parse(&file.text) {
-            Ok(stream) => out.push(ParsedFile { rel: file.rel, text: file.text, stream, is_kustomization }),
-            Err(e) => notices.push(Notice::new(file.rel, format!("not valid YAML, skipped: {e}"))),
+            Ok(stream) => out.push(ParsedFile {
+                rel: file.rel,
+                text: file.text,
+                stream,
+                is_kustomization,
+            }),
+            Err(e) => notices.push(Notice::new(
+                file.rel,
+                format!("not valid YAML, skipped: {e}"),
+            )),
         }
     }
     out
@@ -66,8 +77,18 @@ pub fn objects(file: &ParsedFile) -> Vec<Object> {
     let mut out = Vec::new();
     for (doc, d) in file.stream.docs.iter().enumerate() {
         let root = &d.root;
-        if root.get("kind").and_then(Node::as_str).is_some_and(|k| k == "List" || k.ends_with("List")) {
-            for (i, item) in root.get("items").map(Node::items).unwrap_or_default().iter().enumerate() {
+        if root
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|k| k == "List" || k.ends_with("List"))
+        {
+            for (i, item) in root
+                .get("items")
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 let prefix = vec![Seg::Key("items".into()), Seg::Index(i)];
                 out.extend(object(file, doc, prefix, item));
             }
@@ -97,10 +118,18 @@ fn object(file: &ParsedFile, doc: usize, prefix: Vec<Seg>, node: &Node) -> Optio
         file: file.rel.clone(),
         doc,
         prefix,
-        api_version: node.get("apiVersion").and_then(Node::as_str).unwrap_or("apps/v1").to_owned(),
+        api_version: node
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .unwrap_or("apps/v1")
+            .to_owned(),
         kind: kind.to_owned(),
         name: meta.get("name")?.as_str()?.to_owned(),
-        namespace: meta.get("namespace").and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned),
+        namespace: meta
+            .get("namespace")
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         labels,
     })
 }
@@ -155,7 +184,8 @@ fn scalar_on_line(node: &Node, line: usize, path: &mut Vec<Seg>) -> bool {
                     continue;
                 }
                 path.push(Seg::Key(key.to_owned()));
-                if matches!(v.kind, yamledit::Kind::Scalar { .. }) && v.line == line && !v.is_null() {
+                if matches!(v.kind, yamledit::Kind::Scalar { .. }) && v.line == line && !v.is_null()
+                {
                     return true;
                 }
                 if scalar_on_line(v, line, path) {

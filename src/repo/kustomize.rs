@@ -64,40 +64,76 @@ pub struct Rendered {
 }
 
 fn strings(node: Option<&Node>) -> Vec<String> {
-    node.map(|n| n.items().iter().filter_map(|i| i.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    node.map(|n| {
+        n.items()
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Reads a kustomization file; patch files are resolved relative to its directory.
-pub fn read(file: &ParsedFile, files: &BTreeMap<String, ParsedFile>, notices: &mut Vec<Notice>) -> Option<Kustomization> {
+pub fn read(
+    file: &ParsedFile,
+    files: &BTreeMap<String, ParsedFile>,
+    notices: &mut Vec<Notice>,
+) -> Option<Kustomization> {
     let root = &file.stream.docs.first()?.root;
     let dir = parent(&file.rel).to_owned();
     let text = |key: &str| root.get(key).and_then(Node::as_str).map(str::to_owned);
     let mut k = Kustomization {
         dir: dir.clone(),
         file: file.rel.clone(),
-        resources: strings(root.get("resources")).into_iter().chain(strings(root.get("bases"))).collect(),
+        resources: strings(root.get("resources"))
+            .into_iter()
+            .chain(strings(root.get("bases")))
+            .collect(),
         components: strings(root.get("components")),
         namespace: text("namespace").filter(|s| !s.is_empty()),
         name_prefix: text("namePrefix").unwrap_or_default(),
         name_suffix: text("nameSuffix").unwrap_or_default(),
         patches: Vec::new(),
     };
-    let mut from_file = |reference: &str, target: Option<Target>, k: &mut Kustomization, json_hint: bool| {
-        let Some(path) = join(&dir, reference) else {
-            notices.push(Notice::new(file.rel.clone(), format!("patch {reference} leaves the repository; ignored")));
-            return;
+    let mut from_file =
+        |reference: &str, target: Option<Target>, k: &mut Kustomization, json_hint: bool| {
+            let Some(path) = join(&dir, reference) else {
+                notices.push(Notice::new(
+                    file.rel.clone(),
+                    format!("patch {reference} leaves the repository; ignored"),
+                ));
+                return;
+            };
+            let Some(patch_file) = files.get(&path) else {
+                notices.push(Notice::new(
+                    file.rel.clone(),
+                    format!("patch {reference} not found; ignored"),
+                ));
+                return;
+            };
+            for (doc, d) in patch_file.stream.docs.iter().enumerate() {
+                let json6902 =
+                    json_hint || matches!(d.root.kind, crate::yamledit::Kind::Seq { .. });
+                let doc = PatchDoc {
+                    file: path.clone(),
+                    doc,
+                    inline: None,
+                    root: dir.clone(),
+                    json6902,
+                };
+                k.patches.push(PatchEntry {
+                    doc,
+                    target: target.clone(),
+                });
+            }
         };
-        let Some(patch_file) = files.get(&path) else {
-            notices.push(Notice::new(file.rel.clone(), format!("patch {reference} not found; ignored")));
-            return;
-        };
-        for (doc, d) in patch_file.stream.docs.iter().enumerate() {
-            let json6902 = json_hint || matches!(d.root.kind, crate::yamledit::Kind::Seq { .. });
-            let doc = PatchDoc { file: path.clone(), doc, inline: None, root: dir.clone(), json6902 };
-            k.patches.push(PatchEntry { doc, target: target.clone() });
-        }
-    };
-    for (i, item) in root.get("patchesStrategicMerge").map(Node::items).unwrap_or_default().iter().enumerate() {
+    for (i, item) in root
+        .get("patchesStrategicMerge")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let Some(s) = item.as_str() else { continue };
         if s.contains('\n') || s.trim_start().starts_with('{') {
             let inline = vec![Seg::Key("patchesStrategicMerge".into()), Seg::Index(i)];
@@ -107,12 +143,22 @@ pub fn read(file: &ParsedFile, files: &BTreeMap<String, ParsedFile>, notices: &m
         }
     }
     for (key, json) in [("patches", false), ("patchesJson6902", true)] {
-        for (i, item) in root.get(key).map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, item) in root
+            .get(key)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let target = item.get("target").map(read_target);
             if let Some(path) = item.get("path").and_then(Node::as_str) {
                 from_file(path, target, &mut k, json);
             } else if item.get("patch").is_some() {
-                let inline = vec![Seg::Key(key.into()), Seg::Index(i), Seg::Key("patch".into())];
+                let inline = vec![
+                    Seg::Key(key.into()),
+                    Seg::Index(i),
+                    Seg::Key("patch".into()),
+                ];
                 push_inline(&mut k, file, inline, target, json);
             }
         }
@@ -120,9 +166,22 @@ pub fn read(file: &ParsedFile, files: &BTreeMap<String, ParsedFile>, notices: &m
     Some(k)
 }
 
-fn push_inline(k: &mut Kustomization, file: &ParsedFile, inline: Vec<Seg>, target: Option<Target>, json_hint: bool) {
-    let json6902 = json_hint || inline_text(file, &inline).is_some_and(|t| t.trim_start().starts_with('-'));
-    let doc = PatchDoc { file: file.rel.clone(), doc: 0, inline: Some(inline), root: k.dir.clone(), json6902 };
+fn push_inline(
+    k: &mut Kustomization,
+    file: &ParsedFile,
+    inline: Vec<Seg>,
+    target: Option<Target>,
+    json_hint: bool,
+) {
+    let json6902 =
+        json_hint || inline_text(file, &inline).is_some_and(|t| t.trim_start().starts_with('-'));
+    let doc = PatchDoc {
+        file: file.rel.clone(),
+        doc: 0,
+        inline: Some(inline),
+        root: k.dir.clone(),
+        json6902,
+    };
     k.patches.push(PatchEntry { doc, target });
 }
 
@@ -139,7 +198,12 @@ pub fn inline_text<'a>(file: &'a ParsedFile, path: &[Seg]) -> Option<&'a str> {
 
 fn read_target(node: &Node) -> Target {
     let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
-    Target { kind: text("kind"), name: text("name"), namespace: text("namespace"), label_selector: text("labelSelector") }
+    Target {
+        kind: text("kind"),
+        name: text("name"),
+        namespace: text("namespace"),
+        label_selector: text("labelSelector"),
+    }
 }
 
 /// All kustomizations, rendered. `rendered[dir]` lists what `dir` emits.
@@ -170,7 +234,12 @@ impl<'a> Renderer<'a> {
                 referenced.insert(p.doc.file.clone());
             }
         }
-        let mut renderer = Renderer { files, kustomizations, rendered: BTreeMap::new(), referenced };
+        let mut renderer = Renderer {
+            files,
+            kustomizations,
+            rendered: BTreeMap::new(),
+            referenced,
+        };
         let dirs: Vec<String> = renderer.kustomizations.keys().cloned().collect();
         for dir in dirs {
             renderer.render(&dir, &mut Vec::new(), notices);
@@ -178,13 +247,23 @@ impl<'a> Renderer<'a> {
         renderer
     }
 
-    fn render(&mut self, dir: &str, visiting: &mut Vec<String>, notices: &mut Vec<Notice>) -> Vec<Rendered> {
+    fn render(
+        &mut self,
+        dir: &str,
+        visiting: &mut Vec<String>,
+        notices: &mut Vec<Notice>,
+    ) -> Vec<Rendered> {
         if let Some(done) = self.rendered.get(dir) {
             return done.clone();
         }
-        let Some(k) = self.kustomizations.get(dir).cloned() else { return Vec::new() };
+        let Some(k) = self.kustomizations.get(dir).cloned() else {
+            return Vec::new();
+        };
         if visiting.iter().any(|d| d == dir) {
-            notices.push(Notice::new(k.file.clone(), "kustomization refers to itself through its resources".into()));
+            notices.push(Notice::new(
+                k.file.clone(),
+                "kustomization refers to itself through its resources".into(),
+            ));
             return Vec::new();
         }
         visiting.push(dir.to_owned());
@@ -193,10 +272,15 @@ impl<'a> Renderer<'a> {
             objs.extend(self.resource(&k, r, visiting, notices));
         }
         for c in &k.components {
-            let Some(path) = join(&k.dir, c) else { continue };
+            let Some(path) = join(&k.dir, c) else {
+                continue;
+            };
             // A component adds its own resources, then patches everything accumulated so far.
             let Some(comp) = self.kustomizations.get(&path).cloned() else {
-                notices.push(Notice::new(k.file.clone(), format!("component {c} has no kustomization; ignored")));
+                notices.push(Notice::new(
+                    k.file.clone(),
+                    format!("component {c} has no kustomization; ignored"),
+                ));
                 continue;
             };
             for r in &comp.resources {
@@ -210,12 +294,21 @@ impl<'a> Renderer<'a> {
         objs
     }
 
-    fn resource(&mut self, k: &Kustomization, r: &str, visiting: &mut Vec<String>, notices: &mut Vec<Notice>) -> Vec<Rendered> {
+    fn resource(
+        &mut self,
+        k: &Kustomization,
+        r: &str,
+        visiting: &mut Vec<String>,
+        notices: &mut Vec<Notice>,
+    ) -> Vec<Rendered> {
         if r.contains("://") || r.starts_with("github.com/") || r.contains("?ref=") {
             return Vec::new();
         }
         let Some(path) = join(&k.dir, r) else {
-            notices.push(Notice::new(k.file.clone(), format!("resource {r} leaves the repository; ignored")));
+            notices.push(Notice::new(
+                k.file.clone(),
+                format!("resource {r} leaves the repository; ignored"),
+            ));
             return Vec::new();
         };
         if self.kustomizations.contains_key(&path) {
@@ -266,7 +359,9 @@ impl<'a> Renderer<'a> {
             return false;
         }
         // A strategic-merge patch names its target itself.
-        let Some(root) = self.patch_root(&entry.doc) else { return false };
+        let Some(root) = self.patch_root(&entry.doc) else {
+            return false;
+        };
         let kind = root.get("kind").and_then(Node::as_str);
         let meta = root.get("metadata");
         let name = meta.and_then(|m| m.get("name")).and_then(Node::as_str);
@@ -283,7 +378,12 @@ impl<'a> Renderer<'a> {
             None => file.stream.docs.get(doc.doc).map(|d| d.root.clone()),
             Some(path) => {
                 let text = inline_text(file, path)?;
-                crate::yamledit::parse(text).ok()?.docs.into_iter().next().map(|d| d.root)
+                crate::yamledit::parse(text)
+                    .ok()?
+                    .docs
+                    .into_iter()
+                    .next()
+                    .map(|d| d.root)
             }
         }
     }
@@ -291,13 +391,25 @@ impl<'a> Renderer<'a> {
 
 fn target_matches(t: &Target, obj: &Rendered) -> bool {
     let kind_ok = t.kind.as_deref().is_none_or(|k| k == obj.source.kind);
-    let name_ok = t.name.as_deref().is_none_or(|n| name_matches(n, &obj.name) || name_matches(n, &obj.source.name));
-    let ns_ok = t.namespace.as_deref().is_none_or(|n| obj.namespace.as_deref() == Some(n));
+    let name_ok = t
+        .name
+        .as_deref()
+        .is_none_or(|n| name_matches(n, &obj.name) || name_matches(n, &obj.source.name));
+    let ns_ok = t
+        .namespace
+        .as_deref()
+        .is_none_or(|n| obj.namespace.as_deref() == Some(n));
     let labels_ok = t.label_selector.as_deref().is_none_or(|sel| {
-        sel.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|req| match req.split_once('=') {
-            Some((k, v)) => obj.source.labels.get(k.trim().trim_end_matches('=')) == Some(&v.trim().to_owned()),
-            None => obj.source.labels.contains_key(req),
-        })
+        sel.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .all(|req| match req.split_once('=') {
+                Some((k, v)) => {
+                    obj.source.labels.get(k.trim().trim_end_matches('='))
+                        == Some(&v.trim().to_owned())
+                }
+                None => obj.source.labels.contains_key(req),
+            })
     });
     kind_ok && name_ok && ns_ok && labels_ok
 }

@@ -56,15 +56,24 @@ impl Repo {
     /// Reads and parses the YAML files below `root`. Unreadable or invalid files become notices.
     pub fn load(root: &std::path::Path) -> std::io::Result<Repo> {
         let (raw, mut notices) = walk::read_tree(root)?;
-        let files = index::parse_files(raw, &mut notices).into_iter().map(|f| (f.rel.clone(), f)).collect();
+        let files = index::parse_files(raw, &mut notices)
+            .into_iter()
+            .map(|f| (f.rel.clone(), f))
+            .collect();
         Ok(Repo { files, notices })
     }
 
     /// Builds a repository from in-memory files (tests, benchmarks).
     pub fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> Repo {
-        let raw = texts.into_iter().map(|(rel, text)| walk::RawFile { rel, text }).collect();
+        let raw = texts
+            .into_iter()
+            .map(|(rel, text)| walk::RawFile { rel, text })
+            .collect();
         let mut notices = Vec::new();
-        let files = index::parse_files(raw, &mut notices).into_iter().map(|f| (f.rel.clone(), f)).collect();
+        let files = index::parse_files(raw, &mut notices)
+            .into_iter()
+            .map(|f| (f.rel.clone(), f))
+            .collect();
         Repo { files, notices }
     }
 }

@@ -35,8 +35,18 @@ pub fn find_container(root: &Node, name: &str) -> Option<ContainerAt> {
     let pod = node_at(root, &[key("spec"), key("template"), key("spec")])?;
     for list in CONTAINER_LISTS {
         let Some(items) = pod.get(list) else { continue };
-        if let Some(index) = items.items().iter().position(|c| c.get("name").and_then(Node::as_str) == Some(name)) {
-            let path = vec![key("spec"), key("template"), key("spec"), key(list), Seg::Index(index)];
+        if let Some(index) = items
+            .items()
+            .iter()
+            .position(|c| c.get("name").and_then(Node::as_str) == Some(name))
+        {
+            let path = vec![
+                key("spec"),
+                key("template"),
+                key("spec"),
+                key(list),
+                Seg::Index(index),
+            ];
             return Some(ContainerAt { list, index, path });
         }
     }
@@ -55,16 +65,30 @@ pub fn field_path(container: &[Seg], field: Field) -> Vec<Seg> {
 /// being patched), as a path inside the patch document and the value written there.
 pub fn json6902_sets(root: &Node, at: &ContainerAt, field: Field) -> Option<(Vec<Seg>, String)> {
     let [kind, resource] = field.keys();
-    let target = ["spec", "template", "spec", at.list, &at.index.to_string(), "resources", kind, resource]
-        .map(str::to_owned);
+    let target = [
+        "spec",
+        "template",
+        "spec",
+        at.list,
+        &at.index.to_string(),
+        "resources",
+        kind,
+        resource,
+    ]
+    .map(str::to_owned);
     let mut found = None;
     for (i, op) in root.items().iter().enumerate() {
         if !matches!(op.get("op").and_then(Node::as_str), Some("add" | "replace")) {
             continue;
         }
-        let Some(pointer) = op.get("path").and_then(Node::as_str) else { continue };
-        let tokens: Vec<String> =
-            pointer.trim_start_matches('/').split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+        let Some(pointer) = op.get("path").and_then(Node::as_str) else {
+            continue;
+        };
+        let tokens: Vec<String> = pointer
+            .trim_start_matches('/')
+            .split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect();
         if tokens.len() > target.len() || tokens[..] != target[..tokens.len()] {
             continue;
         }

@@ -100,15 +100,25 @@ fn in_scope(scope: &str, path: &str) -> bool {
 impl<'a> Index<'a> {
     fn new(repo: &'a Repo, scope: &str, notices: &mut Vec<Notice>) -> Index<'a> {
         let renderer = Renderer::new(&repo.files, notices);
-        let leaves: BTreeSet<String> =
-            renderer.kustomizations.keys().filter(|d| !renderer.referenced.contains(*d)).cloned().collect();
+        let leaves: BTreeSet<String> = renderer
+            .kustomizations
+            .keys()
+            .filter(|d| !renderer.referenced.contains(*d))
+            .cloned()
+            .collect();
         let mut file_usage: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut dir_usage: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for leaf in &leaves {
             for obj in renderer.rendered.get(leaf).into_iter().flatten() {
-                file_usage.entry(obj.source.file.clone()).or_default().insert(leaf.clone());
+                file_usage
+                    .entry(obj.source.file.clone())
+                    .or_default()
+                    .insert(leaf.clone());
                 for p in &obj.patches {
-                    file_usage.entry(p.file.clone()).or_default().insert(leaf.clone());
+                    file_usage
+                        .entry(p.file.clone())
+                        .or_default()
+                        .insert(leaf.clone());
                 }
                 for d in &obj.chain {
                     dir_usage.entry(d.clone()).or_default().insert(leaf.clone());
@@ -120,7 +130,12 @@ impl<'a> Index<'a> {
             .kustomizations
             .values()
             .filter(|k| in_scope(scope, &k.dir))
-            .flat_map(|k| k.resources.iter().chain(&k.components).filter_map(|r| super::walk::join(&k.dir, r)))
+            .flat_map(|k| {
+                k.resources
+                    .iter()
+                    .chain(&k.components)
+                    .filter_map(|r| super::walk::join(&k.dir, r))
+            })
             .collect();
         let mut entries = Vec::new();
         for (dir, objs) in &renderer.rendered {
@@ -140,14 +155,32 @@ impl<'a> Index<'a> {
                 continue;
             }
             for o in objects(file) {
-                file_usage.entry(o.file.clone()).or_default().insert(o.file.clone());
+                file_usage
+                    .entry(o.file.clone())
+                    .or_default()
+                    .insert(o.file.clone());
                 let name = o.name.clone();
                 let namespace = o.namespace.clone();
-                let r = Rendered { source: o, name, namespace, patches: Vec::new(), chain: Vec::new(), names_in: Vec::new() };
+                let r = Rendered {
+                    source: o,
+                    name,
+                    namespace,
+                    patches: Vec::new(),
+                    chain: Vec::new(),
+                    names_in: Vec::new(),
+                };
                 entries.push((None, r));
             }
         }
-        Index { repo, renderer, entries, file_usage, dir_usage, leaves, markers: markers_by_key }
+        Index {
+            repo,
+            renderer,
+            entries,
+            file_usage,
+            dir_usage,
+            leaves,
+            markers: markers_by_key,
+        }
     }
 
     /// The top-level roots a render through `entry` belongs to.
@@ -190,15 +223,27 @@ fn identity(want: &Want) -> String {
     format!("{}/{}/{}", want.namespace, want.kind, want.workload)
 }
 
-fn resolve_one(index: &Index, want: &Want, plan: &mut Plan, overlays: &mut BTreeMap<String, OverlayPatch>) {
+fn resolve_one(
+    index: &Index,
+    want: &Want,
+    plan: &mut Plan,
+    overlays: &mut BTreeMap<String, OverlayPatch>,
+) {
     let candidates: Vec<&(Option<String>, Rendered)> = index
         .entries
         .iter()
         .filter(|(_, r)| r.source.kind == want.kind && r.name == want.workload)
         .collect();
-    let exact: Vec<_> = candidates.iter().copied().filter(|(_, r)| r.namespace.as_deref() == Some(&want.namespace)).collect();
+    let exact: Vec<_> = candidates
+        .iter()
+        .copied()
+        .filter(|(_, r)| r.namespace.as_deref() == Some(&want.namespace))
+        .collect();
     let found: Vec<_> = if exact.is_empty() {
-        candidates.into_iter().filter(|(_, r)| r.namespace.is_none()).collect()
+        candidates
+            .into_iter()
+            .filter(|(_, r)| r.namespace.is_none())
+            .collect()
     } else {
         exact
     };
@@ -208,13 +253,22 @@ fn resolve_one(index: &Index, want: &Want, plan: &mut Plan, overlays: &mut BTree
         many => Err(format!(
             "ambiguous: {} is rendered by {} (use --path to choose one)",
             identity(want),
-            many.iter().map(|(e, r)| e.clone().unwrap_or_else(|| r.source.file.clone())).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|(e, r)| e.clone().unwrap_or_else(|| r.source.file.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     };
     for container in &want.containers {
         let mut unmarked = Vec::new();
         for (field, value) in &container.fields {
-            let marker_key = format!("{}/{}:{}:{}", want.namespace, want.workload, container.name, field.name());
+            let marker_key = format!(
+                "{}/{}:{}:{}",
+                want.namespace,
+                want.workload,
+                container.name,
+                field.name()
+            );
             match index.markers.get(&marker_key).map(Vec::as_slice) {
                 Some([m]) => marker_change(index, want, &container.name, *field, value, m, plan),
                 Some(many) if many.len() > 1 => plan.problems.push(problem(
@@ -223,7 +277,10 @@ fn resolve_one(index: &Index, want: &Want, plan: &mut Plan, overlays: &mut BTree
                     format!(
                         "ambiguous: {} markers for {marker_key} ({})",
                         many.len(),
-                        many.iter().map(|m| format!("{}:{}", m.file, m.line)).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|m| format!("{}:{}", m.file, m.line))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )),
                 _ => unmarked.push((*field, value.as_str())),
@@ -234,10 +291,21 @@ fn resolve_one(index: &Index, want: &Want, plan: &mut Plan, overlays: &mut BTree
         }
         match &render {
             Ok((entry, obj)) => {
-                resolve_container(index, want, entry.as_ref(), obj, &container.name, &unmarked, plan, overlays);
+                resolve_container(
+                    index,
+                    want,
+                    entry.as_ref(),
+                    obj,
+                    &container.name,
+                    &unmarked,
+                    plan,
+                    overlays,
+                );
             }
             Err(reason) => {
-                if !plan.problems.iter().any(|p| p.reason == *reason && p.container.is_none() && p.workload == want.workload) {
+                if !plan.problems.iter().any(|p| {
+                    p.reason == *reason && p.container.is_none() && p.workload == want.workload
+                }) {
                     plan.problems.push(problem(want, None, reason.clone()));
                 }
             }
@@ -245,12 +313,23 @@ fn resolve_one(index: &Index, want: &Want, plan: &mut Plan, overlays: &mut BTree
     }
 }
 
-fn marker_change(index: &Index, want: &Want, container: &str, field: Field, value: &str, m: &Marker, plan: &mut Plan) {
+fn marker_change(
+    index: &Index,
+    want: &Want,
+    container: &str,
+    field: Field,
+    value: &str,
+    m: &Marker,
+    plan: &mut Plan,
+) {
     let Some(path) = &m.path else {
         plan.problems.push(problem(
             want,
             Some(container),
-            format!("marker at {}:{} is not on a line with a value", m.file, m.line),
+            format!(
+                "marker at {}:{} is not on a line with a value",
+                m.file, m.line
+            ),
         ));
         return;
     };
@@ -262,11 +341,21 @@ fn marker_change(index: &Index, want: &Want, container: &str, field: Field, valu
         .and_then(|d| node_at(&d.root, path))
         .and_then(Node::as_str)
         .map(str::to_owned);
-    push_change(plan, want, container, field, value, current, &m.file, Site::Marker, Op::Set(Set {
-        doc: m.doc,
-        path: path.clone(),
-        value: value.to_owned(),
-    }));
+    push_change(
+        plan,
+        want,
+        container,
+        field,
+        value,
+        current,
+        &m.file,
+        Site::Marker,
+        Op::Set(Set {
+            doc: m.doc,
+            path: path.clone(),
+            value: value.to_owned(),
+        }),
+    );
 }
 
 /// Records a change unless the current value already means the same quantity.
@@ -300,7 +389,11 @@ fn push_change(
         site,
     });
     let id = plan.changes.len() - 1;
-    plan.files.entry(file.to_owned()).or_default().ops.push((Some(id), op));
+    plan.files
+        .entry(file.to_owned())
+        .or_default()
+        .ops
+        .push((Some(id), op));
 }
 
 /// Where the last patch that writes `field` of the container keeps that value.
@@ -310,7 +403,13 @@ struct Writer<'a> {
     value: String,
 }
 
-fn last_writer<'a>(index: &Index, obj: &'a Rendered, at: &ContainerAt, container: &str, field: Field) -> Option<Writer<'a>> {
+fn last_writer<'a>(
+    index: &Index,
+    obj: &'a Rendered,
+    at: &ContainerAt,
+    container: &str,
+    field: Field,
+) -> Option<Writer<'a>> {
     obj.patches.iter().rev().find_map(|patch| {
         let root = index.renderer.patch_root(patch)?;
         if patch.json6902 {
@@ -325,10 +424,18 @@ fn last_writer<'a>(index: &Index, obj: &'a Rendered, at: &ContainerAt, container
 }
 
 fn patch_op(patch: &PatchDoc, path: Vec<Seg>, value: &str) -> Op {
-    let set = Set { doc: if patch.inline.is_some() { 0 } else { patch.doc }, path, value: value.to_owned() };
+    let set = Set {
+        doc: if patch.inline.is_some() { 0 } else { patch.doc },
+        path,
+        value: value.to_owned(),
+    };
     match &patch.inline {
         None => Op::Set(set),
-        Some(inline) => Op::Embedded(EmbeddedSet { doc: 0, path: inline.clone(), sets: vec![set] }),
+        Some(inline) => Op::Embedded(EmbeddedSet {
+            doc: 0,
+            path: inline.clone(),
+            sets: vec![set],
+        }),
     }
 }
 
@@ -343,13 +450,21 @@ fn resolve_container(
     plan: &mut Plan,
     overlays: &mut BTreeMap<String, OverlayPatch>,
 ) {
-    let Some(source_file) = index.repo.files.get(&obj.source.file) else { return };
-    let Some(source_root) = obj.source.node(source_file) else { return };
+    let Some(source_file) = index.repo.files.get(&obj.source.file) else {
+        return;
+    };
+    let Some(source_root) = obj.source.node(source_file) else {
+        return;
+    };
     let Some(at) = find_container(source_root, container) else {
         plan.problems.push(problem(
             want,
             Some(container),
-            format!("container \"{container}\" not found in {} ({})", identity(want), obj.source.file),
+            format!(
+                "container \"{container}\" not found in {} ({})",
+                identity(want),
+                obj.source.file
+            ),
         ));
         return;
     };
@@ -359,7 +474,9 @@ fn resolve_container(
         let in_source = field_path(&at.path, field);
         let current = match &writer {
             Some(w) => Some(w.value.clone()),
-            None => node_at(source_root, &in_source).and_then(Node::as_str).map(str::to_owned),
+            None => node_at(source_root, &in_source)
+                .and_then(Node::as_str)
+                .map(str::to_owned),
         };
         if field.is_limit() && current.is_none() {
             continue;
@@ -367,22 +484,55 @@ fn resolve_container(
         if let Some(w) = &writer
             && Index::exclusive(index.file_usage.get(&w.patch.file), &ours)
         {
-            push_change(plan, want, container, field, value, current, &w.patch.file, Site::Patch, patch_op(w.patch, w.path.clone(), value));
+            push_change(
+                plan,
+                want,
+                container,
+                field,
+                value,
+                current,
+                &w.patch.file,
+                Site::Patch,
+                patch_op(w.patch, w.path.clone(), value),
+            );
             continue;
         }
         if writer.is_none() && Index::exclusive(index.file_usage.get(&obj.source.file), &ours) {
             let mut path = obj.source.prefix.clone();
             path.extend(in_source);
-            let op = Op::Set(Set { doc: obj.source.doc, path, value: value.to_owned() });
-            push_change(plan, want, container, field, value, current, &obj.source.file, Site::Manifest, op);
+            let op = Op::Set(Set {
+                doc: obj.source.doc,
+                path,
+                value: value.to_owned(),
+            });
+            push_change(
+                plan,
+                want,
+                container,
+                field,
+                value,
+                current,
+                &obj.source.file,
+                Site::Manifest,
+                op,
+            );
             continue;
         }
-        if current.as_deref().is_some_and(|c| quantity::semantically_equal(c, value).unwrap_or(false)) {
+        if current
+            .as_deref()
+            .is_some_and(|c| quantity::semantically_equal(c, value).unwrap_or(false))
+        {
             continue;
         }
-        overlay_change(index, want, obj, &ours, &at, container, field, value, current, plan, overlays);
+        overlay_change(
+            index, want, obj, &ours, &at, container, field, value, current, plan, overlays,
+        );
     }
 }
+
+/// A container of a new overlay patch: its list and index in the base, its name, and the
+/// fields written with the change each belongs to.
+type PatchedContainer = (&'static str, usize, String, Vec<(Field, String, usize)>);
 
 /// A strategic-merge patch file Attune creates in an overlay, collected over all wants so one
 /// file holds every container of its object.
@@ -392,8 +542,7 @@ struct OverlayPatch {
     api_version: String,
     kind: String,
     name: String,
-    /// Containers with their list and index in the base, each with its fields.
-    containers: Vec<(&'static str, usize, String, Vec<(Field, String, usize)>)>,
+    containers: Vec<PatchedContainer>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -432,14 +581,30 @@ fn overlay_change(
         if !Index::exclusive(index.file_usage.get(&patch.file), ours) {
             continue;
         }
-        let Some(root) = index.renderer.patch_root(patch) else { continue };
+        let Some(root) = index.renderer.patch_root(patch) else {
+            continue;
+        };
         if let Some(c) = find_container(&root, container) {
             let op = patch_op(patch, field_path(&c.path, field), value);
-            push_change(plan, want, container, field, value, current, &patch.file, Site::OverlayPatch, op);
+            push_change(
+                plan,
+                want,
+                container,
+                field,
+                value,
+                current,
+                &patch.file,
+                Site::OverlayPatch,
+                op,
+            );
             return;
         }
     }
-    let name_in = obj.names_in.get(level).cloned().unwrap_or_else(|| obj.source.name.clone());
+    let name_in = obj
+        .names_in
+        .get(level)
+        .cloned()
+        .unwrap_or_else(|| obj.source.name.clone());
     let file = format!(
         "{}{}attune-{}-{}.yaml",
         dir,
@@ -455,34 +620,62 @@ fn overlay_change(
         ));
         return;
     }
-    let Some(kustomization) = index.renderer.kustomizations.get(dir).map(|k| k.file.clone()) else { return };
+    let Some(kustomization) = index
+        .renderer
+        .kustomizations
+        .get(dir)
+        .map(|k| k.file.clone())
+    else {
+        return;
+    };
     let style = index
         .repo
         .files
         .get(&obj.source.file)
         .map(|f| Style::detect(&f.text, &f.stream, &Style::default()))
         .unwrap_or_default();
-    let entry = overlays.entry(file.clone()).or_insert_with(|| OverlayPatch {
-        kustomization,
-        style,
-        api_version: obj.source.api_version.clone(),
-        kind: obj.source.kind.clone(),
-        name: name_in,
-        containers: Vec::new(),
-    });
-    push_change(plan, want, container, field, value, current, &file, Site::OverlayPatch, Op::Set(Set {
-        doc: 0,
-        path: Vec::new(),
-        value: String::new(),
-    }));
+    let entry = overlays
+        .entry(file.clone())
+        .or_insert_with(|| OverlayPatch {
+            kustomization,
+            style,
+            api_version: obj.source.api_version.clone(),
+            kind: obj.source.kind.clone(),
+            name: name_in,
+            containers: Vec::new(),
+        });
+    push_change(
+        plan,
+        want,
+        container,
+        field,
+        value,
+        current,
+        &file,
+        Site::OverlayPatch,
+        Op::Set(Set {
+            doc: 0,
+            path: Vec::new(),
+            value: String::new(),
+        }),
+    );
     let id = plan.changes.len() - 1;
     // The placeholder op is replaced once the whole file is known.
     if let Some(fp) = plan.files.get_mut(&file) {
         fp.ops.pop();
     }
-    match entry.containers.iter_mut().find(|(l, _, n, _)| *l == at.list && n == container) {
+    match entry
+        .containers
+        .iter_mut()
+        .find(|(l, _, n, _)| *l == at.list && n == container)
+    {
         Some((_, _, _, fields)) => fields.push((field, value.to_owned(), id)),
-        None => entry.containers.push((at.list, at.index, container.to_owned(), vec![(field, value.to_owned(), id)])),
+        None => entry.containers.push((
+            at.list,
+            at.index,
+            container.to_owned(),
+            vec![(field, value.to_owned(), id)],
+        )),
     }
 }
 
@@ -490,7 +683,13 @@ fn overlay_change(
 fn finish_overlays(index: &Index, overlays: BTreeMap<String, OverlayPatch>, plan: &mut Plan) {
     let mut appended: BTreeMap<String, usize> = BTreeMap::new();
     for (file, patch) in overlays {
-        let set = |path: Vec<Seg>, value: &str| Op::Set(Set { doc: 0, path, value: value.to_owned() });
+        let set = |path: Vec<Seg>, value: &str| {
+            Op::Set(Set {
+                doc: 0,
+                path,
+                value: value.to_owned(),
+            })
+        };
         let mut ops = vec![
             (None, set(vec![key("apiVersion")], &patch.api_version)),
             (None, set(vec![key("kind")], &patch.kind)),
@@ -502,7 +701,13 @@ fn finish_overlays(index: &Index, overlays: BTreeMap<String, OverlayPatch>, plan
         ordered.sort_by_key(|(list, index, _, _)| (*list != "containers", *index));
         for (list, _, name, mut fields) in ordered {
             let i = counts.entry(list).or_default();
-            let item = vec![key("spec"), key("template"), key("spec"), key(list), Seg::Index(*i)];
+            let item = vec![
+                key("spec"),
+                key("template"),
+                key("spec"),
+                key(list),
+                Seg::Index(*i),
+            ];
             *i += 1;
             let mut name_path = item.clone();
             name_path.push(key("name"));
@@ -512,15 +717,31 @@ fn finish_overlays(index: &Index, overlays: BTreeMap<String, OverlayPatch>, plan
                 ops.push((Some(id), set(field_path(&item, field), &value)));
             }
         }
-        plan.files.insert(file.clone(), FilePlan { create: Some(patch.style), ops });
+        plan.files.insert(
+            file.clone(),
+            FilePlan {
+                create: Some(patch.style),
+                ops,
+            },
+        );
         // Reference it from the overlay's kustomization.
-        let Some(k) = index.repo.files.get(&patch.kustomization) else { continue };
+        let Some(k) = index.repo.files.get(&patch.kustomization) else {
+            continue;
+        };
         let root = k.stream.docs.first().map(|d| &d.root);
-        let existing = root.and_then(|r| r.get("patches")).map_or(0, |p| p.items().len());
-        let n = appended.entry(patch.kustomization.clone()).or_insert(existing);
+        let existing = root
+            .and_then(|r| r.get("patches"))
+            .map_or(0, |p| p.items().len());
+        let n = appended
+            .entry(patch.kustomization.clone())
+            .or_insert(existing);
         let rel = file.rsplit('/').next().unwrap_or(&file).to_owned();
         let op = set(vec![key("patches"), Seg::Index(*n), key("path")], &rel);
         *n += 1;
-        plan.files.entry(patch.kustomization.clone()).or_default().ops.push((None, op));
+        plan.files
+            .entry(patch.kustomization.clone())
+            .or_default()
+            .ops
+            .push((None, op));
     }
 }

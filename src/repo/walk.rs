@@ -26,7 +26,10 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
         let mut entries: Vec<_> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(Result::ok).collect(),
             Err(e) => {
-                notices.push(Notice::new(rel(&canonical_root, &dir), format!("cannot list directory: {e}")));
+                notices.push(Notice::new(
+                    rel(&canonical_root, &dir),
+                    format!("cannot list directory: {e}"),
+                ));
                 continue;
             }
         };
@@ -34,7 +37,9 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
         for entry in entries.into_iter().rev() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(file_type) = entry.file_type() else { continue };
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
             if file_type.is_dir() {
                 if name != ".git" {
                     stack.push(path);
@@ -50,7 +55,8 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
                     Ok(_) | Err(_) => {
                         notices.push(Notice::new(
                             rel(&canonical_root, &path),
-                            "symlink leads outside the repository (or nowhere); not followed".to_owned(),
+                            "symlink leads outside the repository (or nowhere); not followed"
+                                .to_owned(),
                         ));
                         continue;
                     }
@@ -71,12 +77,18 @@ fn read_one(root: &Path, path: &Path, target: &Path, notices: &mut Vec<Notice>) 
     let rel_path = rel(root, path);
     let size = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES as u64 {
-        notices.push(Notice::new(rel_path, format!("file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped")));
+        notices.push(Notice::new(
+            rel_path,
+            format!("file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped"),
+        ));
         return None;
     }
     match std::fs::read(target) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(RawFile { rel: rel_path, text }),
+            Ok(text) => Some(RawFile {
+                rel: rel_path,
+                text,
+            }),
             Err(_) => {
                 notices.push(Notice::new(rel_path, "not UTF-8 text; skipped".to_owned()));
                 None
@@ -91,13 +103,20 @@ fn read_one(root: &Path, path: &Path, target: &Path, notices: &mut Vec<Notice>) 
 
 fn rel(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Joins a relative reference from a kustomization in `dir` and normalises `..`; `None` when
 /// the result would leave the repository.
 pub fn join(dir: &str, reference: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+    let mut parts: Vec<&str> = if dir.is_empty() {
+        Vec::new()
+    } else {
+        dir.split('/').collect()
+    };
     for part in reference.split('/') {
         match part {
             "" | "." => {}

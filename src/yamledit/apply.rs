@@ -69,54 +69,91 @@ pub fn set_values_styled(
 
 pub(super) fn splice(text: &str, mut edits: Vec<Edit>) -> Result<String, YamlError> {
     edits.sort_by_key(|e| (e.start, std::cmp::Reverse(e.depth)));
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
     let mut at = 0;
     for edit in &edits {
         if edit.start < at || edit.end < edit.start || edit.end > text.len() {
             return Err(YamlError::Overlap { at: edit.start });
         }
-        out.push_str(text.get(at..edit.start).ok_or(YamlError::Internal("edit inside a character"))?);
+        out.push_str(
+            text.get(at..edit.start)
+                .ok_or(YamlError::Internal("edit inside a character"))?,
+        );
         out.push_str(&edit.text);
         at = edit.end;
     }
-    out.push_str(text.get(at..).ok_or(YamlError::Internal("edit inside a character"))?);
+    out.push_str(
+        text.get(at..)
+            .ok_or(YamlError::Internal("edit inside a character"))?,
+    );
     Ok(out)
 }
 
 /// Where an assignment lands.
 enum Landing<'a> {
     Replace(&'a Node),
-    /// `node` exists and `path[..depth]` leads to it; the rest is new.
-    Insert { node: Option<&'a Node>, key_col: Option<usize>, parent_flow: bool, depth: usize },
+    Insert(InsertAt<'a>),
 }
 
-pub(super) fn plan(text: &str, stream: &Stream, style: &Style, sets: &[Set]) -> Result<Planned, YamlError> {
+/// The deepest existing node on an assignment's path: `path[..depth]` leads to it (`None` in an
+/// empty text) and the rest is new.
+#[derive(Clone, Copy)]
+struct InsertAt<'a> {
+    node: Option<&'a Node>,
+    /// Column of the key whose value `node` is.
+    key_col: Option<usize>,
+    parent_flow: bool,
+    depth: usize,
+}
+
+pub(super) fn plan(
+    text: &str,
+    stream: &Stream,
+    style: &Style,
+    sets: &[Set],
+) -> Result<Planned, YamlError> {
     let mut expected = Value::of_stream(stream);
     let mut edits = Vec::new();
     let mut groups: BTreeMap<(usize, Vec<Seg>), Vec<&Set>> = BTreeMap::new();
     let mut shared: BTreeMap<usize, HashSet<usize>> = BTreeMap::new();
     for set in sets {
         let landing = land(stream, set, &mut shared)?;
-        let plain = match landing {
-            Landing::Replace(node) => {
-                let Kind::Scalar { value, style: scalar_style } = &node.kind else {
-                    return Err(YamlError::Internal("replacement of a non-scalar"));
-                };
-                let (rendered, plain) = scalar::replacement(&set.value, *scalar_style).ok_or_else(|| {
-                    YamlError::Unsupported { at: describe(set, node.line), why: "it is a block scalar" }
-                })?;
-                if value != &set.value {
-                    edits.push(Edit { start: node.start, end: node.end, text: rendered, depth: set.path.len() });
-                    plain
-                } else {
-                    *scalar_style == granit_parser::ScalarStyle::Plain
+        let plain =
+            match landing {
+                Landing::Replace(node) => {
+                    let Kind::Scalar {
+                        value,
+                        style: scalar_style,
+                    } = &node.kind
+                    else {
+                        return Err(YamlError::Internal("replacement of a non-scalar"));
+                    };
+                    let (rendered, plain) = scalar::replacement(&set.value, *scalar_style)
+                        .ok_or_else(|| YamlError::Unsupported {
+                            at: describe(set, node.line),
+                            why: "it is a block scalar",
+                        })?;
+                    if value != &set.value {
+                        edits.push(Edit {
+                            start: node.start,
+                            end: node.end,
+                            text: rendered,
+                            depth: set.path.len(),
+                        });
+                        plain
+                    } else {
+                        *scalar_style == granit_parser::ScalarStyle::Plain
+                    }
                 }
-            }
-            Landing::Insert { depth, .. } => {
-                groups.entry((set.doc, set.path[..depth].to_vec())).or_default().push(set);
-                scalar::fresh(&set.value).1
-            }
-        };
+                Landing::Insert(InsertAt { depth, .. }) => {
+                    groups
+                        .entry((set.doc, set.path[..depth].to_vec()))
+                        .or_default()
+                        .push(set);
+                    scalar::fresh(&set.value).1
+                }
+            };
         if set.doc == expected.len() && stream.docs.is_empty() {
             expected.push(Value::Scalar(String::new(), true));
         }
@@ -127,9 +164,10 @@ pub(super) fn plan(text: &str, stream: &Stream, style: &Style, sets: &[Set]) -> 
     }
     for ((_, prefix), members) in groups {
         let first = members[0];
-        let Landing::Insert { node, key_col, parent_flow, depth } = land(stream, first, &mut shared)? else {
+        let Landing::Insert(at) = land(stream, first, &mut shared)? else {
             return Err(YamlError::Internal("insertion group without insertion"));
         };
+        let (node, depth) = (at.node, at.depth);
         let existing = node.map_or(0, |n| n.items().len());
         let mut fresh = match node.map(|n| &n.kind) {
             Some(Kind::Seq { .. }) => Fresh::Seq(Vec::new()),
@@ -138,12 +176,26 @@ pub(super) fn plan(text: &str, stream: &Stream, style: &Style, sets: &[Set]) -> 
         };
         for set in &members {
             let mut rest = set.path[depth..].to_vec();
-            if let (Some(Seg::Index(i)), Some(Kind::Seq { .. })) = (rest.first_mut(), node.map(|n| &n.kind)) {
+            if let (Some(Seg::Index(i)), Some(Kind::Seq { .. })) =
+                (rest.first_mut(), node.map(|n| &n.kind))
+            {
                 *i -= existing;
             }
-            fresh.add(&rest, &set.value).map_err(|why| YamlError::Unsupported { at: describe(set, 0), why })?;
+            fresh
+                .add(&rest, &set.value)
+                .map_err(|why| YamlError::Unsupported {
+                    at: describe(set, 0),
+                    why,
+                })?;
         }
-        edits.extend(render_insertion(text, style, node, key_col, parent_flow, &fresh, prefix.len(), first)?);
+        edits.extend(render_insertion(
+            text,
+            style,
+            at,
+            &fresh,
+            prefix.len(),
+            first,
+        )?);
     }
     Ok(Planned { edits, expected })
 }
@@ -157,7 +209,11 @@ fn describe(set: &Set, line: usize) -> String {
             Seg::Index(i) => format!("[{i}]"),
         })
         .collect();
-    if line > 0 { format!("{} (line {line})", path.join(".")) } else { path.join(".") }
+    if line > 0 {
+        format!("{} (line {line})", path.join("."))
+    } else {
+        path.join(".")
+    }
 }
 
 fn land<'a>(
@@ -167,7 +223,12 @@ fn land<'a>(
 ) -> Result<Landing<'a>, YamlError> {
     let Some(doc) = stream.docs.get(set.doc) else {
         if stream.docs.is_empty() && set.doc == 0 {
-            return Ok(Landing::Insert { node: None, key_col: Some(0), parent_flow: false, depth: 0 });
+            return Ok(Landing::Insert(InsertAt {
+                node: None,
+                key_col: Some(0),
+                parent_flow: false,
+                depth: 0,
+            }));
         }
         return Err(YamlError::NoDocument { doc: set.doc });
     };
@@ -181,14 +242,23 @@ fn land<'a>(
     let mut parent_flow = false;
     for (depth, seg) in set.path.iter().enumerate() {
         if node.anchor != 0 && aliased.contains(&node.anchor) {
-            return Err(YamlError::Shared { at: describe(set, node.line) });
+            return Err(YamlError::Shared {
+                at: describe(set, node.line),
+            });
         }
         let next = match (&node.kind, seg) {
-            (Kind::Map { entries, .. }, Seg::Key(key)) => {
-                entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k.col, v))
+            (Kind::Map { entries, .. }, Seg::Key(key)) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k.col, v)),
+            (Kind::Seq { items, .. }, Seg::Index(i)) if *i <= items.len() => {
+                items.get(*i).map(|v| (node.col, v))
             }
-            (Kind::Seq { items, .. }, Seg::Index(i)) if *i <= items.len() => items.get(*i).map(|v| (node.col, v)),
-            (Kind::Alias(_), _) => return Err(YamlError::Shared { at: describe(set, node.line) }),
+            (Kind::Alias(_), _) => {
+                return Err(YamlError::Shared {
+                    at: describe(set, node.line),
+                });
+            }
             (Kind::Scalar { .. }, _) if node.is_null() => None,
             _ => {
                 return Err(YamlError::Unsupported {
@@ -210,28 +280,46 @@ fn land<'a>(
                         why: "an empty value inside a flow collection",
                     });
                 }
-                return Ok(Landing::Insert { node: Some(node), key_col, parent_flow, depth });
+                return Ok(Landing::Insert(InsertAt {
+                    node: Some(node),
+                    key_col,
+                    parent_flow,
+                    depth,
+                }));
             }
         }
     }
     match &node.kind {
         Kind::Scalar { .. } if node.anchor != 0 && aliased.contains(&node.anchor) => {
-            Err(YamlError::Shared { at: describe(set, node.line) })
+            Err(YamlError::Shared {
+                at: describe(set, node.line),
+            })
         }
         Kind::Scalar { .. } => Ok(Landing::Replace(node)),
-        Kind::Alias(_) => Err(YamlError::Shared { at: describe(set, node.line) }),
-        _ => Err(YamlError::Unsupported { at: describe(set, node.line), why: "the value there is not a scalar" }),
+        Kind::Alias(_) => Err(YamlError::Shared {
+            at: describe(set, node.line),
+        }),
+        _ => Err(YamlError::Unsupported {
+            at: describe(set, node.line),
+            why: "the value there is not a scalar",
+        }),
     }
 }
 
 /// End of the node's meaningful text: block scalars carry trailing blank lines in their span.
 fn content_end(text: &str, node: &Node) -> usize {
     match &node.kind {
-        Kind::Map { entries, flow: false } => entries.last().map_or(node.end, |(_, v)| content_end(text, v)),
+        Kind::Map {
+            entries,
+            flow: false,
+        } => entries
+            .last()
+            .map_or(node.end, |(_, v)| content_end(text, v)),
         Kind::Seq { items, flow: false } => items.last().map_or(node.end, |i| content_end(text, i)),
-        Kind::Scalar { style: granit_parser::ScalarStyle::Literal | granit_parser::ScalarStyle::Folded, .. } => {
-            node.start + text[node.start..node.end].trim_end().len()
-        }
+        Kind::Scalar {
+            style: granit_parser::ScalarStyle::Literal | granit_parser::ScalarStyle::Folded,
+            ..
+        } => node.start + text[node.start..node.end].trim_end().len(),
         _ => node.end,
     }
 }
@@ -255,47 +343,100 @@ fn block_edit(text: &str, at: usize, body: String, style: &Style, depth: usize) 
     } else {
         body
     };
-    Edit { start: pos, end: pos, text: text_out, depth }
+    Edit {
+        start: pos,
+        end: pos,
+        text: text_out,
+        depth,
+    }
 }
 
 fn render_insertion(
     text: &str,
     style: &Style,
-    node: Option<&Node>,
-    key_col: Option<usize>,
-    parent_flow: bool,
+    at: InsertAt,
     fresh: &Fresh,
     depth: usize,
     set: &Set,
 ) -> Result<Vec<Edit>, YamlError> {
-    let unsupported = |why| YamlError::Unsupported { at: describe(set, node.map_or(0, |n| n.line)), why };
+    let InsertAt {
+        node,
+        key_col,
+        parent_flow,
+        ..
+    } = at;
+    let unsupported = |why| YamlError::Unsupported {
+        at: describe(set, node.map_or(0, |n| n.line)),
+        why,
+    };
     let Some(node) = node else {
         // An empty file: a root mapping at column 0.
-        let Fresh::Map(entries) = fresh else { return Err(unsupported("a new document must be a mapping")) };
+        let Fresh::Map(entries) = fresh else {
+            return Err(unsupported("a new document must be a mapping"));
+        };
         let body = insert::block_entries(entries, 0, style);
         return Ok(vec![block_edit(text, text.len(), body, style, depth)]);
     };
     match (&node.kind, fresh) {
-        (Kind::Map { entries, flow: false }, Fresh::Map(new)) => {
+        (
+            Kind::Map {
+                entries,
+                flow: false,
+            },
+            Fresh::Map(new),
+        ) => {
             let col = entries.first().map_or(node.col, |(k, _)| k.col);
-            Ok(vec![block_edit(text, content_end(text, node), insert::block_entries(new, col, style), style, depth)])
+            Ok(vec![block_edit(
+                text,
+                content_end(text, node),
+                insert::block_entries(new, col, style),
+                style,
+                depth,
+            )])
         }
         (Kind::Seq { items, flow: false }, Fresh::Seq(new)) => {
-            let dash = items.first().and_then(|i| dash_col(text, i)).ok_or_else(|| unsupported("no sequence dash"))?;
-            Ok(vec![block_edit(text, content_end(text, node), insert::block_items(new, dash, style), style, depth)])
+            let dash = items
+                .first()
+                .and_then(|i| dash_col(text, i))
+                .ok_or_else(|| unsupported("no sequence dash"))?;
+            Ok(vec![block_edit(
+                text,
+                content_end(text, node),
+                insert::block_items(new, dash, style),
+                style,
+                depth,
+            )])
         }
-        (Kind::Map { entries, flow: true }, Fresh::Map(new)) => {
+        (
+            Kind::Map {
+                entries,
+                flow: true,
+            },
+            Fresh::Map(new),
+        ) => {
             let rendered = insert::flow_entries(new);
             Ok(vec![match entries.last() {
-                Some((_, last)) => Edit { start: last.end, end: last.end, text: format!(", {rendered}"), depth },
-                None => closing_edit(text, node, '}', rendered, depth).ok_or_else(|| unsupported("no closing brace"))?,
+                Some((_, last)) => Edit {
+                    start: last.end,
+                    end: last.end,
+                    text: format!(", {rendered}"),
+                    depth,
+                },
+                None => closing_edit(text, node, '}', rendered, depth)
+                    .ok_or_else(|| unsupported("no closing brace"))?,
             }])
         }
         (Kind::Seq { items, flow: true }, Fresh::Seq(new)) => {
             let rendered = new.iter().map(insert::flow).collect::<Vec<_>>().join(", ");
             Ok(vec![match items.last() {
-                Some(last) => Edit { start: last.end, end: last.end, text: format!(", {rendered}"), depth },
-                None => closing_edit(text, node, ']', rendered, depth).ok_or_else(|| unsupported("no closing bracket"))?,
+                Some(last) => Edit {
+                    start: last.end,
+                    end: last.end,
+                    text: format!(", {rendered}"),
+                    depth,
+                },
+                None => closing_edit(text, node, ']', rendered, depth)
+                    .ok_or_else(|| unsupported("no closing bracket"))?,
             }])
         }
         (Kind::Scalar { .. }, _) if node.is_null() && !parent_flow => {
@@ -308,8 +449,14 @@ fn render_insertion(
             let mut edits = Vec::new();
             if node.end > node.start {
                 // Drop an explicit `~`/`null` and the spaces before it; the block follows the line.
-                let spaces = text[..node.start].len() - text[..node.start].trim_end_matches(' ').len();
-                edits.push(Edit { start: node.start - spaces, end: node.end, text: String::new(), depth });
+                let spaces =
+                    text[..node.start].len() - text[..node.start].trim_end_matches(' ').len();
+                edits.push(Edit {
+                    start: node.start - spaces,
+                    end: node.end,
+                    text: String::new(),
+                    depth,
+                });
             }
             edits.push(block_edit(text, node.end, body, style, depth));
             Ok(edits)
@@ -318,7 +465,18 @@ fn render_insertion(
     }
 }
 
-fn closing_edit(text: &str, node: &Node, close: char, rendered: String, depth: usize) -> Option<Edit> {
+fn closing_edit(
+    text: &str,
+    node: &Node,
+    close: char,
+    rendered: String,
+    depth: usize,
+) -> Option<Edit> {
     let at = node.end.checked_sub(1)?;
-    (text[at..].starts_with(close)).then_some(Edit { start: at, end: at, text: rendered, depth })
+    (text[at..].starts_with(close)).then_some(Edit {
+        start: at,
+        end: at,
+        text: rendered,
+        depth,
+    })
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use granit_parser::ScalarStyle;
 
+use super::YamlError;
 use super::apply::{Edit, Planned, Seg, Set, plan, splice};
 use super::style::Style;
 use super::tree::{Kind, Node, Stream, parse};
 use super::verify::{self, Value};
-use super::YamlError;
 
 /// Assignments `sets` inside the document held by the literal block scalar at `path` of
 /// document `doc`.
@@ -30,17 +30,36 @@ pub(super) fn plan_into(
 ) -> Result<(), YamlError> {
     let mut merged: BTreeMap<(usize, Vec<Seg>), Vec<Set>> = BTreeMap::new();
     for e in embedded {
-        merged.entry((e.doc, e.path.clone())).or_default().extend(e.sets.iter().cloned());
+        merged
+            .entry((e.doc, e.path.clone()))
+            .or_default()
+            .extend(e.sets.iter().cloned());
     }
     for ((doc, path), sets) in merged {
         let at = path_text(&path);
-        let node = find(stream, doc, &path)
-            .ok_or(YamlError::Unsupported { at: at.clone(), why: "no block scalar at that path" })?;
-        let Kind::Scalar { value: inner, style: ScalarStyle::Literal } = &node.kind else {
-            return Err(YamlError::Unsupported { at, why: "an embedded document must be a literal block (`|`)" });
+        let node = find(stream, doc, &path).ok_or(YamlError::Unsupported {
+            at: at.clone(),
+            why: "no block scalar at that path",
+        })?;
+        let Kind::Scalar {
+            value: inner,
+            style: ScalarStyle::Literal,
+        } = &node.kind
+        else {
+            return Err(YamlError::Unsupported {
+                at,
+                why: "an embedded document must be a literal block (`|`)",
+            });
         };
         let inner_stream = parse(inner)?;
-        let inner_style = Style::detect(inner, &inner_stream, &Style { line_ending: "\n", ..style.clone() });
+        let inner_style = Style::detect(
+            inner,
+            &inner_stream,
+            &Style {
+                line_ending: "\n",
+                ..style.clone()
+            },
+        );
         let inner_plan = plan(inner, &inner_stream, &inner_style, &sets)?;
         let new_inner = splice(inner, inner_plan.edits.clone())?;
         verify::check(&new_inner, &inner_plan.expected)?;
@@ -115,7 +134,10 @@ impl LineMap {
     }
 
     fn locate(&self, offset: usize) -> (usize, &(usize, usize, usize)) {
-        let i = self.lines.partition_point(|(start, _, _)| *start <= offset).saturating_sub(1);
+        let i = self
+            .lines
+            .partition_point(|(start, _, _)| *start <= offset)
+            .saturating_sub(1);
         (offset - self.lines[i].0, &self.lines[i])
     }
 
@@ -130,13 +152,27 @@ impl LineMap {
                 .split_inclusive('\n')
                 .map(|l| {
                     let body = l.strip_suffix('\n').unwrap_or(l);
-                    if body.is_empty() { line_ending.to_owned() } else { format!("{pad}{body}{line_ending}") }
+                    if body.is_empty() {
+                        line_ending.to_owned()
+                    } else {
+                        format!("{pad}{body}{line_ending}")
+                    }
                 })
                 .collect();
-            return Edit { start: line_start, end: line_start, text, depth: edit.depth };
+            return Edit {
+                start: line_start,
+                end: line_start,
+                text,
+                depth: edit.depth,
+            };
         }
         let (end_col, &(_, _, end_content)) = self.locate(edit.end);
         let text = edit.text.replace('\n', &format!("{line_ending}{pad}"));
-        Edit { start: content + col, end: end_content + end_col, text, depth: edit.depth }
+        Edit {
+            start: content + col,
+            end: end_content + end_col,
+            text,
+            depth: edit.depth,
+        }
     }
 }

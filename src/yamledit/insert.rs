@@ -60,7 +60,14 @@ pub fn block_entries(entries: &[(String, Fresh)], indent: usize, style: &Style) 
     out
 }
 
-fn push_block_entry(out: &mut String, lead: &str, key: &str, value: &Fresh, indent: usize, style: &Style) {
+fn push_block_entry(
+    out: &mut String,
+    lead: &str,
+    key: &str,
+    value: &Fresh,
+    indent: usize,
+    style: &Style,
+) {
     out.push_str(lead);
     out.push_str(&scalar::key(key));
     out.push(':');
@@ -95,7 +102,11 @@ pub fn block_items(items: &[Fresh], dash: usize, style: &Style) -> String {
             Fresh::Map(entries) if !entries.is_empty() => {
                 let inner = dash + 2;
                 for (i, (key, value)) in entries.iter().enumerate() {
-                    let first = if i == 0 { lead.clone() } else { " ".repeat(inner) };
+                    let first = if i == 0 {
+                        lead.clone()
+                    } else {
+                        " ".repeat(inner)
+                    };
                     push_block_entry(&mut out, &first, key, value, inner, style);
                 }
             }
@@ -114,12 +125,19 @@ pub fn flow(value: &Fresh) -> String {
     match value {
         Fresh::Scalar(v) => scalar::fresh(v).0,
         Fresh::Map(entries) => format!("{{{}}}", flow_entries(entries)),
-        Fresh::Seq(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Fresh::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(flow).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
 pub fn flow_entries(entries: &[(String, Fresh)]) -> String {
-    entries.iter().map(|(k, v)| format!("{}: {}", scalar::key(k), flow(v))).collect::<Vec<_>>().join(", ")
+    entries
+        .iter()
+        .map(|(k, v)| format!("{}: {}", scalar::key(k), flow(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -130,13 +148,31 @@ mod tests {
     #[test]
     fn renders_nested_block_with_seq_style() {
         let mut f = Fresh::Map(Vec::new());
-        let path = [Seg::Key("containers".into()), Seg::Index(0), Seg::Key("name".into())];
+        let path = [
+            Seg::Key("containers".into()),
+            Seg::Index(0),
+            Seg::Key("name".into()),
+        ];
         f.add(&path, "app").unwrap();
-        let path = [Seg::Key("containers".into()), Seg::Index(0), Seg::Key("cpu".into())];
+        let path = [
+            Seg::Key("containers".into()),
+            Seg::Index(0),
+            Seg::Key("cpu".into()),
+        ];
         f.add(&path, "1").unwrap();
         let Fresh::Map(entries) = f else { panic!() };
-        let style = Style { line_ending: "\n", step: 4, seq_indent: 2 };
-        assert_eq!(block_entries(&entries, 2, &style), "  containers:\n    - name: app\n      cpu: \"1\"\n");
-        assert_eq!(flow_entries(&entries), "containers: [{name: app, cpu: \"1\"}]");
+        let style = Style {
+            line_ending: "\n",
+            step: 4,
+            seq_indent: 2,
+        };
+        assert_eq!(
+            block_entries(&entries, 2, &style),
+            "  containers:\n    - name: app\n      cpu: \"1\"\n"
+        );
+        assert_eq!(
+            flow_entries(&entries),
+            "containers: [{name: app, cpu: \"1\"}]"
+        );
     }
 }

@@ -26,8 +26,14 @@ pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum YamlError {
     #[error("line {line}, column {col}: {message}")]
-    Syntax { line: usize, col: usize, message: String },
-    #[error("aliases would expand to {expanded} nodes from {written} written (an alias bomb?); refusing the file")]
+    Syntax {
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error(
+        "aliases would expand to {expanded} nodes from {written} written (an alias bomb?); refusing the file"
+    )]
     AliasBomb { expanded: usize, written: usize },
     #[error("file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")]
     TooLarge { size: usize },
@@ -35,7 +41,9 @@ pub enum YamlError {
     NoDocument { doc: usize },
     #[error("cannot write through {at}: {why}")]
     Unsupported { at: String, why: &'static str },
-    #[error("{at}: the value is shared through an anchor or alias, so changing it would change other values too")]
+    #[error(
+        "{at}: the value is shared through an anchor or alias, so changing it would change other values too"
+    )]
     Shared { at: String },
     #[error("two edits overlap at byte {at}")]
     Overlap { at: usize },

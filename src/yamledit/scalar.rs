@@ -9,12 +9,16 @@ pub fn plain_safe(value: &str) -> bool {
     let Some(first) = value.chars().next() else {
         return false;
     };
-    if matches!(value, "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
-    {
+    if matches!(
+        value,
+        "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    ) {
         return false;
     }
     (first.is_ascii_alphanumeric() || first == '.' || first == '_' || first == '/')
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '/'))
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '/'))
 }
 
 /// Whether a plain rendering of `value` would be read as a number rather than a string.
@@ -22,7 +26,9 @@ pub fn looks_numeric(value: &str) -> bool {
     let body = value.strip_prefix(['+', '-']).unwrap_or(value);
     !body.is_empty()
         && body.chars().any(|c| c.is_ascii_digit())
-        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
 }
 
 pub fn double_quoted(value: &str) -> String {
@@ -69,7 +75,11 @@ pub fn fresh(value: &str) -> (String, bool) {
 
 /// Text for a newly inserted mapping key.
 pub fn key(name: &str) -> String {
-    if plain_safe(name) && !looks_numeric(name) { name.to_owned() } else { double_quoted(name) }
+    if plain_safe(name) && !looks_numeric(name) {
+        name.to_owned()
+    } else {
+        double_quoted(name)
+    }
 }
 
 #[cfg(test)]
@@ -96,9 +106,18 @@ mod tests {
 
     #[test]
     fn replacement_keeps_style() {
-        assert_eq!(replacement("1", ScalarStyle::Plain), Some(("1".to_owned(), true)));
-        assert_eq!(replacement("it's", ScalarStyle::SingleQuoted), Some(("'it''s'".to_owned(), false)));
-        assert_eq!(replacement("a\"b", ScalarStyle::DoubleQuoted), Some(("\"a\\\"b\"".to_owned(), false)));
+        assert_eq!(
+            replacement("1", ScalarStyle::Plain),
+            Some(("1".to_owned(), true))
+        );
+        assert_eq!(
+            replacement("it's", ScalarStyle::SingleQuoted),
+            Some(("'it''s'".to_owned(), false))
+        );
+        assert_eq!(
+            replacement("a\"b", ScalarStyle::DoubleQuoted),
+            Some(("\"a\\\"b\"".to_owned(), false))
+        );
         assert_eq!(replacement("1", ScalarStyle::Literal), None);
     }
 }

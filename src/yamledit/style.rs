@@ -18,7 +18,11 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Style { line_ending: "\n", step: 2, seq_indent: 0 }
+        Style {
+            line_ending: "\n",
+            step: 2,
+            seq_indent: 0,
+        }
     }
 }
 
@@ -46,15 +50,28 @@ impl Style {
 
 fn most_common(counts: &HashMap<usize, usize>) -> Option<usize> {
     // Ties go to the smaller value so the choice is deterministic.
-    counts.iter().max_by_key(|(value, count)| (**count, std::cmp::Reverse(**value))).map(|(v, _)| *v)
+    counts
+        .iter()
+        .max_by_key(|(value, count)| (**count, std::cmp::Reverse(**value)))
+        .map(|(v, _)| *v)
 }
 
-fn survey(text: &str, node: &Node, steps: &mut HashMap<usize, usize>, seqs: &mut HashMap<usize, usize>) {
+fn survey(
+    text: &str,
+    node: &Node,
+    steps: &mut HashMap<usize, usize>,
+    seqs: &mut HashMap<usize, usize>,
+) {
     match &node.kind {
-        Kind::Map { entries, flow: false } => {
+        Kind::Map {
+            entries,
+            flow: false,
+        } => {
             for (key, value) in entries {
                 match &value.kind {
-                    Kind::Map { flow: false, .. } if value.line > key.line && value.col > key.col => {
+                    Kind::Map { flow: false, .. }
+                        if value.line > key.line && value.col > key.col =>
+                    {
                         *steps.entry(value.col - key.col).or_default() += 1;
                     }
                     Kind::Seq { flow: false, items } if value.line > key.line => {
@@ -69,8 +86,13 @@ fn survey(text: &str, node: &Node, steps: &mut HashMap<usize, usize>, seqs: &mut
                 survey(text, value, steps, seqs);
             }
         }
-        Kind::Map { entries, flow: true } => {
-            entries.iter().for_each(|(_, v)| survey(text, v, steps, seqs));
+        Kind::Map {
+            entries,
+            flow: true,
+        } => {
+            entries
+                .iter()
+                .for_each(|(_, v)| survey(text, v, steps, seqs));
         }
         Kind::Seq { items, .. } => items.iter().for_each(|i| survey(text, i, steps, seqs)),
         Kind::Scalar { .. } | Kind::Alias(_) => {}
@@ -84,5 +106,8 @@ pub fn dash_col(text: &str, item: &Node) -> Option<usize> {
     let before = &text[line_start..item.start];
     let dash = before.rfind('-')?;
     // Only whitespace (or an anchor/tag) may stand between the dash and the item.
-    before[..dash].chars().all(|c| c == ' ' || c == '-').then(|| before[..dash].chars().count())
+    before[..dash]
+        .chars()
+        .all(|c| c == ' ' || c == '-')
+        .then(|| before[..dash].chars().count())
 }

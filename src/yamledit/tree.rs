@@ -30,9 +30,18 @@ pub struct Node {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Scalar { value: String, style: ScalarStyle },
-    Map { entries: Vec<(Node, Node)>, flow: bool },
-    Seq { items: Vec<Node>, flow: bool },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        flow: bool,
+    },
+    Seq {
+        items: Vec<Node>,
+        flow: bool,
+    },
     Alias(usize),
 }
 
@@ -69,7 +78,10 @@ impl Node {
     }
 
     pub fn is_flow(&self) -> bool {
-        matches!(&self.kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. })
+        matches!(
+            &self.kind,
+            Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+        )
     }
 
     /// The value for `key` in a mapping node.
@@ -113,8 +125,13 @@ impl Node {
 }
 
 enum Frame {
-    Map { node: Node, pending_key: Option<Node> },
-    Seq { node: Node },
+    Map {
+        node: Node,
+        pending_key: Option<Node>,
+    },
+    Seq {
+        node: Node,
+    },
 }
 
 /// Parses every document of `text`. Errors carry the line and column of the offending token.
@@ -128,7 +145,9 @@ pub fn parse(text: &str) -> Result<Stream, YamlError> {
             col: e.marker().col() + 1,
             message: e.info(),
         })?;
-        let range = span.byte_range().ok_or(YamlError::Internal("span without byte offsets"))?;
+        let range = span
+            .byte_range()
+            .ok_or(YamlError::Internal("span without byte offsets"))?;
         let at = |kind| Node {
             kind,
             start: range.start,
@@ -138,13 +157,18 @@ pub fn parse(text: &str) -> Result<Stream, YamlError> {
             anchor: 0,
         };
         match event {
-            Event::Comment(body, _) => {
-                if body.contains("$attune") {
-                    stream.markers.push(MarkerComment { line: span.start.line(), text: body.into_owned() });
-                }
+            Event::Comment(body, _) if body.contains("$attune") => {
+                stream.markers.push(MarkerComment {
+                    line: span.start.line(),
+                    text: body.into_owned(),
+                });
             }
+            Event::Comment(..) => {}
             Event::Scalar(value, style, anchor, _) => {
-                let mut node = at(Kind::Scalar { value: value.into_owned(), style });
+                let mut node = at(Kind::Scalar {
+                    value: value.into_owned(),
+                    style,
+                });
                 node.anchor = anchor;
                 expansion.leaf(anchor)?;
                 push_node(&mut stack, &mut stream, node)?;
@@ -155,14 +179,23 @@ pub fn parse(text: &str) -> Result<Stream, YamlError> {
             }
             Event::MappingStart(style, anchor, _) => {
                 let flow = style == granit_parser::StructureStyle::Flow;
-                let mut node = at(Kind::Map { entries: Vec::new(), flow });
+                let mut node = at(Kind::Map {
+                    entries: Vec::new(),
+                    flow,
+                });
                 node.anchor = anchor;
                 expansion.open(anchor);
-                stack.push(Frame::Map { node, pending_key: None });
+                stack.push(Frame::Map {
+                    node,
+                    pending_key: None,
+                });
             }
             Event::SequenceStart(style, anchor, _) => {
                 let flow = style == granit_parser::StructureStyle::Flow;
-                let mut node = at(Kind::Seq { items: Vec::new(), flow });
+                let mut node = at(Kind::Seq {
+                    items: Vec::new(),
+                    flow,
+                });
                 node.anchor = anchor;
                 expansion.open(anchor);
                 stack.push(Frame::Seq { node });
@@ -198,7 +231,11 @@ fn close_collection(node: &mut Node, closing_end: usize) {
         Kind::Seq { items, .. } => items.last().map(|i| i.end),
         _ => None,
     };
-    node.end = if flow { closing_end } else { last_end.unwrap_or(node.start) };
+    node.end = if flow {
+        closing_end
+    } else {
+        last_end.unwrap_or(node.start)
+    };
     if !flow {
         // A block collection starts at its first child; an indicator (`- `) is not part of it.
         let first_start = match &node.kind {
@@ -222,7 +259,10 @@ fn push_node(stack: &mut [Frame], stream: &mut Stream, node: Node) -> Result<(),
                 items.push(node);
             }
         }
-        Some(Frame::Map { node: map, pending_key }) => match pending_key.take() {
+        Some(Frame::Map {
+            node: map,
+            pending_key,
+        }) => match pending_key.take() {
             None => *pending_key = Some(node),
             Some(key) => {
                 if let Kind::Map { entries, .. } = &mut map.kind {
@@ -257,7 +297,9 @@ impl Expansion {
 
     fn alias(&mut self, id: usize) -> Result<(), YamlError> {
         self.written += 1;
-        self.expanded = self.expanded.saturating_add(self.anchored.get(&id).copied().unwrap_or(1));
+        self.expanded = self
+            .expanded
+            .saturating_add(self.anchored.get(&id).copied().unwrap_or(1));
         self.check()
     }
 
@@ -277,9 +319,15 @@ impl Expansion {
     }
 
     fn check(&self) -> Result<(), YamlError> {
-        let limit = self.written.saturating_mul(EXPANSION_FACTOR).saturating_add(EXPANSION_FLOOR);
+        let limit = self
+            .written
+            .saturating_mul(EXPANSION_FACTOR)
+            .saturating_add(EXPANSION_FLOOR);
         if self.expanded > limit {
-            return Err(YamlError::AliasBomb { expanded: self.expanded, written: self.written });
+            return Err(YamlError::AliasBomb {
+                expanded: self.expanded,
+                written: self.written,
+            });
         }
         Ok(())
     }

@@ -21,9 +21,12 @@ impl Value {
             Kind::Scalar { value, style } => {
                 Value::Scalar(value.clone(), *style == granit_parser::ScalarStyle::Plain)
             }
-            Kind::Map { entries, .. } => {
-                Value::Map(entries.iter().map(|(k, v)| (Value::of(k), Value::of(v))).collect())
-            }
+            Kind::Map { entries, .. } => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Value::of(k), Value::of(v)))
+                    .collect(),
+            ),
             Kind::Seq { items, .. } => Value::Seq(items.iter().map(Value::of).collect()),
             Kind::Alias(id) => Value::Alias(*id),
         }
@@ -52,11 +55,16 @@ impl Value {
         }
         let child = match (self, seg) {
             (Value::Map(entries), Seg::Key(key)) => {
-                let at = entries.iter().position(|(k, _)| matches!(k, Value::Scalar(s, _) if s == key));
+                let at = entries
+                    .iter()
+                    .position(|(k, _)| matches!(k, Value::Scalar(s, _) if s == key));
                 let at = match at {
                     Some(at) => at,
                     None => {
-                        entries.push((Value::Scalar(key.clone(), true), Value::Scalar(String::new(), true)));
+                        entries.push((
+                            Value::Scalar(key.clone(), true),
+                            Value::Scalar(String::new(), true),
+                        ));
                         entries.len() - 1
                     }
                 };
@@ -66,9 +74,15 @@ impl Value {
                 if *i == items.len() {
                     items.push(Value::Scalar(String::new(), true));
                 }
-                items.get_mut(*i).ok_or(YamlError::Verify(format!("index {i} out of range")))?
+                items
+                    .get_mut(*i)
+                    .ok_or(YamlError::Verify(format!("index {i} out of range")))?
             }
-            _ => return Err(YamlError::Verify("path does not match the document's shape".into())),
+            _ => {
+                return Err(YamlError::Verify(
+                    "path does not match the document's shape".into(),
+                ));
+            }
         };
         child.set(rest, leaf)
     }
@@ -87,7 +101,10 @@ pub fn check(text: &str, expected: &[Value]) -> Result<(), YamlError> {
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
         if a != e {
-            return Err(YamlError::Verify(format!("document {} does not hold the intended values", i + 1)));
+            return Err(YamlError::Verify(format!(
+                "document {} does not hold the intended values",
+                i + 1
+            )));
         }
     }
     Ok(())
