@@ -63,10 +63,13 @@ pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFi
                 stream,
                 is_kustomization,
             }),
-            Err(e) => notices.push(Notice::new(
-                file.rel,
-                format!("not valid YAML, skipped: {e}"),
-            )),
+            Err(e @ yamledit::YamlError::Syntax { .. }) => {
+                notices.push(Notice::new(
+                    file.rel,
+                    format!("not valid YAML ({e}); skipped"),
+                ));
+            }
+            Err(e) => notices.push(Notice::new(file.rel, format!("{e}; skipped"))),
         }
     }
     out
