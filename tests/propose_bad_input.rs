@@ -119,8 +119,15 @@ fn a_symlink_inside_the_repository_is_edited_at_its_target() {
     std::os::unix::fs::symlink(repo.join("data/api.txt"), repo.join("api.yaml")).unwrap();
     let out = propose(dir.path(), &repo, &["--write"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(repo.join("api.yaml").is_symlink(), "the link must stay a link");
-    assert!(std::fs::read_to_string(repo.join("data/api.txt")).unwrap().contains("cpu: 250m"));
+    assert!(
+        repo.join("api.yaml").is_symlink(),
+        "the link must stay a link"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("data/api.txt"))
+            .unwrap()
+            .contains("cpu: 250m")
+    );
 }
 
 #[test]
