@@ -4,7 +4,7 @@
 // Tests may panic on the unexpected; the crate-wide lint is for library code.
 #![allow(clippy::unwrap_used)]
 
-use attune::yamledit::{Kind, Node, Seg, Set, Stream, parse, set_values};
+use attune::yamledit::{Kind, Node, Seg, Set, Stream, YamlError, parse, set_values};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use similar::{DiffTag, TextDiff};
@@ -873,12 +873,10 @@ proptest! {
     }
 }
 
-/// Two assignments to one missing path are accepted (the last wins) when they insert, but the
-/// same two assignments on the result are refused (a Verify error; Overlap when both values
-/// differ from the file), so applying a batch twice is not idempotent. Found while writing the
-/// generator, which now keeps one assignment per path.
+/// Two assignments to one path used to be accepted when they inserted (the last won) and refused
+/// when they replaced, so a batch applied twice was not idempotent (found by the generator).
+/// A batch now names each path once, whether the path exists or not.
 #[test]
-#[ignore = "bug: duplicate paths are accepted (last wins) when inserting but refused when replacing"]
 fn duplicate_paths_are_treated_alike_when_inserting_and_replacing() {
     let text = "spec:\n  template:\n    spec:\n      containers:\n      - name: a\n";
     let sets = [
@@ -893,11 +891,14 @@ fn duplicate_paths_are_treated_alike_when_inserting_and_replacing() {
             value: "2m".to_owned(),
         },
     ];
-    let first = set_values(text, &sets, &[]);
-    let again = first.clone().map(|out| set_values(&out, &sets, &[]));
-    assert_eq!(
-        first.is_ok(),
-        matches!(again, Ok(Ok(_))),
-        "{first:?} then {again:?}"
+    let inserting = set_values(text, &sets, &[]);
+    assert!(
+        matches!(inserting, Err(YamlError::Duplicate { doc: 0, .. })),
+        "{inserting:?}"
+    );
+    let existing = set_values(&set_values(text, &sets[..1], &[]).unwrap(), &sets, &[]);
+    assert!(
+        matches!(existing, Err(YamlError::Duplicate { doc: 0, .. })),
+        "{existing:?}"
     );
 }

@@ -1,10 +1,10 @@
 //! Reading AttunePolicies from YAML: hand-written policy files, and exactly what
 //! `kubectl get attunepolicies -A -o yaml` prints (a `List` whose `items` are the policies).
 //!
-//! Reading takes two passes over the text. The first reads only `apiVersion`/`kind` of every
-//! document (and of every List item), so a stray Deployment is reported as "wrong kind" rather
-//! than as a confusing type error deep inside its spec. The second pass reads the typed
-//! policies. Both run under the same budget, so alias bombs are refused before they expand.
+//! A good file is read in one typed pass. When that fails, a second pass reads only
+//! `apiVersion`/`kind` of every document (and of every List item), so a stray Deployment is
+//! reported as "wrong kind" rather than as a confusing type error deep inside its spec. Both run
+//! under the same budget, so alias bombs are refused before they expand.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
@@ -94,33 +94,75 @@ fn found(value: &Option<String>) -> String {
 /// # Ok::<(), attune::crd::LoadError>(())
 /// ```
 pub fn load_policies(text: &str) -> Result<Vec<AttunePolicy>, LoadError> {
-    let starts = document_starts(text);
-    let headers: Vec<Spanned<Header>> = serde_saphyr::from_multiple_with_options(text, options())
-        .map_err(|e| yaml_error(&e, &starts))?;
-    let mut documents = Vec::with_capacity(headers.len());
-    for header in &headers {
-        let document = document_at(&starts, header.referenced.line());
-        check_kind(&header.value, document)?;
-        documents.push((document, header.value.is_list()));
-    }
-
-    let bodies: Vec<Body> = serde_saphyr::from_multiple_with_options(text, options())
-        .map_err(|e| yaml_error(&e, &starts))?;
+    // One typed pass is all a good file costs; the header pass and the document numbering run
+    // only to explain a failure.
+    let bodies: Vec<Spanned<Body>> = match serde_saphyr::from_multiple_with_options(text, options())
+    {
+        Ok(bodies) => bodies,
+        Err(err) => return Err(explain(text, &err)),
+    };
     let mut policies = Vec::new();
-    // Both passes skip the same empty documents, so they line up one to one.
-    for ((document, is_list), body) in documents.into_iter().zip(bodies) {
-        if is_list {
-            policies.extend(body.items.unwrap_or_default());
-        } else {
-            let spec = body.spec.ok_or(LoadError::MissingSpec { document })?;
-            policies.push(AttunePolicy {
-                metadata: body.metadata.unwrap_or_default(),
-                spec,
-                status: body.status,
+    for body in bodies {
+        let line = body.referenced.line();
+        let body = body.value;
+        if body.kind.as_deref() == Some("List") {
+            let items = body.items.unwrap_or_default();
+            for (index, item) in items.into_iter().enumerate() {
+                if !is_policy(item.api_version.as_deref(), item.kind.as_deref()) {
+                    return Err(LoadError::WrongKind {
+                        document: document_at(&document_starts(text), line),
+                        item: Some(index + 1),
+                        api_version: item.api_version,
+                        kind: item.kind,
+                    });
+                }
+                let spec = item.spec.ok_or_else(|| LoadError::MissingSpec {
+                    document: document_at(&document_starts(text), line),
+                })?;
+                policies.push(AttunePolicy {
+                    metadata: item.metadata.unwrap_or_default(),
+                    spec,
+                    status: item.status,
+                });
+            }
+            continue;
+        }
+        if !is_policy(body.api_version.as_deref(), body.kind.as_deref()) {
+            return Err(LoadError::WrongKind {
+                document: document_at(&document_starts(text), line),
+                item: None,
+                api_version: body.api_version,
+                kind: body.kind,
             });
         }
+        let spec = body.spec.ok_or_else(|| LoadError::MissingSpec {
+            document: document_at(&document_starts(text), line),
+        })?;
+        policies.push(AttunePolicy {
+            metadata: body.metadata.unwrap_or_default(),
+            spec,
+            status: body.status,
+        });
     }
     Ok(policies)
+}
+
+/// Turns a failed typed read into the most useful error: a document of the wrong kind fails
+/// the typed read somewhere deep in its spec, so the kinds are checked first.
+fn explain(text: &str, err: &serde_saphyr::Error) -> LoadError {
+    let starts = document_starts(text);
+    let headers: Vec<Spanned<Header>> =
+        match serde_saphyr::from_multiple_with_options(text, options()) {
+            Ok(headers) => headers,
+            Err(header_err) => return yaml_error(&header_err, &starts),
+        };
+    for header in &headers {
+        let document = document_at(&starts, header.referenced.line());
+        if let Err(wrong) = check_kind(&header.value, document) {
+            return wrong;
+        }
+    }
+    yaml_error(err, &starts)
 }
 
 /// Limits for reading. kubectl never writes anchors or aliases, and a hand-written policy uses
@@ -165,9 +207,13 @@ impl Header {
     }
 }
 
-/// A document read as a policy or as a List of policies; which one was decided by [`Header`].
+/// A document read as a policy or as a List of policies; its own `apiVersion`/`kind` say which.
 #[derive(Deserialize)]
 struct Body {
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     metadata: Option<ObjectMeta>,
     #[serde(default)]
@@ -175,7 +221,22 @@ struct Body {
     #[serde(default)]
     status: Option<AttunePolicyStatus>,
     #[serde(default)]
-    items: Option<Vec<AttunePolicy>>,
+    items: Option<Vec<Item>>,
+}
+
+/// One item of a `List`, which carries its own `apiVersion`/`kind`.
+#[derive(Deserialize)]
+struct Item {
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Option<ObjectMeta>,
+    #[serde(default)]
+    spec: Option<AttunePolicySpec>,
+    #[serde(default)]
+    status: Option<AttunePolicyStatus>,
 }
 
 fn is_policy(api_version: Option<&str>, kind: Option<&str>) -> bool {

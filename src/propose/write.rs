@@ -18,7 +18,7 @@ pub enum WriteError {
     },
 }
 
-fn target(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+fn target(canonical_root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     let outside = || WriteError::Outside {
         path: rel.to_owned(),
     };
@@ -28,10 +28,6 @@ fn target(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     {
         return Err(outside());
     }
-    let canonical_root = root.canonicalize().map_err(|source| WriteError::Io {
-        path: rel.to_owned(),
-        source,
-    })?;
     let path = canonical_root.join(rel);
     // An existing file may be a symlink; it is written where it points, which must be inside.
     let resolved = match path.canonicalize() {
@@ -45,28 +41,37 @@ fn target(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
             parent.join(path.file_name().ok_or_else(outside)?)
         }
     };
-    if !resolved.starts_with(&canonical_root) {
+    if !resolved.starts_with(canonical_root) {
         return Err(outside());
     }
     Ok(resolved)
 }
 
 pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
+    let canonical_root = root.canonicalize().map_err(|source| WriteError::Io {
+        path: root.display().to_string(),
+        source,
+    })?;
     let mut staged = Vec::new();
     let result = (|| {
         for f in files {
-            let dest = target(root, &f.path)?;
+            let dest = target(&canonical_root, &f.path)?;
             let tmp = dest.with_file_name(format!(
                 ".{}.attune-tmp",
                 dest.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             ));
+            // Staged before the write can fail, so a half-written temporary is removed too.
+            staged.push((tmp.clone(), dest.clone(), f.path.clone()));
             std::fs::write(&tmp, f.after.as_bytes()).map_err(|source| WriteError::Io {
                 path: f.path.clone(),
                 source,
             })?;
-            staged.push((tmp, dest, f.path.clone()));
+            // The rename replaces the file; keep its mode (an executable bit, a group write).
+            if let Ok(meta) = std::fs::metadata(&dest) {
+                let _ = std::fs::set_permissions(&tmp, meta.permissions());
+            }
         }
         Ok(())
     })();

@@ -44,20 +44,129 @@ impl Object {
     }
 }
 
+/// Parses what resolution can use: kustomizations, files that could hold a workload or a
+/// marker, and the patch files kustomizations name. Everything else (ConfigMaps, CRDs, RBAC —
+/// most of a large repository) is only checked for syntax, so a broken file is still reported,
+/// but no tree is built for it, which was most of the cost of a run. The test is textual: a
+/// workload's `kind`, a List of them or a marker cannot be written without one of
+/// [`INTERESTING`] appearing literally (short of YAML escapes inside a kind name).
 pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
-    let mut out = Vec::with_capacity(raw.len());
-    for file in raw {
-        let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
-        let is_kustomization = matches!(
-            name,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        );
+    let (kustomizations, rest): (Vec<RawFile>, Vec<RawFile>) =
+        raw.into_iter().partition(|f| is_kustomization_name(&f.rel));
+    let all = |files: Vec<RawFile>| files.into_iter().map(|f| (f, true)).collect();
+    let mut out = parse_all(all(kustomizations), notices);
+    let referenced = patch_files(&out);
+    let marked = rest
+        .into_iter()
+        .map(|f| {
+            let wanted =
+                referenced.contains(&f.rel) || INTERESTING.iter().any(|w| f.text.contains(w));
+            (f, wanted)
+        })
+        .collect();
+    out.extend(parse_all(marked, notices));
+    out
+}
+
+/// Words one of which every file resolution reads contains (see [`parse_files`]).
+const INTERESTING: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "$attune"];
+
+fn is_kustomization_name(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+/// Paths of the patch files the kustomizations name (strategic-merge or JSON 6902).
+fn patch_files(kustomizations: &[ParsedFile]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for file in kustomizations {
+        let Some(root) = file.stream.docs.first().map(|d| &d.root) else {
+            continue;
+        };
+        let dir = super::walk::parent(&file.rel);
+        let mut add = |reference: &str| {
+            if let Some(path) = super::walk::join(dir, reference) {
+                out.insert(path);
+            }
+        };
+        for item in root
+            .get("patchesStrategicMerge")
+            .map(Node::items)
+            .unwrap_or_default()
+        {
+            item.as_str().into_iter().for_each(&mut add);
+        }
+        for key in ["patches", "patchesJson6902"] {
+            for item in root.get(key).map(Node::items).unwrap_or_default() {
+                item.get("path")
+                    .and_then(Node::as_str)
+                    .into_iter()
+                    .for_each(&mut add);
+            }
+        }
+    }
+    out
+}
+
+/// Parses (or, for `false`, only checks) files on every core; the result and the notices keep
+/// the input order.
+fn parse_all(raw: Vec<(RawFile, bool)>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads < 2 || raw.len() < 64 {
+        return parse_chunk(raw, notices);
+    }
+    let per = raw.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<(RawFile, bool)>> = Vec::with_capacity(threads);
+    let mut iter = raw.into_iter().peekable();
+    while iter.peek().is_some() {
+        chunks.push(iter.by_ref().take(per).collect());
+    }
+    let results: Vec<(Vec<ParsedFile>, Vec<Notice>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut local = Vec::new();
+                    let parsed = parse_chunk(chunk, &mut local);
+                    (parsed, local)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A panicking parser is a bug; surface it on this thread rather than lose files.
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for (parsed, local) in results {
+        out.extend(parsed);
+        notices.extend(local);
+    }
+    out
+}
+
+fn parse_chunk(raw: Vec<(RawFile, bool)>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
+    let mut out = Vec::new();
+    for (file, wanted) in raw {
+        let is_kustomization = is_kustomization_name(&file.rel);
         if !is_kustomization && file.text.contains("{{") {
             // A template, not YAML; its values file carries markers instead.
             continue;
         }
-        match yamledit::parse(&file.text) {
-            Ok(stream) => out.push(ParsedFile {
+        let parsed = if wanted {
+            yamledit::parse(&file.text).map(Some)
+        } else {
+            yamledit::check_syntax(&file.text).map(|()| None)
+        };
+        match parsed {
+            Ok(None) => {}
+            Ok(Some(stream)) => out.push(ParsedFile {
                 rel: file.rel,
                 text: file.text,
                 stream,

@@ -79,6 +79,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub problems: Vec<Problem>,
     pub notices: Vec<Notice>,
+    /// Values found already right, by file and spot: another identity that shares the spot and
+    /// wants something else is a conflict even though this one needs no edit.
+    settled: Vec<(String, Spot, Change)>,
 }
 
 struct Index<'a> {
@@ -202,11 +205,44 @@ pub fn resolve(repo: &Repo, scope: &str, wants: &[Want]) -> Plan {
     let mut plan = Plan::default();
     let index = Index::new(repo, scope, &mut plan.notices);
     let mut overlay_files: BTreeMap<String, OverlayPatch> = BTreeMap::new();
-    for want in wants {
+    for want in distinct(wants, &mut plan.problems) {
         resolve_one(&index, want, &mut plan, &mut overlay_files);
     }
     finish_overlays(&index, overlay_files, &mut plan);
+    settle_shared_spots(&mut plan);
     plan
+}
+
+/// One want per live identity. Two policies recommending the same workload either agree (the
+/// first is kept) or conflict; a conflict is reported for every policy involved and nothing is
+/// written for that workload, since which policy should win is the user's call.
+fn distinct<'w>(wants: &'w [Want], problems: &mut Vec<Problem>) -> Vec<&'w Want> {
+    let mut by_identity: BTreeMap<String, Vec<&Want>> = BTreeMap::new();
+    for want in wants {
+        by_identity.entry(identity(want)).or_default().push(want);
+    }
+    let mut out = Vec::new();
+    for want in wants {
+        let group = &by_identity[&identity(want)];
+        if !std::ptr::eq(group[0], want) {
+            continue;
+        }
+        if group.iter().all(|w| w.containers == want.containers) {
+            out.push(want);
+            continue;
+        }
+        let names: Vec<&str> = group.iter().map(|w| w.policy.as_str()).collect();
+        problems.push(problem(
+            want,
+            None,
+            format!(
+                "policies {} recommend different values for this workload; make only one \
+                 of them target it",
+                names.join(", ")
+            ),
+        ));
+    }
+    out
 }
 
 fn problem(want: &Want, container: Option<&str>, reason: String) -> Problem {
@@ -371,12 +407,7 @@ fn push_change(
     site: Site,
     op: Op,
 ) {
-    if let Some(cur) = &current
-        && quantity::semantically_equal(cur, value).unwrap_or(false)
-    {
-        return;
-    }
-    plan.changes.push(Change {
+    let change = Change {
         policy: want.policy.clone(),
         namespace: want.namespace.clone(),
         kind: want.kind.clone(),
@@ -387,13 +418,138 @@ fn push_change(
         from: current,
         to: value.to_owned(),
         site,
-    });
+    };
+    if let Some(cur) = &change.from
+        && quantity::semantically_equal(cur, value).unwrap_or(false)
+    {
+        plan.settled.push((file.to_owned(), spot(&op), change));
+        return;
+    }
+    plan.changes.push(change);
     let id = plan.changes.len() - 1;
     plan.files
         .entry(file.to_owned())
         .or_default()
         .ops
         .push((Some(id), op));
+}
+
+/// The value an op writes: document and path, and inside an inline patch, the path there.
+type Spot = (usize, Vec<Seg>, Option<(usize, Vec<Seg>)>);
+
+/// One spot of a file: the changes that write it and the identities already content with it.
+type SpotGroup<'a> = (Spot, Vec<usize>, Vec<&'a Change>);
+
+fn spot(op: &Op) -> Spot {
+    match op {
+        Op::Set(set) => (set.doc, set.path.clone(), None),
+        Op::Embedded(e) => (
+            e.doc,
+            e.path.clone(),
+            e.sets.first().map(|s| (s.doc, s.path.clone())),
+        ),
+    }
+}
+
+/// A manifest without a namespace can be deployed into several, so two identities can meet at
+/// one value. When they agree, the value is written once; when they disagree, none of them is
+/// written and each is reported — which namespace should win is not ours to guess, and letting
+/// the last one win would make the result depend on the order of the policies.
+fn settle_shared_spots(plan: &mut Plan) {
+    let mut withdrawn = BTreeSet::new();
+    let mut problems = Vec::new();
+    // Per file and spot: the changes that write it, and the identities already content with it.
+    let mut groups: BTreeMap<&str, Vec<SpotGroup>> = BTreeMap::new();
+    for (file, file_plan) in &plan.files {
+        for (id, op) in &file_plan.ops {
+            let Some(id) = *id else { continue };
+            let at = spot(op);
+            let list = groups.entry(file.as_str()).or_default();
+            match list.iter_mut().find(|(s, _, _)| *s == at) {
+                Some((_, ids, _)) => ids.push(id),
+                None => list.push((at, vec![id], Vec::new())),
+            }
+        }
+    }
+    for (file, at, change) in &plan.settled {
+        if let Some(list) = groups.get_mut(file.as_str())
+            && let Some((_, _, content)) = list.iter_mut().find(|(s, _, _)| s == at)
+        {
+            content.push(change);
+        }
+    }
+    for (file, list) in groups {
+        for (_, ids, content) in list {
+            let involved: Vec<&Change> = ids
+                .iter()
+                .map(|&i| &plan.changes[i])
+                .chain(content.iter().copied())
+                .collect();
+            if involved.len() < 2 {
+                continue;
+            }
+            let first = involved[0];
+            let agree = involved.iter().all(|c| {
+                c.to == first.to || quantity::semantically_equal(&c.to, &first.to).unwrap_or(false)
+            });
+            if agree {
+                withdrawn.extend(ids[1..].iter().copied());
+                continue;
+            }
+            for (i, c) in involved.iter().enumerate() {
+                let others: Vec<String> = involved
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, o)| {
+                        format!("{}/{}/{} (wants {})", o.namespace, o.kind, o.workload, o.to)
+                    })
+                    .collect();
+                problems.push(Problem {
+                    namespace: c.namespace.clone(),
+                    kind: c.kind.clone(),
+                    workload: c.workload.clone(),
+                    container: Some(c.container.clone()),
+                    reason: format!(
+                        "{} in {file} also decides {}; give each namespace its own overlay or \
+                         marker",
+                        c.field,
+                        others.join(", ")
+                    ),
+                });
+            }
+            withdrawn.extend(ids);
+        }
+    }
+    if withdrawn.is_empty() {
+        return;
+    }
+    let mut renumber = Vec::with_capacity(plan.changes.len());
+    let mut kept = Vec::new();
+    for (i, change) in std::mem::take(&mut plan.changes).into_iter().enumerate() {
+        if withdrawn.contains(&i) {
+            renumber.push(None);
+        } else {
+            renumber.push(Some(kept.len()));
+            kept.push(change);
+        }
+    }
+    plan.changes = kept;
+    for file_plan in plan.files.values_mut() {
+        file_plan.ops.retain_mut(|(id, _)| match id {
+            None => true,
+            Some(i) => match renumber[*i] {
+                Some(n) => {
+                    *id = Some(n);
+                    true
+                }
+                None => false,
+            },
+        });
+    }
+    // Supporting ops stay: they belong to overlay patches, which are per namespace and so
+    // never shared between identities.
+    plan.problems.extend(problems);
 }
 
 /// Where the last patch that writes `field` of the container keeps that value.

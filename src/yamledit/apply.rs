@@ -117,7 +117,16 @@ pub(super) fn plan(
     let mut edits = Vec::new();
     let mut groups: BTreeMap<(usize, Vec<Seg>), Vec<&Set>> = BTreeMap::new();
     let mut shared: BTreeMap<usize, HashSet<usize>> = BTreeMap::new();
+    // Two values for one path would make the result depend on their order (and a second run
+    // would see the first's output as a conflict), so a batch names each path once.
+    let mut seen = HashSet::new();
     for set in sets {
+        if !seen.insert((set.doc, &set.path)) {
+            return Err(YamlError::Duplicate {
+                doc: set.doc,
+                at: describe(set, 0),
+            });
+        }
         let landing = land(stream, set, &mut shared)?;
         let plain =
             match landing {

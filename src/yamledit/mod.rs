@@ -18,7 +18,7 @@ pub mod verify;
 
 pub use apply::{Seg, Set, set_values, set_values_styled};
 pub use embedded::EmbeddedSet;
-pub use tree::{Document, Kind, Node, Stream, parse};
+pub use tree::{Document, Kind, Node, Stream, check_syntax, parse};
 
 /// Largest file the editor accepts; larger files are refused, not truncated.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -45,6 +45,8 @@ pub enum YamlError {
         "{at}: the value is shared through an anchor or alias, so changing it would change other values too"
     )]
     Shared { at: String },
+    #[error("document {doc}: {at} is set twice in one batch")]
+    Duplicate { doc: usize, at: String },
     #[error("two edits overlap at byte {at}")]
     Overlap { at: usize },
     #[error("the edited text did not re-parse: {0}")]

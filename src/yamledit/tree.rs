@@ -6,7 +6,7 @@
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use super::YamlError;
+use super::{MAX_FILE_BYTES, YamlError};
 
 /// How many nodes an alias expansion may reach, relative to the nodes written in the file.
 const EXPANSION_FACTOR: usize = 100;
@@ -135,6 +135,22 @@ enum Frame {
 }
 
 /// Parses every document of `text`. Errors carry the line and column of the offending token.
+/// Checks that `text` is well-formed YAML without building anything: the cheap way to report a
+/// broken file whose content is never needed. Aliases are not expanded, so no bomb goes off.
+pub fn check_syntax(text: &str) -> Result<(), YamlError> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(YamlError::TooLarge { size: text.len() });
+    }
+    for event in Parser::new_from_str(text) {
+        event.map_err(|e| YamlError::Syntax {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+    }
+    Ok(())
+}
+
 pub fn parse(text: &str) -> Result<Stream, YamlError> {
     let mut stream = Stream::default();
     let mut stack: Vec<Frame> = Vec::new();
