@@ -5,6 +5,7 @@
 //! change set (`propose`) that feeds the diff, the JSON report and, later, commits and pull requests.
 
 pub mod crd;
+pub mod forge;
 pub mod propose;
 pub mod quantity;
 pub mod repo;

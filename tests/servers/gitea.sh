@@ -32,12 +32,19 @@ cmd_build() {
     return 0
   fi
   command -v go >/dev/null || die "go not found"
+  mkdir -p "$CACHE_ROOT"
+  # One build at a time per version (parallel CI steps or sessions on the same cache).
+  exec 8>"$CACHE_ROOT/gitea-$GITEA_VERSION.lock"
+  flock 8
+  if [[ -x "$GITEA_BIN" && -d "$GITEA_HOME/options" && -d "$GITEA_HOME/templates" ]]; then
+    log "cached (built by a concurrent run): $GITEA_BIN"
+    return 0
+  fi
   local start=$SECONDS src build
   log "downloading code.gitea.io/gitea@$GITEA_VERSION"
   src=$(cd / && GOFLAGS=-mod=mod go mod download -json "code.gitea.io/gitea@$GITEA_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -n "$src" && -f "$src/go.mod" ]] || die "go mod download gave no source dir"
-  mkdir -p "$CACHE_ROOT"
   build=$(mktemp -d "$CACHE_ROOT/gitea-build.XXXXXX")
   BUILD_DIR=$build
   trap 'rm -rf "$BUILD_DIR"' EXIT
@@ -154,10 +161,6 @@ ENABLED = false
 
 [cron.update_checker]
 ENABLED = false
-
-[picture]
-DISABLE_GRAVATAR = true
-ENABLE_FEDERATED_AVATAR = false
 
 [actions]
 ENABLED = false

@@ -1,0 +1,1 @@
+//! The gitea backend (being written).

@@ -1,0 +1,1 @@
+//! The github backend (being written).

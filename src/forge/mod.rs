@@ -1,0 +1,180 @@
+//! The forges Attune opens pull requests on, behind one small trait: find a pull request by its
+//! head branch (in any state), create one, edit its title and body, set labels, request
+//! reviewers, comment, close. Each backend ([`github`], [`gitea`]) owns its forge's quirks —
+//! body length limits, reviewer syntax, label ids, rate-limit headers — so the lifecycle in
+//! [`crate::pr`] never sees them. This module knows nothing about git, YAML or the cluster, and
+//! never logs or returns a credential.
+
+use std::future::Future;
+use std::time::Duration;
+
+pub mod gitea;
+pub mod github;
+mod retry;
+
+pub use retry::{Backoff, RetryPolicy};
+
+/// `owner/name` of a repository on a forge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RepoRef {
+    pub owner: String,
+    pub name: String,
+}
+
+impl RepoRef {
+    /// Parses `OWNER/NAME`; anything else is refused with a reason.
+    pub fn parse(text: &str) -> Result<RepoRef, ForgeError> {
+        let mut parts = text.trim().splitn(2, '/');
+        let owner = parts.next().unwrap_or_default();
+        let name = parts.next().unwrap_or_default().trim_end_matches(".git");
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if ok(owner) && ok(name) {
+            Ok(RepoRef {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            })
+        } else {
+            Err(ForgeError::BadRepository {
+                given: text.to_owned(),
+            })
+        }
+    }
+}
+
+impl std::fmt::Display for RepoRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrState {
+    Open,
+    Closed,
+    Merged,
+}
+
+/// A pull request as the lifecycle needs to see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The page a human opens.
+    pub url: String,
+    pub state: PrState,
+    pub title: String,
+    pub body: String,
+    pub head_branch: String,
+    pub base_branch: String,
+    pub labels: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub draft: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPullRequest {
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    /// User logins; `org/team` or a team slug goes to `team_reviewers`.
+    pub reviewers: Vec<String>,
+    pub team_reviewers: Vec<String>,
+}
+
+/// Why a forge call failed. Messages name the step and what the forge answered, never a token.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("`{given}` is not a repository; expected OWNER/NAME")]
+    BadRepository { given: String },
+    #[error("{step}: the forge answered {status}: {message}")]
+    Status {
+        step: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("{step}: rate limited by the forge; retry after {}s", retry_after.as_secs())]
+    RateLimited {
+        step: &'static str,
+        retry_after: Duration,
+    },
+    #[error("{step}: cannot reach the forge: {message}")]
+    Transport { step: &'static str, message: String },
+    #[error("{step}: unexpected answer from the forge: {message}")]
+    Decode { step: &'static str, message: String },
+    #[error("authentication: {0}")]
+    Auth(String),
+}
+
+/// The operations the pull-request lifecycle needs. Every call counts against the API economy
+/// the lifecycle promises (see `crate::pr`), so backends make exactly one request per call
+/// unless the forge forces more (noted on the backend), plus retries after rate limits or 5xx.
+pub trait Forge: Send + Sync {
+    /// The newest pull request whose head is `branch` (in this repository), in any state.
+    fn find_by_head(
+        &self,
+        repo: &RepoRef,
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<PullRequest>, ForgeError>> + Send;
+
+    /// Pull requests whose head branch starts with `prefix`, newest first, at most `limit`:
+    /// enough to enforce the hourly and concurrent limits.
+    fn list_by_head_prefix(
+        &self,
+        repo: &RepoRef,
+        prefix: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<PullRequest>, ForgeError>> + Send;
+
+    /// Opens a pull request, with its labels and reviewers (as few calls as the forge allows).
+    fn create(
+        &self,
+        repo: &RepoRef,
+        pr: &NewPullRequest,
+    ) -> impl Future<Output = Result<PullRequest, ForgeError>> + Send;
+
+    /// Replaces title and body.
+    fn update(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+
+    fn comment(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        body: &str,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+
+    /// Bodies of the comments on a pull request, oldest first.
+    fn comments(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+    ) -> impl Future<Output = Result<Vec<String>, ForgeError>> + Send;
+
+    fn close(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+
+    /// The URL git clones this repository from (HTTPS).
+    fn clone_url(&self, repo: &RepoRef) -> String;
+
+    /// The user name to pair with the token for git over HTTPS.
+    fn git_username(&self) -> impl Future<Output = Result<String, ForgeError>> + Send;
+
+    /// The largest body the forge accepts, in bytes.
+    fn max_body_bytes(&self) -> usize;
+}
