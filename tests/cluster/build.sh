@@ -3,7 +3,7 @@
 # proxy is the only source reachable here; no release tarballs):
 #   kube-apiserver, kube-controller-manager   from k8s.io/kubernetes  (go/kube)
 #   etcd                                      from go.etcd.io/etcd/server/v3 (go/etcd)
-#   kubectl (optional, ATTUNE_CI_KUBECTL=1)   from k8s.io/kubernetes  (go/kube)
+#   kubectl (ATTUNE_CI_KUBECTL=0 skips it)   from k8s.io/kubernetes  (go/kube); ~45s extra
 # Versions come from the wrapper modules' go.mod files. Binaries are cached
 # outside the repo, keyed by version:
 #   ${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}/kube-<v>/{kube-apiserver,kube-controller-manager[,kubectl]}
@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+command -v go >/dev/null || { echo "build.sh: go not on PATH" >&2; exit 1; }
 cache="${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}"
 
 modver() { # modver GO_MOD MODULE -> version required in that go.mod
@@ -27,7 +28,7 @@ etcd_dir="$cache/etcd-$etcd_version"
 mkdir -p "$kube_dir" "$etcd_dir"
 
 # Serialise concurrent build.sh runs (e.g. parallel test jobs).
-exec 9>"$cache/.build.lock"
+exec 9>"$cache/.kube-etcd-build.lock"
 flock 9
 
 export CGO_ENABLED=0
@@ -61,7 +62,7 @@ total=$SECONDS
 build_one "$here/go/kube" "$kube_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build_one "$here/go/kube" "$kube_dir/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 build_one "$here/go/etcd" "$etcd_dir/etcd" go.etcd.io/etcd/server/v3 "-s -w"
-if [[ "${ATTUNE_CI_KUBECTL:-0}" == 1 ]]; then
+if [[ "${ATTUNE_CI_KUBECTL:-1}" == 1 ]]; then
   build_one "$here/go/kube" "$kube_dir/kubectl" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 fi
 echo "build.sh: total $((SECONDS - total))s (kube $kube_version, etcd $etcd_version)"
