@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub mod gitea;
 pub mod github;
-mod retry;
+pub mod retry;
 
 pub use retry::{Backoff, RetryPolicy};
 
