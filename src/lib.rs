@@ -6,6 +6,8 @@
 
 pub mod crd;
 pub mod forge;
+pub mod git;
+pub mod pr;
 pub mod propose;
 pub mod quantity;
 pub mod repo;

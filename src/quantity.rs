@@ -256,8 +256,9 @@ impl Quantity {
         })
     }
 
-    /// Change from `old` to `self` in percent (`old` 200m, `self` 300m: 50.0), for display
-    /// only. `None` when `old` is zero.
+    /// Change from `old` to `self` in percent (`old` 200m, `self` 300m: 50.0), for display and
+    /// for thresholds (where a rounding error far below a percent does not matter), never for
+    /// equality. `None` when `old` is zero.
     pub fn percent_change_from(&self, old: &Quantity) -> Option<f64> {
         if old.is_zero() {
             return None;

@@ -102,8 +102,14 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
         path: display(&opts.repo),
         source,
     })?;
-    let plan = repo::resolve(&repo, &scope, &wants(&policies));
-    Ok(apply(&repo, plan))
+    Ok(outcome_of(&repo, &scope, &policies))
+}
+
+/// The outcome for an already loaded repository: resolve every recommendation under `scope`
+/// (`""` for all) and edit in memory.
+pub fn outcome_of(repo: &Repo, scope: &str, policies: &[crate::crd::AttunePolicy]) -> Outcome {
+    let plan = repo::resolve(repo, scope, &wants(policies));
+    apply(repo, plan)
 }
 
 fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Result<()> {

@@ -1,0 +1,42 @@
+//! The git side of a pull request: a persistent bare cache clone per remote URL, fetched
+//! incrementally (a depth can be asked for, but the lifecycle fetches full history because
+//! libgit2's push cannot work from a shallow clone); the files of a commit read into memory for the edit engine; one
+//! bot commit built on a base commit without a work tree; and pushes that never overwrite a
+//! branch tip they were not told to expect. Credentials are handed to libgit2 through a callback
+//! with an attempt limit (libgit2 asks again forever otherwise) and are never stored in the
+//! cache's config; every error message passes through [`redact`]. This module knows nothing
+//! about forges, YAML or the cluster.
+
+mod read;
+mod redact;
+mod workspace;
+
+pub use read::{TreeFile, is_dir, read_tree};
+pub use redact::redact;
+pub use workspace::{
+    CommitInfo, Credentials, FetchStats, Identity, Lease, PushOutcome, Workspace, trailer,
+};
+
+/// Why a git step failed. The message names the step and carries libgit2's answer, redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{step}: {message}")]
+    Git { step: &'static str, message: String },
+    #[error("cannot prepare the cache directory {path}")]
+    Cache {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("branch {branch} does not exist on the remote")]
+    NoBranch { branch: String },
+}
+
+impl GitError {
+    pub(crate) fn git(step: &'static str, err: &git2::Error, secrets: &[&str]) -> GitError {
+        GitError::Git {
+            step,
+            message: redact(err.message(), secrets),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Title, body and commit message of a bot pull request, rendered from minijinja templates in
+//! `templates/` (compiled in), each overridable by a file of the same name in a directory the
+//! operator gives. The context is built from the change set alone, so the same value feeds the
+//! diff, the commit, the body and the status.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+use super::PrError;
+use crate::quantity;
+use crate::repo::{Change, Field, Problem, Site};
+
+pub const TITLE: &str = "pr-title.txt.j2";
+pub const BODY: &str = "pr-body.md.j2";
+pub const COMMIT: &str = "commit-message.txt.j2";
+
+const DEFAULTS: [(&str, &str); 3] = [
+    (TITLE, include_str!("../../templates/pr-title.txt.j2")),
+    (BODY, include_str!("../../templates/pr-body.md.j2")),
+    (
+        COMMIT,
+        include_str!("../../templates/commit-message.txt.j2"),
+    ),
+];
+
+/// Prices for the savings estimate, in dollars.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Prices {
+    pub cpu: f64,
+    pub memory: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            cpu: 0.031,
+            memory: 0.004,
+        }
+    }
+}
+
+/// What the status says about one container's recommendation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    pub confidence: Option<f64>,
+    pub data_points: Option<i64>,
+}
+
+/// Everything a template may use besides the changes.
+#[derive(Debug, Clone, Default)]
+pub struct Context<'a> {
+    pub policies: Vec<String>,
+    pub branch: String,
+    pub hash: String,
+    pub min_change_percent: f64,
+    pub prices: Prices,
+    /// By `namespace/Kind/workload/container`.
+    pub evidence: BTreeMap<String, Evidence>,
+    /// By `namespace/Kind/workload`, when known.
+    pub replicas: BTreeMap<String, u32>,
+    pub problems: &'a [Problem],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub title: String,
+    pub body: String,
+    pub commit_message: String,
+}
+
+#[derive(Serialize)]
+struct FieldRow {
+    field: String,
+    file: String,
+    from: Option<String>,
+    to: String,
+    percent: String,
+}
+
+#[derive(Serialize)]
+struct ContainerRow {
+    name: String,
+    confidence: String,
+    data_points: String,
+    fields: Vec<FieldRow>,
+}
+
+#[derive(Serialize)]
+struct FileRow {
+    file: String,
+    why: &'static str,
+}
+
+#[derive(Serialize)]
+struct WorkloadRow {
+    namespace: String,
+    kind: String,
+    name: String,
+    replicas: Option<u32>,
+    containers: Vec<ContainerRow>,
+    files: Vec<FileRow>,
+}
+
+fn why(site: Site) -> &'static str {
+    match site {
+        Site::Marker => "a `$attune` marker names this value",
+        Site::Patch => "the overlay patch that already sets this value",
+        Site::Manifest => "the manifest that defines the workload; nothing else renders it",
+        Site::OverlayPatch => {
+            "a patch in the overlay, because the base is shared with other environments"
+        }
+    }
+}
+
+fn percent(from: Option<&str>, to: &str) -> String {
+    let (Some(from), Ok(to)) = (from, quantity::parse(to)) else {
+        return "new".into();
+    };
+    match quantity::parse(from)
+        .ok()
+        .and_then(|f| to.percent_change_from(&f))
+    {
+        Some(p) => format!("{p:+.0} %"),
+        None => "—".into(),
+    }
+}
+
+/// Cores (cpu) or GiB (memory) of a quantity, for the estimate only.
+fn amount(field: Field, q: &str) -> Option<f64> {
+    let q = quantity::parse(q).ok()?;
+    Some(match field {
+        Field::CpuRequest => q.millis_ceil()? as f64 / 1000.0,
+        Field::MemoryRequest => q.units_ceil()? as f64 / (1024.0 * 1024.0 * 1024.0),
+        Field::CpuLimit | Field::MemoryLimit => return None,
+    })
+}
+
+fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
+    let mut out: Vec<WorkloadRow> = Vec::new();
+    for c in changes {
+        let at = out
+            .iter()
+            .position(|w| w.namespace == c.namespace && w.kind == c.kind && w.name == c.workload);
+        let w = match at {
+            Some(i) => &mut out[i],
+            None => {
+                let id = format!("{}/{}/{}", c.namespace, c.kind, c.workload);
+                out.push(WorkloadRow {
+                    namespace: c.namespace.clone(),
+                    kind: c.kind.clone(),
+                    name: c.workload.clone(),
+                    replicas: ctx.replicas.get(&id).copied(),
+                    containers: Vec::new(),
+                    files: Vec::new(),
+                });
+                let last = out.len() - 1;
+                &mut out[last]
+            }
+        };
+        if !w.files.iter().any(|f| f.file == c.file) {
+            w.files.push(FileRow {
+                file: c.file.clone(),
+                why: why(c.site),
+            });
+        }
+        let at = w.containers.iter().position(|x| x.name == c.container);
+        let row = match at {
+            Some(i) => &mut w.containers[i],
+            None => {
+                let id = format!("{}/{}/{}/{}", c.namespace, c.kind, c.workload, c.container);
+                let evidence = ctx.evidence.get(&id).cloned().unwrap_or_default();
+                w.containers.push(ContainerRow {
+                    name: c.container.clone(),
+                    confidence: evidence
+                        .confidence
+                        .map_or_else(|| "—".into(), |v| format!("{:.0} %", v * 100.0)),
+                    data_points: evidence
+                        .data_points
+                        .map_or_else(|| "—".into(), |v| v.to_string()),
+                    fields: Vec::new(),
+                });
+                let last = w.containers.len() - 1;
+                &mut w.containers[last]
+            }
+        };
+        row.fields.push(FieldRow {
+            field: c.field.to_string(),
+            file: c.file.clone(),
+            from: c.from.clone(),
+            to: c.to.clone(),
+            percent: percent(c.from.as_deref(), &c.to),
+        });
+    }
+    out
+}
+
+/// Monthly savings of the request changes: (cores, GiB, dollars, whether replicas were unknown).
+fn savings(changes: &[Change], ctx: &Context<'_>) -> (f64, f64, f64, bool) {
+    const HOURS_PER_MONTH: f64 = 730.0;
+    let (mut cores, mut gib, mut unknown) = (0.0, 0.0, false);
+    for c in changes {
+        let (Some(from), Some(to)) = (
+            c.from.as_deref().and_then(|f| amount(c.field, f)),
+            amount(c.field, &c.to),
+        ) else {
+            continue;
+        };
+        let id = format!("{}/{}/{}", c.namespace, c.kind, c.workload);
+        let replicas = ctx.replicas.get(&id).copied().map(f64::from);
+        unknown |= replicas.is_none();
+        let delta = (from - to) * replicas.unwrap_or(1.0);
+        match c.field {
+            Field::CpuRequest => cores += delta,
+            _ => gib += delta,
+        }
+    }
+    let dollars = (cores * ctx.prices.cpu + gib * ctx.prices.memory) * HOURS_PER_MONTH;
+    (cores, gib, dollars, unknown)
+}
+
+/// Renders title, body and commit message. `templates` overrides the built-in templates file by
+/// file; a template that does not render is an error naming it.
+pub fn render(
+    changes: &[Change],
+    ctx: &Context<'_>,
+    templates: Option<&Path>,
+) -> Result<Rendered, PrError> {
+    let mut env = Environment::new();
+    for (name, default) in DEFAULTS {
+        let source = match templates.map(|d| d.join(name)).filter(|p| p.is_file()) {
+            Some(path) => std::fs::read_to_string(&path).map_err(|source| PrError::Template {
+                name: path.display().to_string(),
+                message: source.to_string(),
+            })?,
+            None => default.to_owned(),
+        };
+        env.add_template_owned(name, source)
+            .map_err(|e| PrError::Template {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })?;
+    }
+    let rows = workloads(changes, ctx);
+    let mut namespaces: Vec<&str> = rows.iter().map(|w| w.namespace.as_str()).collect();
+    namespaces.dedup();
+    let (cores, gib, dollars, per_replica) = savings(changes, ctx);
+    let problems: Vec<String> = ctx
+        .problems
+        .iter()
+        .map(|p| {
+            let container = p
+                .container
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            format!(
+                "{}/{}/{}{container}: {}",
+                p.namespace, p.kind, p.workload, p.reason
+            )
+        })
+        .collect();
+    let render = |name: &str, extra: Value| {
+        env.get_template(name)
+            .and_then(|t| {
+                t.render(context! {
+                    workloads => Value::from(minijinja::value::Serde(&rows)),
+                    namespaces => Value::from(minijinja::value::Serde(&namespaces)),
+                    policies => Value::from(minijinja::value::Serde(&ctx.policies)),
+                    branch => &ctx.branch,
+                    hash => &ctx.hash,
+                    min_change_percent => ctx.min_change_percent,
+                    prices => Value::from(minijinja::value::Serde(ctx.prices)),
+                    savings => context! {
+                        monthly => format!("${dollars:.2}"),
+                        cpu => format!("{cores:.3}"),
+                        memory => format!("{gib:.3}"),
+                        per_replica => per_replica,
+                    },
+                    problems => Value::from(minijinja::value::Serde(&problems)),
+                    ..extra
+                })
+            })
+            .map_err(|e| PrError::Template {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })
+    };
+    let title = render(TITLE, context! {})?.trim().to_owned();
+    let body = render(BODY, context! {})?;
+    let commit_message = render(COMMIT, context! { title => &title })?;
+    Ok(Rendered {
+        title,
+        body,
+        commit_message,
+    })
+}

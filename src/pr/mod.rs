@@ -1,0 +1,49 @@
+//! The pull-request lifecycle: from a change set to one trustworthy pull request per branch.
+//!
+//! [`plan`] is the pure decision (create, update, leave, close, or stand back for a human);
+//! [`body`] renders title, body and commit message from templates; [`sync`] runs the whole
+//! pipeline — fetch, edit, commit, push, forge calls — through the [`crate::git`] workspace and a
+//! [`crate::forge::Forge`]. The change set ([`ChangeSet`]) is one value that feeds the diff, the
+//! commit, the body and the result. This module knows the lifecycle rules; it does not know how
+//! a forge spells them (the backends do) nor where the repository came from (`locate` does).
+
+pub mod body;
+mod changeset;
+pub mod marker;
+pub mod plan;
+mod sync;
+
+pub use changeset::ChangeSet;
+pub use plan::{Branch, Decision, decide};
+pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
+
+/// Why the pipeline stopped. Messages name the step; none carries a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum PrError {
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    #[error(transparent)]
+    Forge(#[from] crate::forge::ForgeError),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    #[error("base branch {branch} does not exist on the remote")]
+    NoBase { branch: String },
+    #[error("--path {path} is not a directory of {branch}")]
+    BadPath { path: String, branch: String },
+    #[error("pushing {branch} was rejected {attempts} times: {last}")]
+    PushRejected {
+        branch: String,
+        attempts: u32,
+        last: String,
+    },
+}
+
+impl PrError {
+    /// Exit code for the CLI: 3 for git and forge failures, 2 for bad input.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PrError::Template { .. } | PrError::BadPath { .. } | PrError::NoBase { .. } => 2,
+            _ => 3,
+        }
+    }
+}
