@@ -9,6 +9,7 @@
 
 pub mod body;
 mod changeset;
+pub mod command;
 pub mod marker;
 pub mod plan;
 mod sync;

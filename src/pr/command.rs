@@ -1,0 +1,311 @@
+//! `attune propose --open-pr`: the whole pipeline from a workstation or a CI job. Builds the
+//! forge client and the settings from flags, policy fields and the environment, then runs
+//! [`super::sync`] once per branch (one per policy, or one per workload).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{Action, Limits, PrError, RunResult, Settings, Target, sync};
+use crate::crd::{AttunePolicy, load_policies};
+use crate::forge::{Forge, ForgeError, RepoRef};
+use crate::git::Identity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForgeKind {
+    Github,
+    Gitea,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BranchPer {
+    Policy,
+    Workload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Everything the command line gives; credentials come from the environment.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub policies: PathBuf,
+    pub repository: String,
+    pub repo_url: Option<String>,
+    pub base: Option<String>,
+    pub path: Option<String>,
+    pub forge: ForgeKind,
+    pub api_url: Option<String>,
+    pub dry_run: bool,
+    pub output: Output,
+    pub branch_per: BranchPer,
+    pub cache_dir: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub author_name: String,
+    pub author_email: String,
+    pub reviewers: Vec<String>,
+    pub team_reviewers: Vec<String>,
+    pub labels: Vec<String>,
+    pub hourly_limit: u32,
+    pub concurrent_limit: u32,
+    pub draft: bool,
+}
+
+/// Credentials, read once from the environment by the binary.
+#[derive(Clone, Default)]
+pub struct Env {
+    pub token: Option<String>,
+    pub app_id: Option<String>,
+    pub app_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("app_id", &self.app_id)
+            .field("app_key_file", &self.app_key_file)
+            .finish()
+    }
+}
+
+/// Bad input or a failed step; [`CommandError::exit_code`] maps it to the CLI contract.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot read the policies file {path}")]
+    ReadPolicies {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}")]
+    Policies {
+        path: String,
+        #[source]
+        source: crate::crd::LoadError,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error("{policy}")]
+    Pipeline {
+        policy: String,
+        #[source]
+        source: PrError,
+    },
+    #[error("cannot write the result")]
+    Output(#[source] std::io::Error),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::Pipeline { source, .. } => source.exit_code(),
+            CommandError::Forge(ForgeError::BadRepository { .. }) => 2,
+            CommandError::Forge(_) => 3,
+            CommandError::Output(_) => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// The default cache: `$XDG_CACHE_HOME/attune`, else `~/.cache/attune`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("attune");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("attune")
+}
+
+/// One branch's worth of work: its name and the policies (possibly narrowed to one workload).
+fn units(policies: &[AttunePolicy], per: BranchPer) -> Vec<(String, Vec<AttunePolicy>)> {
+    let mut out = Vec::new();
+    for p in policies {
+        let ns = p
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = p.metadata.name.clone().unwrap_or_default();
+        match per {
+            BranchPer::Policy => out.push((format!("attune/{ns}/{name}"), vec![p.clone()])),
+            BranchPer::Workload => {
+                for rec in p.status.iter().flat_map(|s| &s.recommendations) {
+                    let mut one = p.clone();
+                    if let Some(status) = &mut one.status {
+                        status.recommendations = vec![rec.clone()];
+                    }
+                    let workload = format!("{}-{}", rec.kind, rec.workload).to_ascii_lowercase();
+                    out.push((format!("attune/{ns}/{name}/{workload}"), vec![one]));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLine<'a> {
+    action: Action,
+    number: Option<u64>,
+    url: Option<&'a str>,
+    branch: &'a str,
+    change_hash: &'a str,
+    reason: &'a str,
+    problems: &'a [crate::repo::Problem],
+}
+
+/// Runs the pipeline for every branch, printing one result line each (the last line says what
+/// happened to the last branch). Returns the exit code: 0, or 1 when some workload could not be
+/// located (its PR still carries everything else).
+pub async fn run<F: Forge>(
+    forge: &F,
+    opts: &Options,
+    env: &Env,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let text =
+        std::fs::read_to_string(&opts.policies).map_err(|source| CommandError::ReadPolicies {
+            path: opts.policies.display().to_string(),
+            source,
+        })?;
+    let policies = load_policies(&text).map_err(|source| CommandError::Policies {
+        path: opts.policies.display().to_string(),
+        source,
+    })?;
+    let repo = RepoRef::parse(&opts.repository)?;
+    let path = match &opts.path {
+        None => String::new(),
+        Some(p) => crate::repo::walk::join("", p)
+            .ok_or_else(|| CommandError::Input(format!("--path {p} leaves the repository")))?,
+    };
+    let mut code = 0;
+    for (branch, unit) in units(&policies, opts.branch_per) {
+        let export = unit[0]
+            .spec
+            .update_strategy
+            .as_ref()
+            .and_then(|s| s.export.as_ref())
+            .and_then(|e| e.pull_request.as_ref());
+        let base = opts
+            .base
+            .clone()
+            .or_else(|| export.and_then(|e| e.base_branch.clone()))
+            .unwrap_or_else(|| "main".into());
+        let mut labels = opts.labels.clone();
+        for l in export.map(|e| e.labels.clone()).unwrap_or_default() {
+            if !labels.contains(&l) {
+                labels.push(l);
+            }
+        }
+        let target = Target {
+            repo: repo.clone(),
+            url: opts
+                .repo_url
+                .clone()
+                .unwrap_or_else(|| forge.clone_url(&repo)),
+            base,
+            path: path.clone(),
+        };
+        let settings = Settings {
+            branch: branch.clone(),
+            identity: Identity {
+                name: opts.author_name.clone(),
+                email: opts.author_email.clone(),
+            },
+            labels,
+            reviewers: opts.reviewers.clone(),
+            team_reviewers: opts.team_reviewers.clone(),
+            draft: opts.draft,
+            min_change_percent: export
+                .and_then(|e| e.min_change_percent)
+                .map_or(10.0, f64::from),
+            limits: Limits {
+                hourly: opts.hourly_limit,
+                concurrent: opts.concurrent_limit,
+                prefix: "attune/".into(),
+            },
+            dry_run: opts.dry_run || export.and_then(|e| e.dry_run).unwrap_or(false),
+            templates: opts.templates.clone(),
+            cache_dir: opts.cache_dir.clone().unwrap_or_else(default_cache_dir),
+            prices: Default::default(),
+            replicas: Default::default(),
+            git_token: env.token.clone(),
+            push_attempts: 3,
+        };
+        let result = sync(forge, &target, &unit, &settings)
+            .await
+            .map_err(|source| CommandError::Pipeline {
+                policy: branch.clone(),
+                source,
+            })?;
+        if !result.outcome.problems.is_empty() {
+            code = 1;
+        }
+        report(&result, opts, out, err).map_err(CommandError::Output)?;
+    }
+    Ok(code)
+}
+
+fn report(
+    r: &RunResult,
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    for p in &r.outcome.problems {
+        let container = p
+            .container
+            .as_deref()
+            .map(|c| format!(" container {c}"))
+            .unwrap_or_default();
+        writeln!(
+            err,
+            "problem: {}/{}/{}{container}: {}",
+            p.namespace, p.kind, p.workload, p.reason
+        )?;
+    }
+    for n in &r.outcome.notices {
+        writeln!(err, "notice: {}: {}", n.file, n.message)?;
+    }
+    if opts.dry_run {
+        writeln!(err, "plan for {}: {} ({})", r.branch, r.action, r.reason)?;
+        out.write_all(r.diff.as_bytes())?;
+        if let Some(body) = &r.body {
+            writeln!(err, "--- pull request body ---\n{body}")?;
+        }
+    }
+    match opts.output {
+        Output::Json => {
+            let line = JsonLine {
+                action: r.action,
+                number: r.number,
+                url: r.url.as_deref(),
+                branch: &r.branch,
+                change_hash: &r.change_hash,
+                reason: &r.reason,
+                problems: &r.outcome.problems,
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::other)?;
+            writeln!(out)
+        }
+        Output::Text => {
+            let what = match (&r.url, r.action) {
+                (
+                    Some(url),
+                    Action::Created | Action::Updated | Action::Unchanged | Action::Closed,
+                ) => url.clone(),
+                _ => r.reason.clone(),
+            };
+            writeln!(out, "{} {what}", r.action)
+        }
+    }
+}
