@@ -272,3 +272,69 @@ async fn dry_run_plans_without_writing() {
     assert_eq!(w.forge.calls().1, 0);
     assert_eq!(w.server.tip("gitops", BRANCH), None);
 }
+
+#[tokio::test]
+async fn a_branch_pushed_by_someone_else_while_we_work_is_never_overwritten() {
+    let w = world();
+    // Between our look at the remote and our push, a developer pushes the same branch name.
+    let dir = w.server.dir.path().to_path_buf();
+    let url = w.server.auth_url("gitops");
+    *w.forge.on_list.lock().unwrap() = Some(Box::new(move || {
+        let work = dir.join("racer");
+        support::git_http::git(&dir, &["clone", "-q", &url, work.to_str().unwrap()]);
+        support::git_http::git(&work, &["checkout", "-q", "-b", BRANCH]);
+        std::fs::write(work.join("README.md"), "mine\n").unwrap();
+        support::git_http::git(&work, &["add", "-A"]);
+        support::git_http::git(&work, &["commit", "-q", "-m", "racing commit"]);
+        support::git_http::git(&work, &["push", "-q", "origin", BRANCH]);
+    }));
+    let r = run(&w, "250m").await;
+    assert_eq!(r.action, Action::Skipped, "{}", r.reason);
+    assert!(r.reason.contains("someone else pushed"), "{}", r.reason);
+    let racer = w.server.show("gitops", BRANCH, "README.md");
+    assert_eq!(racer, "mine", "the human's commit is still the tip");
+    assert!(
+        w.forge.all().is_empty(),
+        "no PR for a branch that is not ours"
+    );
+}
+
+#[tokio::test]
+async fn workspace_leases_refuse_a_moved_or_appeared_branch() {
+    use attune::git::{Credentials, Lease, PushOutcome, Workspace};
+    let w = world();
+    let cache = tempfile::tempdir().unwrap();
+    let creds = Credentials {
+        username: support::git_http::USER.into(),
+        token: TOKEN.into(),
+    };
+    let ws = Workspace::open(cache.path(), &w.server.url("gitops"), Some(creds)).unwrap();
+    let heads = ws.remote_heads().unwrap();
+    let main = heads["main"];
+    ws.fetch(&["main"], None).unwrap();
+    let id = Identity {
+        name: "Attune".into(),
+        email: "attune-bot@example.com".into(),
+    };
+    let one = ws
+        .commit_files(main, &[], "one\n\nAttune-Change: a", &id)
+        .unwrap();
+    assert_eq!(
+        ws.push(one, "attune/x", Lease::Absent).unwrap(),
+        PushOutcome::Pushed
+    );
+    let two = ws
+        .commit_files(main, &[], "two\n\nAttune-Change: b", &id)
+        .unwrap();
+    assert!(
+        matches!(ws.push(two, "attune/x", Lease::Absent).unwrap(), PushOutcome::Rejected(m) if m.contains("appeared"))
+    );
+    assert!(
+        matches!(ws.push(two, "attune/x", Lease::Expect(main)).unwrap(), PushOutcome::Rejected(m) if m.contains("moved"))
+    );
+    assert_eq!(
+        ws.push(two, "attune/x", Lease::Expect(one)).unwrap(),
+        PushOutcome::Pushed
+    );
+    assert_eq!(w.server.tip("gitops", "attune/x"), Some(two.to_string()));
+}

@@ -15,6 +15,9 @@ pub struct MemoryForge {
     pub reads: AtomicU64,
     pub writes: AtomicU64,
     pub clone_url: String,
+    /// Runs once inside the next limits listing, i.e. after the run looked at the remote and
+    /// before it pushes: the window a concurrent pusher would hit.
+    pub on_list: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl MemoryForge {
@@ -83,6 +86,9 @@ impl Forge for MemoryForge {
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
         self.read();
+        if let Some(hook) = self.on_list.lock().unwrap().take() {
+            hook();
+        }
         let prs = self.prs.lock().unwrap();
         Ok(prs
             .iter()
