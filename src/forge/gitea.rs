@@ -19,8 +19,9 @@
 //! - Reviewers in the create body are requested *after* Gitea has stored the pull request: an
 //!   invalid one (the author, a user who cannot read the repository) makes the create answer 500
 //!   although the pull request exists, and a retry would then get 409. So a 5xx on create is
-//!   never blindly retried: the pull request is looked up first, and if it exists the reviewers
-//!   are requested on their own to report Gitea's real reason.
+//!   never blindly retried: the pull request is looked up first (one more call); if it exists the
+//!   reviewers are requested on their own to report Gitea's real reason, and only if it does not
+//!   is the create sent again.
 //! - A missing issue or pull request number answers 500 "… does not exist" on some endpoints;
 //!   that is not retried.
 //! - Gitea has no draft flag: a draft is a title starting with `WIP:`, so `create` prefixes it.
@@ -56,7 +57,7 @@ const TRUNCATED_NOTE: &str = "\n\n… (truncated to fit the forge's size limit)\
 /// What Gitea recognises as a work-in-progress title by default.
 const DRAFT_PREFIX: &str = "WIP: ";
 
-/// A Gitea (or Forgejo-compatible) server reached with an access token.
+/// A Gitea server reached with an access token.
 pub struct Gitea {
     http: reqwest::Client,
     base: Url,
@@ -348,45 +349,48 @@ impl Gitea {
         Ok(label.id)
     }
 
-    /// After a create answered 5xx: the pull request may exist anyway (see the module notes).
-    /// Returns it when it does, once its reviewers are requested on their own.
+    /// After a create answered 5xx or never answered: the pull request may exist anyway (see
+    /// the module notes). `Transient` means it does not, so the create may be sent again;
+    /// otherwise it does, and its reviewers are requested on their own, which also yields
+    /// Gitea's real reason when they were what failed.
     async fn recover_create(
         &self,
         repo: &RepoRef,
         pr: &NewPullRequest,
-        reviewers: &[String],
         teams: &[String],
-    ) -> Result<Option<PullRequest>, ForgeError> {
-        let Some(found) = self.find_by_head(repo, &pr.head).await? else {
-            return Ok(None);
-        };
-        if found.state != PrState::Open || found.base_branch != pr.base {
-            return Ok(None);
-        }
-        if !reviewers.is_empty() || !teams.is_empty() {
-            const STEP: &str = "request reviewers";
-            let number = found.number.to_string();
-            let url = self.url(repo, &["pulls", &number, "requested_reviewers"], &[]);
-            let body = json!({"reviewers": reviewers, "team_reviewers": teams});
-            if let Err(error) = self.send(STEP, Method::POST, &url, Some(&body), true).await {
-                return Err(match error {
-                    ForgeError::Status {
-                        step,
-                        status,
-                        message,
-                    } => ForgeError::Status {
-                        step,
-                        status,
-                        message: format!(
-                            "pull request #{} was opened without its reviewers: {message}",
-                            found.number
-                        ),
-                    },
-                    other => other,
-                });
+        failure: ForgeError,
+    ) -> Result<PullRequest, Attempt> {
+        let found = match self.find_by_head(repo, &pr.head).await {
+            Ok(Some(found)) if found.state == PrState::Open && found.base_branch == pr.base => {
+                found
             }
+            Ok(_) => return Err(Attempt::Transient(failure)),
+            // Unknown whether it exists: sending it again could open a second one or get a 409.
+            Err(_) => return Err(Attempt::Fatal(failure)),
+        };
+        if pr.reviewers.is_empty() && teams.is_empty() {
+            return Ok(found);
         }
-        Ok(Some(found))
+        const STEP: &str = "request reviewers";
+        let number = found.number.to_string();
+        let url = self.url(repo, &["pulls", &number, "requested_reviewers"], &[]);
+        let body = json!({"reviewers": pr.reviewers, "team_reviewers": teams});
+        match self.send(STEP, Method::POST, &url, Some(&body), true).await {
+            Ok(_) => Ok(found),
+            Err(ForgeError::Status {
+                step,
+                status,
+                message,
+            }) => Err(Attempt::Fatal(ForgeError::Status {
+                step,
+                status,
+                message: format!(
+                    "pull request #{} was opened without its reviewers: {message}",
+                    found.number
+                ),
+            })),
+            Err(other) => Err(Attempt::Fatal(other)),
+        }
     }
 }
 
@@ -464,11 +468,7 @@ impl Forge for Gitea {
                         }))
                     }
                     Err(error) if is_server_side(&error) => {
-                        match self.recover_create(repo, pr, &pr.reviewers, teams).await {
-                            Ok(Some(found)) => Ok(found),
-                            Ok(None) => Err(Attempt::Transient(error)),
-                            Err(recovery) => Err(Attempt::Fatal(recovery)),
-                        }
+                        self.recover_create(repo, pr, teams, error).await
                     }
                     Err(error) => Err(Attempt::Fatal(error)),
                 }
@@ -1021,6 +1021,27 @@ mod tests {
         );
         // Create, find, reviewers: the create is not repeated into a 409.
         assert_eq!(g.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_fate_is_unknown_is_not_sent_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(502))
+            .mount(&server)
+            .await;
+        let g = gitea(&server).await;
+        let error = g.create(&repo(), &new_pr()).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "create pull request: the forge answered 500: boom"
+        );
+        // One create, then the lookup's own attempts.
+        assert_eq!(g.calls(), 4);
     }
 
     #[tokio::test]
