@@ -7,7 +7,8 @@
 //! GitHub sets labels and reviewers through separate endpoints, so it makes 1 to 3.
 //!
 //! A GitHub App authenticates per repository: the installation is looked up once with the app's
-//! JWT, and its installation token is cached and renewed a few minutes before it expires.
+//! JWT, and its installation token is cached and renewed a few minutes before it expires. So the
+//! first call for a repository costs two requests more, and each renewal (hourly) one more.
 
 mod answer;
 mod app;
@@ -102,6 +103,7 @@ impl GitHub {
             .map_err(|e| setup_error(&e))?
             // RetryPolicy owns retries, so each request the caller sees is one on the wire.
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            // A connection that hangs must fail the call (and be retried), not stall a run.
             .set_connect_timeout(Some(std::time::Duration::from_secs(15)))
             .set_read_timeout(Some(std::time::Duration::from_secs(60)))
             .build()
@@ -260,6 +262,8 @@ impl Forge for GitHub {
             ("head", &head),
             ("sort", "created"),
             ("direction", "desc"),
+            // A few rather than one: should GitHub ignore the head filter (it silently does for
+            // one it cannot parse), the head check below can still pick ours from the newest.
             ("per_page", "10"),
         ]);
         let path = format!("/repos/{repo}/pulls?{query}");

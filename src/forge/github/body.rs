@@ -80,7 +80,8 @@ fn open_fence(text: &str) -> Option<&'static str> {
     open
 }
 
-/// The largest character boundary of `text` at or below `index`.
+/// The largest character boundary of `text` at or below `index` (`str::floor_char_boundary`
+/// is stable only from Rust 1.91; the crate supports 1.89).
 pub(super) fn floor_char_boundary(text: &str, index: usize) -> usize {
     if index >= text.len() {
         return text.len();
