@@ -108,6 +108,16 @@ pub(super) fn decode<T: for<'de> Deserialize<'de>>(
     })
 }
 
+/// A GitHub timestamp (RFC 3339) as Unix seconds.
+pub(super) fn unix_seconds(step: &'static str, field: &str, text: &str) -> Result<i64, ForgeError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp())
+        .map_err(|e| ForgeError::Decode {
+            step,
+            message: format!("{field} `{text}`: {e}"),
+        })
+}
+
 pub(super) fn transport(step: &'static str, error: &octocrab::Error) -> ForgeError {
     ForgeError::Transport {
         step,

@@ -12,7 +12,8 @@ use octocrab::secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::{GitHub, bearer, decode, now_unix};
+use super::answer::{decode, unix_seconds};
+use super::{GitHub, bearer, now_unix};
 use crate::forge::{ForgeError, RepoRef};
 
 /// Renew this long before expiry: leaves room for retry waits and for clocks that disagree.
@@ -78,12 +79,7 @@ impl AppAuth {
             .send(step, &Method::POST, &path, None::<&()>, &self.jwt()?)
             .await?;
         let wire: WireToken = decode(step, &text)?;
-        let expires_at = chrono::DateTime::parse_from_rfc3339(&wire.expires_at)
-            .map_err(|e| ForgeError::Decode {
-                step,
-                message: format!("expires_at `{}`: {e}", wire.expires_at),
-            })?
-            .timestamp();
+        let expires_at = unix_seconds(step, "expires_at", &wire.expires_at)?;
         let token = SecretString::from(wire.token);
         tokens.insert(
             installation,

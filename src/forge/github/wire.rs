@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::answer::unix_seconds;
 use crate::forge::{ForgeError, PrState, PullRequest};
 
 #[derive(Serialize)]
@@ -71,12 +72,7 @@ impl WirePull {
     }
 
     pub(super) fn into_pull_request(self, step: &'static str) -> Result<PullRequest, ForgeError> {
-        let created_at = chrono::DateTime::parse_from_rfc3339(&self.created_at)
-            .map_err(|e| ForgeError::Decode {
-                step,
-                message: format!("created_at `{}`: {e}", self.created_at),
-            })?
-            .timestamp();
+        let created_at = unix_seconds(step, "created_at", &self.created_at)?;
         let state = match (self.merged_at.is_some(), self.state.as_str()) {
             (true, _) => PrState::Merged,
             (false, "open") => PrState::Open,
