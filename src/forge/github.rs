@@ -429,6 +429,11 @@ impl Forge for GitHub {
     fn max_body_bytes(&self) -> usize {
         MAX_BODY_BYTES
     }
+
+    async fn git_token(&self, repo: &RepoRef) -> Result<Option<String>, ForgeError> {
+        let secret = self.git_password(repo).await?;
+        Ok(Some(secret.expose_secret().to_owned()))
+    }
 }
 
 fn setup_error(error: &dyn std::fmt::Display) -> ForgeError {

@@ -177,4 +177,13 @@ pub trait Forge: Send + Sync {
 
     /// The largest body the forge accepts, in bytes.
     fn max_body_bytes(&self) -> usize;
+
+    /// The password for git over HTTPS when the caller has none: a GitHub App's installation
+    /// token, minted for this repository. Token-authenticated forges answer `None`.
+    fn git_token(
+        &self,
+        _repo: &RepoRef,
+    ) -> impl Future<Output = Result<Option<String>, ForgeError>> + Send {
+        async { Ok(None) }
+    }
 }

@@ -124,10 +124,14 @@ pub async fn sync<F: Forge>(
     settings: &Settings,
 ) -> Result<RunResult, PrError> {
     let pr = forge.find_by_head(&target.repo, &settings.branch).await?;
-    let creds = match &settings.git_token {
+    let token = match &settings.git_token {
+        Some(token) => Some(token.clone()),
+        None => forge.git_token(&target.repo).await?,
+    };
+    let creds = match token {
         Some(token) => Some(Credentials {
             username: forge.git_username().await?,
-            token: token.clone(),
+            token,
         }),
         None => None,
     };
