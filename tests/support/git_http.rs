@@ -113,6 +113,16 @@ setenv.set-environment = ("GIT_PROJECT_ROOT" => "{d}/repos", "GIT_HTTP_EXPORT_AL
         panic!("lighttpd did not start; see its error log");
     }
 
+    /// Lets another user in (lighttpd reads the user file on every request).
+    pub fn add_user(&self, user: &str, password: &str) {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("users"))
+            .unwrap();
+        writeln!(f, "{user}:{password}").unwrap();
+    }
+
     /// URL without credentials (the token goes through the credential callback).
     pub fn url(&self, name: &str) -> String {
         format!("http://127.0.0.1:{}/{name}.git", self.port)
