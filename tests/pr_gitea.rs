@@ -9,6 +9,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::git_http::{copy_tree, git};
+
+mod support {
+    pub mod git_http;
+}
 
 struct Gitea {
     url: String,
@@ -51,40 +56,6 @@ impl Gitea {
         url.set_username(&self.user).unwrap();
         url.set_password(Some(&self.token)).unwrap();
         url.to_string()
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "Human Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Human Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
     }
 }
 
@@ -260,9 +231,21 @@ async fn the_lifecycle_on_a_real_gitea() {
         tmp.path(),
         &["clone", "-q", &g.auth_url(&repo), work.to_str().unwrap()],
     );
+    // A commit of its own (not the bot's): Gitea takes a fast-forward to the bot commit for a
+    // manual merge of the PR, which is a different story.
     git(
         &work,
-        &["merge", "-q", "--ff-only", "origin/attune/production/api"],
+        &[
+            "checkout",
+            "-q",
+            "origin/attune/production/api",
+            "--",
+            "overlays/production",
+        ],
+    );
+    git(
+        &work,
+        &["commit", "-q", "-m", "apply the recommendations by hand"],
     );
     git(&work, &["push", "-q", "origin", "main"]);
     let run = propose(&g, &repo, &cache, &policies(tmp.path(), "80m"));

@@ -104,45 +104,15 @@ pub fn load_policies(text: &str) -> Result<Vec<AttunePolicy>, LoadError> {
     let mut policies = Vec::new();
     for body in bodies {
         let line = body.referenced.line();
-        let body = body.value;
-        if body.kind.as_deref() == Some("List") {
-            let items = body.items.unwrap_or_default();
-            for (index, item) in items.into_iter().enumerate() {
-                if !is_policy(item.api_version.as_deref(), item.kind.as_deref()) {
-                    return Err(LoadError::WrongKind {
-                        document: document_at(&document_starts(text), line),
-                        item: Some(index + 1),
-                        api_version: item.api_version,
-                        kind: item.kind,
-                    });
-                }
-                let spec = item.spec.ok_or_else(|| LoadError::MissingSpec {
-                    document: document_at(&document_starts(text), line),
-                })?;
-                policies.push(AttunePolicy {
-                    metadata: item.metadata.unwrap_or_default(),
-                    spec,
-                    status: item.status,
-                });
+        let document = || document_at(&document_starts(text), line);
+        let (head, items) = body.value.split();
+        if head.kind.as_deref() == Some("List") {
+            for (index, item) in items.unwrap_or_default().into_iter().enumerate() {
+                policies.push(item.into_policy(&document, Some(index + 1))?);
             }
-            continue;
+        } else {
+            policies.push(head.into_policy(&document, None)?);
         }
-        if !is_policy(body.api_version.as_deref(), body.kind.as_deref()) {
-            return Err(LoadError::WrongKind {
-                document: document_at(&document_starts(text), line),
-                item: None,
-                api_version: body.api_version,
-                kind: body.kind,
-            });
-        }
-        let spec = body.spec.ok_or_else(|| LoadError::MissingSpec {
-            document: document_at(&document_starts(text), line),
-        })?;
-        policies.push(AttunePolicy {
-            metadata: body.metadata.unwrap_or_default(),
-            spec,
-            status: body.status,
-        });
     }
     Ok(policies)
 }
@@ -222,6 +192,45 @@ struct Body {
     status: Option<AttunePolicyStatus>,
     #[serde(default)]
     items: Option<Vec<Item>>,
+}
+
+impl Body {
+    /// The document as an object of its own, and the items it carries if it is a List.
+    fn split(self) -> (Item, Option<Vec<Item>>) {
+        let head = Item {
+            api_version: self.api_version,
+            kind: self.kind,
+            metadata: self.metadata,
+            spec: self.spec,
+            status: self.status,
+        };
+        (head, self.items)
+    }
+}
+
+impl Item {
+    fn into_policy(
+        self,
+        document: &dyn Fn() -> usize,
+        item: Option<usize>,
+    ) -> Result<AttunePolicy, LoadError> {
+        if !is_policy(self.api_version.as_deref(), self.kind.as_deref()) {
+            return Err(LoadError::WrongKind {
+                document: document(),
+                item,
+                api_version: self.api_version,
+                kind: self.kind,
+            });
+        }
+        let spec = self.spec.ok_or_else(|| LoadError::MissingSpec {
+            document: document(),
+        })?;
+        Ok(AttunePolicy {
+            metadata: self.metadata.unwrap_or_default(),
+            spec,
+            status: self.status,
+        })
+    }
 }
 
 /// One item of a `List`, which carries its own `apiVersion`/`kind`.

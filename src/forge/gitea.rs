@@ -30,7 +30,6 @@
 //! - Gitea stores bodies as LONGTEXT and documents no limit; [`MAX_BODY_BYTES`] keeps bodies the
 //!   size GitHub allows, and longer ones are cut keeping the final `<!-- attune:` marker line.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,8 +51,6 @@ pub const MAX_BODY_BYTES: usize = 65536;
 /// Colour for labels this backend creates: a plain grey that claims no meaning.
 const LABEL_COLOR: &str = "#ededed";
 /// The hidden line the lifecycle ends its bodies with; truncation keeps it.
-const MARKER_PREFIX: &str = "<!-- attune:";
-const TRUNCATED_NOTE: &str = "\n\n… (truncated to fit the forge's size limit)\n\n";
 /// What Gitea recognises as a work-in-progress title by default.
 const DRAFT_PREFIX: &str = "WIP: ";
 
@@ -441,7 +438,7 @@ impl Forge for Gitea {
             .collect();
         let body = json!({
             "title": title,
-            "body": fit_body(&pr.body, MAX_BODY_BYTES),
+            "body": super::body::fit(&pr.body, MAX_BODY_BYTES),
             "head": pr.head,
             "base": pr.base,
             "labels": labels,
@@ -486,7 +483,7 @@ impl Forge for Gitea {
     ) -> Result<(), ForgeError> {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
-        let body = json!({"title": title, "body": fit_body(body, MAX_BODY_BYTES)});
+        let body = json!({"title": title, "body": super::body::fit(body, MAX_BODY_BYTES)});
         self.send(
             "update pull request",
             Method::PATCH,
@@ -501,7 +498,7 @@ impl Forge for Gitea {
     async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
         let number = number.to_string();
         let url = self.url(repo, &["issues", &number, "comments"], &[]);
-        let body = json!({"body": fit_body(body, MAX_BODY_BYTES)});
+        let body = json!({"body": super::body::fit(body, MAX_BODY_BYTES)});
         self.send("comment", Method::POST, &url, Some(&body), true)
             .await?;
         Ok(())
@@ -710,46 +707,6 @@ fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// `body` cut to at most `max` bytes on a character boundary. A final line starting with
-/// `<!-- attune:` survives the cut, because the lifecycle finds its state there.
-pub fn fit_body(body: &str, max: usize) -> Cow<'_, str> {
-    if body.len() <= max {
-        return Cow::Borrowed(body);
-    }
-    let content = body.trim_end_matches(['\n', '\r']);
-    let last_start = content.rfind('\n').map_or(0, |i| i + 1);
-    let tail = if content[last_start..].starts_with(MARKER_PREFIX) {
-        &content[last_start..]
-    } else {
-        ""
-    };
-    let reserved = tail.len() + TRUNCATED_NOTE.len();
-    if reserved > max {
-        return Cow::Owned(body[..floor_boundary(body, max)].to_owned());
-    }
-    let keep_end = if tail.is_empty() {
-        content.len()
-    } else {
-        last_start
-    };
-    let mut head = &body[..floor_boundary(body, (max - reserved).min(keep_end))];
-    // An HTML comment left open by the cut would hide the rest of the body, marker included.
-    if let Some(open) = head.rfind("<!--")
-        && !head[open..].contains("-->")
-    {
-        head = &head[..open];
-    }
-    Cow::Owned(format!("{head}{TRUNCATED_NOTE}{tail}"))
-}
-
-fn floor_boundary(text: &str, mut index: usize) -> usize {
-    index = index.min(text.len());
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
-}
-
 /// Unix seconds of an RFC 3339 timestamp (`2026-01-02T03:04:05Z`, `…+01:00`, fractions allowed).
 fn parse_rfc3339(text: &str) -> Option<i64> {
     let text = text.trim();
@@ -861,44 +818,6 @@ mod tests {
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(-1));
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
-    }
-
-    #[test]
-    fn short_bodies_are_untouched() {
-        assert!(matches!(fit_body("abc", 3), Cow::Borrowed("abc")));
-    }
-
-    #[test]
-    fn truncation_keeps_the_marker_line_last() {
-        let marker = "<!-- attune:state {\"v\":1} -->";
-        let body = format!("{}\n{marker}\n", "é".repeat(5000));
-        for max in [200, 1001, 4000, 9000] {
-            let fitted = fit_body(&body, max);
-            assert!(fitted.len() <= max, "{} > {max}", fitted.len());
-            assert!(fitted.ends_with(marker));
-            assert!(fitted.contains("truncated"));
-        }
-    }
-
-    #[test]
-    fn truncation_does_not_leave_a_comment_open() {
-        let body = format!(
-            "{}<!-- hidden {} -->\n<!-- attune:x -->",
-            "a".repeat(100),
-            "b".repeat(500)
-        );
-        let fitted = fit_body(&body, 300);
-        assert!(fitted.starts_with(&"a".repeat(100)));
-        assert_eq!(fitted.matches("<!--").count(), 1);
-        assert!(fitted.ends_with("<!-- attune:x -->"));
-    }
-
-    #[test]
-    fn truncation_without_marker_just_cuts() {
-        let body = "x".repeat(500);
-        let fitted = fit_body(&body, 100);
-        assert!(fitted.len() <= 100);
-        assert!(fitted.starts_with("xxx"));
     }
 
     #[test]

@@ -12,7 +12,6 @@
 
 mod answer;
 mod app;
-mod body;
 mod wire;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -312,7 +311,7 @@ impl Forge for GitHub {
     /// One request, plus one for labels and one for reviewers when there are any.
     async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
         let step = "create pull request";
-        let body = body::fit(&pr.body, MAX_BODY_BYTES);
+        let body = super::body::fit(&pr.body, MAX_BODY_BYTES);
         let request = CreatePull {
             title: &pr.title,
             body: &body,
@@ -367,7 +366,7 @@ impl Forge for GitHub {
         title: &str,
         body: &str,
     ) -> Result<(), ForgeError> {
-        let body = body::fit(body, MAX_BODY_BYTES);
+        let body = super::body::fit(body, MAX_BODY_BYTES);
         let path = format!("/repos/{repo}/pulls/{number}");
         let request = serde_json::json!({ "title": title, "body": body });
         self.call(
@@ -382,7 +381,7 @@ impl Forge for GitHub {
     }
 
     async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
-        let body = body::fit(body, MAX_BODY_BYTES);
+        let body = super::body::fit(body, MAX_BODY_BYTES);
         let path = format!("/repos/{repo}/issues/{number}/comments");
         let request = serde_json::json!({ "body": body });
         self.call("comment", repo, Method::POST, &path, Some(&request))

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Action, Limits, PrError, RunResult, Settings, Target, sync};
-use crate::crd::{AttunePolicy, load_policies};
+use crate::crd::AttunePolicy;
 use crate::forge::{Forge, ForgeError, RepoRef};
 use crate::git::Identity;
 
@@ -76,18 +76,8 @@ impl std::fmt::Debug for Env {
 /// Bad input or a failed step; [`CommandError::exit_code`] maps it to the CLI contract.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("cannot read the policies file {path}")]
-    ReadPolicies {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}")]
-    Policies {
-        path: String,
-        #[source]
-        source: crate::crd::LoadError,
-    },
+    #[error(transparent)]
+    Policies(#[from] crate::propose::ProposeError),
     #[error("{0}")]
     Input(String),
     #[error(transparent)]
@@ -172,15 +162,7 @@ pub async fn run<F: Forge>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let text =
-        std::fs::read_to_string(&opts.policies).map_err(|source| CommandError::ReadPolicies {
-            path: opts.policies.display().to_string(),
-            source,
-        })?;
-    let policies = load_policies(&text).map_err(|source| CommandError::Policies {
-        path: opts.policies.display().to_string(),
-        source,
-    })?;
+    let policies = crate::propose::read_policies(&opts.policies)?;
     let repo = RepoRef::parse(&opts.repository)?;
     let path = match &opts.path {
         None => String::new(),

@@ -74,18 +74,23 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i
     Ok(if outcome.problems.is_empty() { 0 } else { 1 })
 }
 
+/// Reads the policies file (AttunePolicies, multi-document or a List).
+pub fn read_policies(path: &Path) -> Result<Vec<crate::crd::AttunePolicy>, ProposeError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ProposeError::ReadPolicies {
+        path: display.clone(),
+        source,
+    })?;
+    crate::crd::load_policies(&text).map_err(|source| ProposeError::Policies {
+        path: display,
+        source,
+    })
+}
+
 /// Everything up to (not including) writing: the outcome of a run.
 pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
     let display = |p: &Path| p.display().to_string();
-    let text =
-        std::fs::read_to_string(&opts.policies).map_err(|source| ProposeError::ReadPolicies {
-            path: display(&opts.policies),
-            source,
-        })?;
-    let policies = crate::crd::load_policies(&text).map_err(|source| ProposeError::Policies {
-        path: display(&opts.policies),
-        source,
-    })?;
+    let policies = read_policies(&opts.policies)?;
     if !opts.repo.is_dir() {
         return Err(ProposeError::NoRepo {
             path: display(&opts.repo),

@@ -4,8 +4,8 @@
 use http::HeaderMap;
 use serde::Deserialize;
 
-use super::body::floor_char_boundary;
 use crate::forge::ForgeError;
+use crate::forge::body::floor_char_boundary;
 use crate::forge::retry::{Attempt, is_transient, rate_limit_wait};
 
 /// GitHub answers a second pull request for the same head with a 422 whose detail is buried in

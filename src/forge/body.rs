@@ -1,16 +1,16 @@
-//! Fitting a body under GitHub's size limit. The lifecycle finds its state in the hidden marker
+//! Fitting a body under a forge's size limit (shared by the backends). The lifecycle finds its state in the hidden marker
 //! line (`<!-- attune: … -->`), so a cut body keeps that line, last, and stays valid Markdown.
 
 use std::borrow::Cow;
 
 const MARKER: &str = "<!-- attune:";
-const NOTICE: &str = "\n\n> This description was cut to fit GitHub's size limit.\n\n";
+const NOTICE: &str = "\n\n> This description was cut to fit the forge's size limit.\n\n";
 /// Room for closing a code fence the cut left open (`\n` and three fence characters).
 const FENCE_ROOM: usize = 4;
 
 /// `body` unchanged when it fits in `max` bytes; otherwise its start, cut at a line (or at
 /// least a character) boundary, a notice, and the marker line.
-pub(super) fn fit(body: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn fit(body: &str, max: usize) -> Cow<'_, str> {
     if body.len() <= max {
         return Cow::Borrowed(body);
     }
@@ -27,7 +27,13 @@ pub(super) fn fit(body: &str, max: usize) -> Cow<'_, str> {
     {
         cut = line_end;
     }
-    let kept = &text[..cut];
+    let mut kept = &text[..cut];
+    // An HTML comment left open by the cut would hide the rest of the body, marker included.
+    if let Some(open) = kept.rfind("<!--")
+        && !kept[open..].contains("-->")
+    {
+        kept = &kept[..open];
+    }
     let mut out = String::with_capacity(max);
     out.push_str(kept);
     if let Some(fence) = open_fence(kept) {
@@ -82,7 +88,7 @@ fn open_fence(text: &str) -> Option<&'static str> {
 
 /// The largest character boundary of `text` at or below `index` (`str::floor_char_boundary`
 /// is stable only from Rust 1.91; the crate supports 1.89).
-pub(super) fn floor_char_boundary(text: &str, index: usize) -> usize {
+pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
     if index >= text.len() {
         return text.len();
     }
@@ -155,5 +161,38 @@ mod tests {
         assert_eq!(floor_char_boundary(text, 2), 1);
         assert_eq!(floor_char_boundary(text, 3), 3);
         assert_eq!(floor_char_boundary(text, 9), 3);
+    }
+
+    #[test]
+    fn truncation_keeps_the_marker_line_last() {
+        let marker = "<!-- attune:state {\"v\":1} -->";
+        let body = format!("{}\n{marker}\n", "é".repeat(5000));
+        for max in [200, 1001, 4000, 9000] {
+            let fitted = fit(&body, max);
+            assert!(fitted.len() <= max, "{} > {max}", fitted.len());
+            assert!(fitted.ends_with(marker));
+            assert!(fitted.contains("cut to fit"));
+        }
+    }
+
+    #[test]
+    fn truncation_does_not_leave_a_comment_open() {
+        let body = format!(
+            "{}<!-- hidden {} -->\n<!-- attune:x -->",
+            "a".repeat(100),
+            "b".repeat(500)
+        );
+        let fitted = fit(&body, 300);
+        assert!(fitted.starts_with(&"a".repeat(100)));
+        assert_eq!(fitted.matches("<!--").count(), 1);
+        assert!(fitted.ends_with("<!-- attune:x -->"));
+    }
+
+    #[test]
+    fn truncation_without_marker_just_cuts() {
+        let body = "x".repeat(500);
+        let fitted = fit(&body, 100);
+        assert!(fitted.len() <= 100);
+        assert!(fitted.starts_with("xxx"));
     }
 }
