@@ -7,8 +7,10 @@
 //! with a reason from the closed set [`SkipReason`]. It keeps every Kubernetes rule a resize
 //! must obey (no QoS class change, no request above its limit, no limit added or removed, no
 //! in-place memory limit decrease before 1.35) and the policy's (mode, bounds, cooldown, canary
-//! share, concurrency). It must not know about clients, clocks, metrics backends or how
-//! recommendations are computed.
+//! share, concurrency). [`execute`] is the thin part that sends the patches through
+//! `Api<Pod>` and maps the answers. The decision must not know about clients, clocks, metrics
+//! backends or how recommendations are computed; the executor must not decide anything beyond
+//! looking at one pod again after a conflict.
 
 mod amount;
 pub mod annotations;
@@ -17,6 +19,7 @@ mod containers;
 mod context;
 mod decision;
 mod duration;
+mod execute;
 mod patch;
 mod pod_state;
 mod qos;
@@ -31,6 +34,7 @@ pub use context::{Context, MEMORY_LIMIT_DECREASE_MINOR, MIN_SERVER_MINOR, server
 pub use decision::{
     Change, Decision, Field, Held, Plan, PodDecision, Resize, Resource, Skip, SkipReason,
 };
+pub use execute::{Outcome, Report, execute};
 pub use qos::QosClass;
 pub use settings::{Eligibility, ResourceRule, Settings};
 

@@ -1,7 +1,9 @@
 //! Tests of the resize decision and executor, split by what they cover.
 
 mod eligibility;
+mod executor;
 mod fixtures;
+mod mock_api;
 mod selection;
 mod settings;
 mod targets;
