@@ -4,6 +4,7 @@ mod eligibility;
 mod executor;
 mod fixtures;
 mod mock_api;
+mod props;
 mod selection;
 mod settings;
 mod targets;
