@@ -111,7 +111,25 @@ async fn resize_pod(
     // now (it may be deleting, resizing or already at target) and try once more.
     let fresh = match api.get(pod).await {
         Ok(fresh) => fresh,
-        Err(error) => return settle(pod, classify(error)),
+        // Not `settle`: a refused read is about `get pods`, not about `pods/resize`.
+        Err(error) => {
+            return Ok(match classify(error) {
+                Answer::NotFound => Outcome::Skipped {
+                    pod: pod.to_owned(),
+                    skip: Skip::new(SkipReason::Gone, "pod not found"),
+                },
+                Answer::Other(source) => read_failed(pod, source),
+                Answer::Invalid(message)
+                | Answer::Conflict(message)
+                | Answer::Forbidden(message) => Outcome::Failed {
+                    pod: pod.to_owned(),
+                    error: ResizeError::Reread {
+                        pod: pod.to_owned(),
+                        message,
+                    },
+                },
+            });
+        }
     };
     let again = match ctx.assess(&fresh) {
         Decision::Skip(skip) => {
@@ -132,6 +150,17 @@ async fn resize_pod(
             },
         }),
         Err(other) => settle(pod, other),
+    }
+}
+
+fn read_failed(pod: &str, source: kube::Error) -> Outcome {
+    Outcome::Failed {
+        pod: pod.to_owned(),
+        error: ResizeError::Api {
+            pod: pod.to_owned(),
+            action: "read after a conflict",
+            source,
+        },
     }
 }
 

@@ -78,9 +78,11 @@ pub enum ResizeError {
          grant the controller the `patch` verb on `pods`"
     )]
     AnnotateForbidden { pod: String, message: String },
+    #[error("reading pod {pod} again after a conflict failed: {message}")]
+    Reread { pod: String, message: String },
     #[error("resizing pod {pod} conflicted twice: {message}")]
     Conflict { pod: String, message: String },
-    #[error("{action} of pod {pod} failed: {source}")]
+    #[error("pod {pod}: {action} failed: {source}")]
     Api {
         pod: String,
         action: &'static str,

@@ -279,3 +279,32 @@ async fn an_observe_plan_makes_no_call() {
         Outcome::Skipped { ref skip, .. } if skip.reason == SkipReason::ObserveOnly
     ));
 }
+
+#[tokio::test]
+async fn a_refused_read_after_a_409_fails_only_that_pod() {
+    let pods = [app("a"), app("b")];
+    let ctx = auto_ctx(2);
+    let plan = ctx.plan(&pods);
+    let (api, log) = scripted(vec![
+        failure(409, "Conflict", "modified"),
+        failure(403, "Forbidden", "cannot get resource \"pods\""),
+        ok(&pods[1]),
+        ok(&pods[1]),
+    ]);
+    let report = execute(&api, &ctx, &plan).await;
+    assert!(report.stopped.is_none());
+    assert_eq!(outline(&report.outcomes), ["a:Failed", "b:Resized"]);
+    let Outcome::Failed { error, .. } = &report.outcomes[0] else {
+        unreachable!()
+    };
+    assert!(matches!(error, ResizeError::Reread { .. }), "{error}");
+    assert_eq!(
+        seen(&log),
+        [
+            resize_call("a"),
+            get_call("a"),
+            resize_call("b"),
+            annotate_call("b")
+        ]
+    );
+}
