@@ -3,6 +3,7 @@
 //! Data flows one way: AttunePolicy status (`crd`) → exact quantities (`quantity`) → the repository
 //! index and the edit sites for a live identity (`repo`) → byte-exact span edits (`yamledit`) → a
 //! change set (`propose`) that feeds the diff, the JSON report and, later, commits and pull requests.
+//! On the cluster side, `resize` applies a recommendation to running pods in place.
 
 pub mod crd;
 pub mod forge;
@@ -11,4 +12,5 @@ pub mod pr;
 pub mod propose;
 pub mod quantity;
 pub mod repo;
+pub mod resize;
 pub mod yamledit;

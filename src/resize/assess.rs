@@ -1,0 +1,212 @@
+//! The decision for one pod on its own: whether it may be resized now and, if so, the changes
+//! that bring its containers to their targets without changing its QoS class. The OneShot,
+//! Canary and concurrency quotas, which depend on the other pods, are applied afterwards.
+
+use chrono::TimeDelta;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::annotations::tracking_annotations;
+use super::containers::{Resources, has_pod_level_resources, read_containers};
+use super::context::Context;
+use super::decision::{Change, Decision, Field, Held, Resize, Resource, Skip, SkipReason};
+use super::patch::resize_patch;
+use super::pod_state::{
+    ResizeStatus, ResizedAt, is_deleting, opted_out, pending_message, phase, resize_status,
+    resized_at,
+};
+use super::qos::qos_class;
+use super::target::{Target, target};
+
+pub(crate) fn assess(ctx: &Context, pod: &Pod) -> Decision {
+    match eligible(ctx, pod).and_then(|()| changes(ctx, pod)) {
+        Ok(resize) => Decision::Resize(resize),
+        Err(skip) => Decision::Skip(skip),
+    }
+}
+
+/// Policy, lifecycle, kubelet and cooldown gates, cheapest and most final first.
+fn eligible(ctx: &Context, pod: &Pod) -> Result<(), Skip> {
+    use SkipReason as R;
+    let settings = &ctx.settings;
+    if !settings.resizes() {
+        return Err(Skip::new(
+            R::ObserveOnly,
+            format!("updateStrategy.type is {:?}", settings.mode),
+        ));
+    }
+    if is_deleting(pod) {
+        return Err(Skip::new(R::Deleting, "pod has a deletion timestamp"));
+    }
+    if opted_out(pod) {
+        return Err(Skip::new(
+            R::OptedOut,
+            "pod is annotated attune.io/skip=true",
+        ));
+    }
+    if ctx.stale {
+        return Err(Skip::new(R::StaleRecommendation, "recommendation is stale"));
+    }
+    if settings.eligibility.require_running && phase(pod) != "Running" {
+        return Err(Skip::new(
+            R::NotRunning,
+            format!("pod phase is {}", phase(pod)),
+        ));
+    }
+    match resize_status(pod) {
+        ResizeStatus::Idle => {}
+        ResizeStatus::InProgress => {
+            return Err(Skip::new(
+                R::ResizeInProgress,
+                "PodResizeInProgress is True",
+            ));
+        }
+        ResizeStatus::Deferred => return Err(Skip::new(R::Deferred, pending_message(pod))),
+        ResizeStatus::Infeasible => return Err(Skip::new(R::Infeasible, pending_message(pod))),
+    }
+    cooldown(ctx, pod)
+}
+
+fn cooldown(ctx: &Context, pod: &Pod) -> Result<(), Skip> {
+    match resized_at(pod) {
+        ResizedAt::Never => Ok(()),
+        // Fail closed: a pod whose last resize time cannot be read might have just been resized.
+        ResizedAt::Unreadable(text) => Err(Skip::new(
+            SkipReason::Cooldown,
+            format!("attune.io/resized-at {text:?} is not an RFC 3339 time"),
+        )),
+        ResizedAt::At(at) => {
+            let cooldown = TimeDelta::from_std(ctx.settings.cooldown).unwrap_or(TimeDelta::MAX);
+            match at.checked_add_signed(cooldown) {
+                Some(until) if ctx.now >= until => Ok(()),
+                until => Err(Skip::new(
+                    SkipReason::Cooldown,
+                    match until {
+                        Some(until) => format!("resized at {at}, cooldown until {until}"),
+                        None => format!("resized at {at}"),
+                    },
+                )),
+            }
+        }
+    }
+}
+
+/// Targets container by container and resource by resource. A change that would alter the
+/// pod's QoS class is held back and the rest still go through, so one pinned resource does
+/// not block the others; each accepted change is checked against the ones before it.
+fn changes(ctx: &Context, pod: &Pod) -> Result<Resize, Skip> {
+    if has_pod_level_resources(pod) {
+        return Err(Skip::new(
+            SkipReason::Unsupported,
+            "pod-level spec.resources are set",
+        ));
+    }
+    let original = read_containers(pod).map_err(|e| Skip::new(SkipReason::Unsupported, e))?;
+    let qos = qos_class(&original);
+    let mut view = original.clone();
+    let mut accepted: Vec<(usize, Resource, Target)> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
+    let mut recommended_any = false;
+    for index in 0..original.len() {
+        if !original[index].resizable {
+            continue;
+        }
+        let Some(recommended) = ctx.recommended.get(&original[index].name) else {
+            continue;
+        };
+        recommended_any = true;
+        for resource in Resource::ALL {
+            let Some(value) = recommended.get(resource) else {
+                continue;
+            };
+            let rule = ctx.settings.rule(resource);
+            let allowed = ctx.limit_decrease_allowed(resource);
+            let before = view[index].pair(resource).clone();
+            let wanted = target(resource, &before, value, rule, allowed);
+            let hold = |reason| Held {
+                container: original[index].name.clone(),
+                resource,
+                reason,
+            };
+            if wanted.is_noop() {
+                if wanted.limit_held {
+                    held.push(hold(SkipReason::MemoryLimitDecreaseUnsupported));
+                }
+                continue;
+            }
+            *view[index].pair_mut(resource) = wanted.apply(&before);
+            if qos_class(&view) != qos {
+                *view[index].pair_mut(resource) = before;
+                held.push(hold(if wanted.limit_held {
+                    SkipReason::MemoryLimitDecreaseUnsupported
+                } else {
+                    SkipReason::WouldChangeQoS
+                }));
+                continue;
+            }
+            if wanted.limit_held {
+                held.push(hold(SkipReason::MemoryLimitDecreaseUnsupported));
+            }
+            accepted.push((index, resource, wanted));
+        }
+    }
+    if accepted.is_empty() {
+        return Err(nothing_to_do(recommended_any, &held, qos.as_str()));
+    }
+    let changes = to_changes(&original, &accepted);
+    Ok(Resize {
+        patch: resize_patch(&changes),
+        annotations: tracking_annotations(pod, &original, &changes, ctx.now),
+        changes,
+        held,
+    })
+}
+
+fn nothing_to_do(recommended_any: bool, held: &[Held], qos: &str) -> Skip {
+    if !recommended_any {
+        return Skip::new(
+            SkipReason::NoRecommendation,
+            "no recommendation names a container of this pod",
+        );
+    }
+    match held.first() {
+        None => Skip::new(
+            SkipReason::AlreadyAtTarget,
+            "every container is at its target",
+        ),
+        Some(first) => {
+            let list: Vec<String> = held
+                .iter()
+                .map(|h| format!("{} {} ({})", h.container, h.resource, h.reason))
+                .collect();
+            let detail = match first.reason {
+                SkipReason::WouldChangeQoS => format!("pod is {qos}; held: {}", list.join(", ")),
+                _ => format!("held: {}", list.join(", ")),
+            };
+            Skip::new(first.reason, detail)
+        }
+    }
+}
+
+fn to_changes(original: &[Resources], accepted: &[(usize, Resource, Target)]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (index, resource, wanted) in accepted {
+        let container = &original[*index];
+        let pair = container.pair(*resource);
+        for (field, from, to) in [
+            (Field::Request, &pair.request, &wanted.request),
+            (Field::Limit, &pair.limit, &wanted.limit),
+        ] {
+            if let Some(to) = to {
+                out.push(Change {
+                    container: container.name.clone(),
+                    resource: *resource,
+                    field,
+                    from: from.as_ref().map(|a| a.text.clone()),
+                    to: to.text.clone(),
+                    restarts_container: container.restarts(*resource),
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,82 @@
+//! The target for one resource of one container: the recommended request clamped to the
+//! policy's bounds, the limit moved only when the policy controls limits (keeping its ratio to
+//! the request) and never added, the request kept at or below the limit, and no memory limit
+//! lowered on a server that cannot do that in place.
+
+use super::amount::{Amount, scale_limit};
+use super::containers::Pair;
+use super::decision::Resource;
+use super::settings::ResourceRule;
+
+/// New values for one resource of one container; a field is `None` when it stays as it is.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub request: Option<Amount>,
+    pub limit: Option<Amount>,
+    /// The policy wanted a lower limit, which the server cannot apply; the limit stays.
+    pub limit_held: bool,
+}
+
+impl Target {
+    pub fn is_noop(&self) -> bool {
+        self.request.is_none() && self.limit.is_none()
+    }
+
+    /// The pair after applying this target.
+    pub fn apply(&self, pair: &Pair) -> Pair {
+        Pair {
+            request: self.request.clone().or_else(|| pair.request.clone()),
+            limit: self.limit.clone().or_else(|| pair.limit.clone()),
+        }
+    }
+}
+
+/// What `recommended` means for `pair` under `rule`. `limit_decrease_allowed` is false for
+/// memory on servers before 1.35.
+pub(crate) fn target(
+    resource: Resource,
+    pair: &Pair,
+    recommended: &Amount,
+    rule: &ResourceRule,
+    limit_decrease_allowed: bool,
+) -> Target {
+    let wanted = recommended.clamp(&rule.min, &rule.max);
+    let current_request = pair.effective_request();
+    let mut limit_held = false;
+    let (request, limit) = match &pair.limit {
+        // No limit: only the request moves, and no limit is ever added.
+        None => (wanted, None),
+        Some(limit) => {
+            let mut new_limit = if rule.controls_limits {
+                current_request
+                    .filter(|r| !limit.lt(r))
+                    .and_then(|r| scale_limit(resource, &wanted, r, limit))
+                    .unwrap_or_else(|| limit.clone())
+            } else {
+                limit.clone()
+            };
+            if new_limit.lt(limit) && !limit_decrease_allowed {
+                new_limit = limit.clone();
+                limit_held = true;
+            }
+            // A request above the limit is invalid; the limit only rises through the ratio.
+            let request = if new_limit.lt(&wanted) {
+                new_limit.clone()
+            } else {
+                wanted
+            };
+            (request, Some(new_limit))
+        }
+    };
+    Target {
+        request: match current_request {
+            Some(current) if current.same(&request) => None,
+            _ => Some(request),
+        },
+        limit: match (limit, &pair.limit) {
+            (Some(new), Some(old)) if !new.same(old) => Some(new),
+            _ => None,
+        },
+        limit_held,
+    }
+}
