@@ -5,11 +5,12 @@
 //! annotation checked against the object it sits on, or Flux's owner labels; the
 //! `app.kubernetes.io/instance` label is reported as a hint and never followed. The walk is pure
 //! over objects already fetched ([`locate`], or [`next_step`], which names the next object it
-//! needs); a thin async layer (to come) that GETs those objects from the apiserver. This
+//! needs); [`fetch`] is the thin async layer that GETs those objects from the apiserver. This
 //! module knows nothing about git checkouts, the files in the repository, forge APIs or how edits
 //! are made.
 
 mod argocd;
+pub mod fetch;
 mod flux;
 mod known;
 mod marker;

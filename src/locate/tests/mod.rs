@@ -2,6 +2,7 @@
 //! objects around it and, when they differ from the defaults, the Argo CD settings.
 
 mod cases;
+mod fetch;
 
 use std::path::PathBuf;
 
