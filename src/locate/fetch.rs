@@ -93,13 +93,16 @@ pub async fn locate_live(
 async fn get(client: &Client, key: &ObjectRef) -> Result<Option<Value>, FetchError> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &key.namespace, &api_resource(key.kind));
-    let found = api
-        .get_opt(&key.name)
-        .await
-        .map_err(|source| FetchError::Get {
-            what: key.to_string(),
-            source,
-        })?;
+    let found = match api.get(&key.name).await {
+        Ok(object) => Some(object),
+        Err(err) if is_404(&err) => None,
+        Err(source) => {
+            return Err(FetchError::Get {
+                what: key.to_string(),
+                source,
+            });
+        }
+    };
     found
         .map(|object| {
             serde_json::to_value(object).map_err(|source| FetchError::Decode {
@@ -116,12 +119,19 @@ async fn is_served(client: &Client, kind: ObjectKind) -> Result<bool, FetchError
     let group_version = format!("{}/{}", kind.group(), kind.version());
     match client.list_api_group_resources(&group_version).await {
         Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural())),
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(false),
+        Err(err) if is_404(&err) => Ok(false),
         Err(source) => Err(FetchError::Discovery {
             resource: resource_name(kind),
             source,
         }),
     }
+}
+
+/// Decided on the HTTP code alone: for a group version it does not serve, the apiserver answers
+/// a plain-text `404 page not found`, which kube turns into a `Status` whose reason is not
+/// `NotFound`, so `Status::is_not_found` (and `Api::get_opt`) would call a missing CRD an error.
+fn is_404(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 404)
 }
 
 /// `applications.argoproj.io/v1alpha1`, as in kubectl's messages.

@@ -66,40 +66,51 @@ impl ApiServer {
         }
     }
 
-    /// As if the CRD (or that version of it) were not installed: discovery and every object
-    /// path under the group version answer 404, as a real apiserver does.
+    /// As if the CRD (or that version of it) were not installed.
     fn without_group(mut self, group_version: &str) -> ApiServer {
         self.served.remove(group_version);
-        let prefix = format!("/apis/{group_version}/");
-        self.objects.retain(|path, _| !path.starts_with(&prefix));
         self
     }
 
-    fn answer(&self, path: &str) -> (StatusCode, Value) {
+    /// Answers as kube-apiserver 1.35 does: JSON for what it serves (a `NotFound` Status for a
+    /// missing object), but a plain-text 404 for any path under a group version it does not
+    /// serve — which is what a missing CRD looks like.
+    fn answer(&self, path: &str) -> (StatusCode, &'static str, Vec<u8>) {
+        let json = |code: StatusCode, value: Value| {
+            (
+                code,
+                "application/json",
+                serde_json::to_vec(&value).unwrap(),
+            )
+        };
         if self.forbidden.contains(path) {
-            return (
+            return json(
                 StatusCode::FORBIDDEN,
                 status(403, "Forbidden", "forbidden by rbac"),
             );
         }
-        if let Some(object) = self.objects.get(path) {
-            return (StatusCode::OK, object.clone());
-        }
-        if let Some(plurals) = path
+        let group_version = path
             .strip_prefix("/apis/")
-            .and_then(|gv| self.served.get(gv))
-        {
+            .map(|rest| rest.splitn(3, '/').take(2).collect::<Vec<_>>().join("/"))
+            .unwrap_or_default();
+        let Some(plurals) = self.served.get(&group_version) else {
+            let body = b"404 page not found\n".to_vec();
+            return (StatusCode::NOT_FOUND, "text/plain; charset=utf-8", body);
+        };
+        if let Some(object) = self.objects.get(path) {
+            return json(StatusCode::OK, object.clone());
+        }
+        if path == format!("/apis/{group_version}") {
             let resources: Vec<Value> = plurals
                 .iter()
                 .map(|p| json!({"name": p, "singularName": "", "namespaced": true, "kind": "X", "verbs": ["get"]}))
                 .collect();
-            let group_version = path.trim_start_matches("/apis/");
-            return (
+            return json(
                 StatusCode::OK,
                 json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
             );
         }
-        (StatusCode::NOT_FOUND, status(404, "NotFound", "not found"))
+        json(StatusCode::NOT_FOUND, status(404, "NotFound", "not found"))
     }
 
     fn client(self) -> (Client, Arc<Mutex<Vec<String>>>) {
@@ -114,11 +125,11 @@ impl ApiServer {
                     .lock()
                     .unwrap()
                     .push(format!("{} {path}", request.method()));
-                let (code, body) = server.answer(&path);
+                let (code, content_type, body) = server.answer(&path);
                 let response = Response::builder()
                     .status(code)
-                    .header("content-type", "application/json")
-                    .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                    .header("content-type", content_type)
+                    .body(Body::from(body))
                     .unwrap();
                 Ok::<_, Infallible>(response)
             }
