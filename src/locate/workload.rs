@@ -103,6 +103,7 @@ impl Workload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::locate::{Known, ObjectKind, ObjectRef};
     use serde_json::json;
 
     #[test]
@@ -117,6 +118,27 @@ mod tests {
         assert_eq!(Workload::from_dynamic(&dynamic).unwrap(), from_value);
         assert_eq!(from_value.group(), "apps");
         assert_eq!(from_value.describe(), "Deployment shop/web");
+    }
+
+    #[test]
+    fn dynamic_objects_are_filed_by_kind_namespace_and_name() {
+        let ks: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2", "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"}
+        }))
+        .unwrap();
+        let mut known = Known::new();
+        let key = known.insert_dynamic(&ks).unwrap();
+        assert_eq!(
+            key,
+            ObjectRef::new(ObjectKind::Kustomization, "flux-system", "apps")
+        );
+        assert!(known.get(&key).is_some());
+        let pod: DynamicObject = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
+        )
+        .unwrap();
+        assert_eq!(known.insert_dynamic(&pod), None);
     }
 
     #[test]
