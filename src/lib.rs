@@ -8,6 +8,7 @@
 pub mod crd;
 pub mod forge;
 pub mod git;
+pub mod locate;
 pub mod pr;
 pub mod propose;
 pub mod quantity;

@@ -1,0 +1,249 @@
+//! From a Flux Kustomization or HelmRelease to its Git source: the Kustomization's source
+//! reference and path, the GitRepository's URL and ref, and the Kustomization and HelmRelease
+//! settings that override or supply values outside the files.
+
+use serde_json::Value;
+
+use super::argocd::{self, patch_target, sorted_keys};
+use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
+use super::marker::{self, Owner};
+use super::revision::{Revision, flux_commit};
+use super::source::{Shadow, ShadowKind, Source, Tool, clean_path};
+use super::{LocateError, Settings, Workload};
+
+/// Kustomization → GitRepository.
+pub(crate) fn from_kustomization(key: &ObjectRef, lookup: &Lookup<'_>) -> Result<Source, Stop> {
+    let ks = lookup.require(key)?;
+    let bad = |reason: &str| LocateError::BadOwner {
+        object: key.to_string(),
+        reason: reason.to_owned(),
+    };
+    let source_kind =
+        text(ks, "/spec/sourceRef/kind").ok_or_else(|| bad("it has no spec.sourceRef.kind"))?;
+    let source_name =
+        text(ks, "/spec/sourceRef/name").ok_or_else(|| bad("it has no spec.sourceRef.name"))?;
+    // A source reference without a namespace means the Kustomization's own namespace.
+    let source_ns = text(ks, "/spec/sourceRef/namespace").unwrap_or(&key.namespace);
+    let kind = match source_kind {
+        "GitRepository" => ObjectKind::GitRepository,
+        "OCIRepository" | "Bucket" => {
+            return Err(Stop::Fail(LocateError::NotGit {
+                owner: key.to_string(),
+                from: format!("{source_kind} {source_ns}/{source_name}"),
+                reason: "its artifact carries no git url to open a pull request against".to_owned(),
+            }));
+        }
+        other => {
+            return Err(Stop::Fail(bad(&format!(
+                "its sourceRef kind {other} is not a flux source kind"
+            ))));
+        }
+    };
+    let repo_key = ObjectRef::new(kind, source_ns, source_name);
+    let repo = lookup.require(&repo_key)?;
+    let url = text(repo, "/spec/url").ok_or_else(|| LocateError::BadOwner {
+        object: repo_key.to_string(),
+        reason: "it has no spec.url".to_owned(),
+    })?;
+    let (revision, ref_hint) = Revision::flux(repo.pointer("/spec/ref"));
+    let resolved = text(ks, "/status/lastAppliedRevision").and_then(flux_commit);
+    let mut hints: Vec<String> = ref_hint.into_iter().collect();
+    hints.extend(kustomization_hints(ks));
+    Ok(Source {
+        tool: Tool::Flux,
+        repo_url: url.to_owned(),
+        revision: revision.with_resolved(resolved),
+        path: clean_path(text(ks, "/spec/path").unwrap_or_default()),
+        owner: key.clone(),
+        chain: vec![key.clone(), repo_key],
+        shadows: kustomization_shadows(ks),
+        checks: Vec::new(),
+        hints,
+    })
+}
+
+/// HelmRelease → whoever applied it (found by the HelmRelease's own markers) → Git. The source
+/// is the applier's; the owner becomes the HelmRelease, whose file holds the values to edit.
+pub(crate) fn from_helm_release(
+    key: &ObjectRef,
+    lookup: &Lookup<'_>,
+    settings: &Settings,
+) -> Result<Source, Stop> {
+    let hr = lookup.require(key)?;
+    let object = Workload::from_value(hr)?;
+    let applier = marker::find(&object, settings).map_err(|err| match err {
+        LocateError::NoOwnerMarker { .. } => LocateError::BadOwner {
+            object: key.to_string(),
+            reason: "it carries no flux or argo cd owner marker, so no file in git defines it (applied by hand?)".to_owned(),
+        },
+        other => other,
+    })?;
+    let mut source = match &applier.owner {
+        Owner::Kustomization(ks) => from_kustomization(ks, lookup)?,
+        Owner::Argo(app) => argocd::locate(app, lookup, settings)?,
+        Owner::HelmRelease(parent) => {
+            return Err(Stop::Fail(LocateError::BadOwner {
+                object: key.to_string(),
+                reason: format!(
+                    "it is rendered by {parent}; a helm release inside a helm chart is not followed"
+                ),
+            }));
+        }
+    };
+    source.tool = Tool::FluxHelm;
+    source.owner = key.clone();
+    source.chain.insert(0, key.clone());
+    source.shadows.extend(helm_release_shadows(hr));
+    if let Some(chart) = chart_hint(hr) {
+        source.hints.push(chart);
+    }
+    if hr.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
+        source.hints.push(format!(
+            "{key} is suspended: a merged change is not released until it is resumed"
+        ));
+    }
+    Ok(source)
+}
+
+fn kustomization_shadows(ks: &Value) -> Vec<Shadow> {
+    let mut out = Vec::new();
+    let patches = items(ks, "/spec/patches");
+    // The older patch fields (v1beta2) still reach clusters that were never migrated.
+    let legacy =
+        items(ks, "/spec/patchesStrategicMerge").len() + items(ks, "/spec/patchesJson6902").len();
+    if !patches.is_empty() || legacy > 0 {
+        out.push(Shadow {
+            what: ShadowKind::FluxPatches,
+            detail: format!(
+                "{} patch(es) in the kustomization's spec apply after the path is built",
+                patches.len() + legacy
+            ),
+            keys: patches.iter().map(patch_target).collect(),
+        });
+    }
+    let images = items(ks, "/spec/images");
+    if !images.is_empty() {
+        out.push(Shadow {
+            what: ShadowKind::FluxImages,
+            detail: "the kustomization's spec.images override image references".to_owned(),
+            keys: images
+                .iter()
+                .filter_map(|i| text(i, "/name").map(str::to_owned))
+                .collect(),
+        });
+    }
+    if let Some(vars) = ks
+        .pointer("/spec/postBuild/substitute")
+        .and_then(Value::as_object)
+        && !vars.is_empty()
+    {
+        out.push(Shadow {
+            what: ShadowKind::FluxSubstitute,
+            detail: "the kustomization's postBuild.substitute replaces ${var} references in the files; a value written as a variable lives there".to_owned(),
+            keys: sorted_keys(vars),
+        });
+    }
+    let from = items(ks, "/spec/postBuild/substituteFrom");
+    if !from.is_empty() {
+        out.push(Shadow {
+            what: ShadowKind::FluxSubstituteFrom,
+            detail: "the kustomization's postBuild.substituteFrom replaces ${var} references from these objects".to_owned(),
+            keys: from.iter().map(kind_name).collect(),
+        });
+    }
+    out
+}
+
+fn kustomization_hints(ks: &Value) -> Vec<String> {
+    let mut out: Vec<String> = [
+        ("/spec/targetNamespace", "targetNamespace"),
+        ("/spec/namePrefix", "namePrefix"),
+        ("/spec/nameSuffix", "nameSuffix"),
+    ]
+    .into_iter()
+    .filter_map(|(pointer, field)| {
+        text(ks, pointer).map(|v| {
+            format!("the kustomization sets {field} {v}: live names differ from those in the files")
+        })
+    })
+    .collect();
+    let components = items(ks, "/spec/components");
+    if !components.is_empty() {
+        out.push(format!(
+            "the kustomization adds {} component(s) from outside the path",
+            components.len()
+        ));
+    }
+    if ks.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
+        out.push(
+            "the kustomization is suspended: a merged change is not applied until it is resumed"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// Helm merges `valuesFrom` in order and `spec.values` last, so inline values win where both set
+/// a key; the rest comes from these objects, and post-renderers patch whatever Helm rendered.
+fn helm_release_shadows(hr: &Value) -> Vec<Shadow> {
+    let mut out = Vec::new();
+    let from = items(hr, "/spec/valuesFrom");
+    if !from.is_empty() {
+        out.push(Shadow {
+            what: ShadowKind::HelmValuesFrom,
+            detail:
+                "the helmrelease's valuesFrom supplies values for keys spec.values does not set"
+                    .to_owned(),
+            keys: from
+                .iter()
+                .map(|v| {
+                    let mut key = kind_name(v);
+                    if let Some(k) = text(v, "/valuesKey") {
+                        key.push_str(&format!(" key {k}"));
+                    }
+                    if let Some(t) = text(v, "/targetPath") {
+                        key.push_str(&format!(" at {t}"));
+                    }
+                    key
+                })
+                .collect(),
+        });
+    }
+    let renderers = items(hr, "/spec/postRenderers");
+    if !renderers.is_empty() {
+        out.push(Shadow {
+            what: ShadowKind::HelmPostRenderers,
+            detail: format!(
+                "{} post-renderer(s) patch the rendered manifests after values are applied",
+                renderers.len()
+            ),
+            keys: renderers
+                .iter()
+                .flat_map(|r| items(r, "/kustomize/patches"))
+                .map(patch_target)
+                .collect(),
+        });
+    }
+    out
+}
+
+fn chart_hint(hr: &Value) -> Option<String> {
+    if let Some(chart) = text(hr, "/spec/chart/spec/chart") {
+        let from = hr
+            .pointer("/spec/chart/spec/sourceRef")
+            .map(kind_name)
+            .unwrap_or_default();
+        return Some(format!("chart {chart} comes from {from}"));
+    }
+    hr.pointer("/spec/chartRef")
+        .map(|r| format!("chart comes from {}", kind_name(r)))
+}
+
+/// `Kind/name` of a reference.
+fn kind_name(reference: &Value) -> String {
+    format!(
+        "{}/{}",
+        text(reference, "/kind").unwrap_or("?"),
+        text(reference, "/name").unwrap_or("?")
+    )
+}

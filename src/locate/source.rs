@@ -1,0 +1,130 @@
+//! The answer: where a workload's manifests live in Git and what else could override them.
+
+use serde::Serialize;
+
+use super::{ObjectRef, Revision};
+
+/// Which GitOps tool applies the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    ArgoCd,
+    /// Flux kustomize-controller applies the workload's manifests from the path.
+    Flux,
+    /// Flux helm-controller renders the workload from a HelmRelease; the path holds the
+    /// HelmRelease, and the edit goes into its `spec.values`.
+    FluxHelm,
+}
+
+/// A workload's Git source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub tool: Tool,
+    /// The repository URL exactly as the owner states it; compare with [`super::same_repo`].
+    pub repo_url: String,
+    pub revision: Revision,
+    /// Directory inside the repository, without `./` or a trailing slash; `.` is the root.
+    pub path: String,
+    /// The Application, Kustomization or HelmRelease that owns the workload. For
+    /// [`Tool::FluxHelm`] it is the HelmRelease, whose file (found by its identity or markers)
+    /// is the edit target.
+    pub owner: ObjectRef,
+    /// Every object read on the way, owner first.
+    pub chain: Vec<ObjectRef>,
+    /// Settings outside the path that override or supply values in it.
+    pub shadows: Vec<Shadow>,
+    /// Files the caller must look for in the checkout before editing: if present, they shadow.
+    pub checks: Vec<RepoCheck>,
+    /// Things worth telling the user that change nothing here.
+    pub hints: Vec<String>,
+}
+
+/// A setting outside the edited file that can win over it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shadow {
+    pub what: ShadowKind,
+    /// Where it is set and what it does, for humans.
+    pub detail: String,
+    /// Keys, names or targets it touches, so a caller can tell whether it overlaps the edit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShadowKind {
+    /// Argo CD `helm.parameters`: win over every values file.
+    HelmParameters,
+    /// Argo CD `helm.fileParameters`.
+    HelmFileParameters,
+    /// Argo CD `helm.values` / `helm.valuesObject`: win over values files.
+    HelmInlineValues,
+    /// Argo CD `kustomize.patches`.
+    KustomizePatches,
+    /// Argo CD `kustomize.images`.
+    KustomizeImages,
+    /// Flux Kustomization `spec.patches` (and the older patch fields).
+    FluxPatches,
+    /// Flux Kustomization `spec.images`.
+    FluxImages,
+    /// Flux Kustomization `spec.postBuild.substitute`.
+    FluxSubstitute,
+    /// Flux Kustomization `spec.postBuild.substituteFrom`.
+    FluxSubstituteFrom,
+    /// Flux HelmRelease `spec.valuesFrom`.
+    HelmValuesFrom,
+    /// Flux HelmRelease `spec.postRenderers`.
+    HelmPostRenderers,
+}
+
+/// A file to look for in the repository: the walk cannot see the checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepoCheck {
+    /// Path from the repository root.
+    pub file: String,
+    pub why: String,
+}
+
+/// `dir/file`, with the root written as `.` left out.
+pub(crate) fn join(dir: &str, file: &str) -> String {
+    if dir == "." {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// A repository path as the tools treat it: `./a/b/` and `a/b` are the same directory, and an
+/// empty path is the root.
+pub(crate) fn clean_path(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_the_way_the_tools_read_them() {
+        for (given, want) in [
+            ("", "."),
+            ("./", "."),
+            (".", "."),
+            ("./clusters/prod", "clusters/prod"),
+            ("clusters/prod/", "clusters/prod"),
+            ("/apps//web/./", "apps/web"),
+        ] {
+            assert_eq!(clean_path(given), want, "{given:?}");
+        }
+        assert_eq!(join(".", ".argocd-source.yaml"), ".argocd-source.yaml");
+        assert_eq!(join("apps/web", "x"), "apps/web/x");
+    }
+}
