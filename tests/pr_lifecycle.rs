@@ -338,3 +338,70 @@ async fn workspace_leases_refuse_a_moved_or_appeared_branch() {
     );
     assert_eq!(w.server.tip("gitops", "attune/x"), Some(two.to_string()));
 }
+
+#[tokio::test]
+async fn hourly_and_concurrent_limits_hold_back_new_prs() {
+    let w = world();
+    assert_eq!(run(&w, "250m").await.action, Action::Created);
+    // A second branch (one PR per workload, say) in the same repository.
+    let mut other = settings(w.cache.path());
+    other.branch = "attune/production/api_deployment-api".into();
+    other.limits = Limits {
+        hourly: 1,
+        concurrent: 10,
+        prefix: "attune/".into(),
+    };
+    let r = sync(&w.forge, &w.target, &policies("250m"), &other)
+        .await
+        .unwrap();
+    assert_eq!(r.action, Action::Skipped);
+    assert!(r.reason.contains("prHourlyLimit"), "{}", r.reason);
+    other.limits = Limits {
+        hourly: 0,
+        concurrent: 1,
+        prefix: "attune/".into(),
+    };
+    let r = sync(&w.forge, &w.target, &policies("250m"), &other)
+        .await
+        .unwrap();
+    assert_eq!(r.action, Action::Skipped);
+    assert!(r.reason.contains("prConcurrentLimit"), "{}", r.reason);
+    assert_eq!(w.forge.all().len(), 1);
+    assert_eq!(
+        w.server.tip("gitops", &other.branch),
+        None,
+        "nothing pushed either"
+    );
+    other.limits.concurrent = 2;
+    let r = sync(&w.forge, &w.target, &policies("250m"), &other)
+        .await
+        .unwrap();
+    assert_eq!(r.action, Action::Created, "{}", r.reason);
+}
+
+#[tokio::test]
+async fn templates_are_overridable_from_a_directory() {
+    let w = world();
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("pr-title.txt.j2"),
+        "[resources] {{ workloads | length }} workload(s), {{ policies | join(\",\") }}\n",
+    )
+    .unwrap();
+    let mut s = settings(w.cache.path());
+    s.templates = Some(templates.path().to_path_buf());
+    let r = sync(&w.forge, &w.target, &policies("250m"), &s)
+        .await
+        .unwrap();
+    assert_eq!(r.action, Action::Created);
+    let pr = &w.forge.all()[0];
+    assert_eq!(pr.title, "[resources] 1 workload(s), api");
+    // The body falls back to the built-in template and still ends with the marker.
+    assert!(pr.body.contains("Estimated savings"), "{}", pr.body);
+    assert!(pr.body.trim_end().ends_with("-->"));
+    std::fs::write(templates.path().join("pr-body.md.j2"), "{{ nope(").unwrap();
+    let err = sync(&w.forge, &w.target, &policies("200m"), &s)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("template pr-body.md.j2"), "{err}");
+}

@@ -132,7 +132,10 @@ fn units(policies: &[AttunePolicy], per: BranchPer) -> Vec<(String, Vec<AttunePo
                         status.recommendations = vec![rec.clone()];
                     }
                     let workload = format!("{}-{}", rec.kind, rec.workload).to_ascii_lowercase();
-                    out.push((format!("attune/{ns}/{name}/{workload}"), vec![one]));
+                    // `_` cannot occur in Kubernetes names, so this never collides with a
+                    // policy's branch; and it is no sub-path of it, which git could not store
+                    // beside `attune/<ns>/<policy>` (a ref cannot be both file and directory).
+                    out.push((format!("attune/{ns}/{name}_{workload}"), vec![one]));
                 }
             }
         }
