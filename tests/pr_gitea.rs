@@ -249,6 +249,22 @@ async fn the_lifecycle_on_a_real_gitea() {
     );
     git(&work, &["push", "-q", "origin", "main"]);
     let run = propose(&g, &repo, &cache, &policies(tmp.path(), "80m"));
-    assert_eq!(run.json["action"], "closed", "{}", run.stderr);
-    assert_eq!(pr_state(&g, &repo, third).await["state"], "closed");
+    let seen = pr_state(&g, &repo, third).await;
+    // Gitea notices on its own, asynchronously, that main now holds everything the PR would
+    // bring, and closes it. Whoever comes first, the end is one closed, unmerged PR; when Attune
+    // comes first it closes with a comment (asserted deterministically in pr_lifecycle.rs).
+    match run.json["action"].as_str() {
+        Some("closed") => {}
+        Some("unchanged") => assert!(
+            run.json["reason"]
+                .as_str()
+                .unwrap()
+                .contains("matches the recommendations"),
+            "{}",
+            run.json
+        ),
+        _ => panic!("{} {}", run.json, run.stderr),
+    }
+    assert_eq!(seen["merged"], false);
+    assert_eq!(seen["state"], "closed");
 }
