@@ -246,21 +246,7 @@ fn report(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
-    for p in &r.outcome.problems {
-        let container = p
-            .container
-            .as_deref()
-            .map(|c| format!(" container {c}"))
-            .unwrap_or_default();
-        writeln!(
-            err,
-            "problem: {}/{}/{}{container}: {}",
-            p.namespace, p.kind, p.workload, p.reason
-        )?;
-    }
-    for n in &r.outcome.notices {
-        writeln!(err, "notice: {}: {}", n.file, n.message)?;
-    }
+    crate::propose::problems_and_notices(&r.outcome, err)?;
     if opts.dry_run {
         writeln!(err, "plan for {}: {} ({})", r.branch, r.action, r.reason)?;
         out.write_all(r.diff.as_bytes())?;

@@ -14,7 +14,9 @@ pub mod write;
 use serde::Serialize;
 
 pub use apply::apply;
-pub use run::{Format, Options, ProposeError, compute, outcome_of, read_policies, run};
+pub use run::{
+    Format, Options, ProposeError, compute, outcome_of, problems_and_notices, read_policies, run,
+};
 pub use wants::wants;
 
 use crate::repo::{Change, Notice, Problem};

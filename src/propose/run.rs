@@ -150,6 +150,11 @@ fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Resu
                 .unwrap_or_default()
         )?;
     }
+    problems_and_notices(outcome, err)
+}
+
+/// One `problem:` line per problem and one `notice:` line per notice, as both commands print them.
+pub fn problems_and_notices(outcome: &Outcome, err: &mut dyn Write) -> std::io::Result<()> {
     for p in &outcome.problems {
         let container = p
             .container
