@@ -5,10 +5,12 @@
 //! change set (`propose`) that feeds the diff, the JSON report and, later, commits and pull requests.
 //! On the cluster side, `resize` applies a recommendation to running pods in place.
 
+pub mod controller;
 pub mod crd;
 pub mod forge;
 pub mod git;
 pub mod locate;
+pub mod metrics;
 pub mod pr;
 pub mod propose;
 pub mod quantity;

@@ -1,0 +1,40 @@
+//! `attune controller`: the in-cluster pipeline that turns AttunePolicy recommendations into
+//! in-place pod resizes and, when a policy asks for it, into one pull request per workload
+//! source in the Git repository that deploys it.
+//!
+//! The module is thin on purpose: [`reconcile`] reads the policy, its target workloads and
+//! their pods, asks [`crate::resize`] what to do, executes it, hands the live workloads to
+//! [`gitops`] (which asks [`crate::locate`] where they come from and runs [`crate::pr::sync`]),
+//! and writes one server-side-apply status patch with the conditions, history and GitOps state,
+//! plus a Kubernetes event for every resize, skip and pull-request action. [`run`] wires the
+//! kube-rs `Controller`, leader election, the metrics/health server and shutdown. Decisions live
+//! in the pure modules it calls; this module must not decide a resize, edit a file or know a
+//! forge's API shapes.
+
+pub mod config;
+pub mod events;
+pub mod gitops;
+pub mod reconcile;
+pub mod targets;
+
+pub use config::Config;
+pub use events::Note;
+pub use targets::LiveWorkload;
+
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
+
+/// The field manager of every server-side apply the controller makes.
+pub const FIELD_MANAGER: &str = "attune-controller";
+
+/// What every reconcile shares.
+pub struct Context {
+    pub client: kube::Client,
+    pub config: Config,
+    pub metrics: Arc<Metrics>,
+    /// The apiserver's minor version, read once at start (resize rules depend on it).
+    pub server_minor: u32,
+    /// What the GitOps step remembers between reconciles (fingerprints, poll times).
+    pub gitops: gitops::Memory,
+}
