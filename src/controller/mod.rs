@@ -16,6 +16,7 @@ pub mod events;
 pub mod gitops;
 pub mod reconcile;
 pub mod targets;
+pub mod watch;
 
 pub use config::Config;
 pub use events::Note;
