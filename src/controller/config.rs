@@ -30,6 +30,8 @@ pub struct Config {
     /// Pull requests per repository per hour, and open at once (0: no limit).
     pub hourly_pr_limit: u32,
     pub concurrent_pr_limit: u32,
+    /// Policies reconciled at once.
+    pub max_concurrent_reconciles: u16,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             eligibility: crate::resize::Eligibility::default(),
             hourly_pr_limit: 2,
             concurrent_pr_limit: 10,
+            max_concurrent_reconciles: 4,
         }
     }
 }

@@ -11,10 +11,12 @@
 //! in the pure modules it calls; this module must not decide a resize, edit a file or know a
 //! forge's API shapes.
 
+pub mod cache;
 pub mod config;
 pub mod events;
 pub mod gitops;
 pub mod reconcile;
+pub mod status;
 pub mod targets;
 pub mod watch;
 
@@ -22,7 +24,8 @@ pub use config::Config;
 pub use events::Note;
 pub use targets::LiveWorkload;
 
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use crate::metrics::Metrics;
 
@@ -38,4 +41,9 @@ pub struct Context {
     pub server_minor: u32,
     /// What the GitOps step remembers between reconciles (fingerprints, poll times).
     pub gitops: gitops::Memory,
+    /// Pods, Deployments, StatefulSets and DaemonSets, as the watches last saw them.
+    pub caches: cache::Caches,
+    pub recorder: kube::runtime::events::Recorder,
+    /// Skip events already published, by policy, so a lasting skip is told once.
+    pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
 }

@@ -1,26 +1,200 @@
-//! Runs the kube-rs `Controller` on AttunePolicy until shutdown (placeholder signature;
-//! implemented in its own change).
+//! Runs the kube-rs `Controller` on AttunePolicy until shutdown. Besides the policies it
+//! watches pods and the three workload kinds; each watch feeds a trimmed reflector store that
+//! reconciles read (so a reconcile lists nothing) and maps a change to the policies that
+//! target the object. This file wires watches, stores and the controller; it decides nothing.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use super::Config;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+
+use super::cache::{self, Caches};
+use super::targets::{self, Candidate};
+use super::{Config, Context, FIELD_MANAGER, gitops, reconcile};
+use crate::crd::{AttunePolicy, TargetKind};
 use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("cannot read the apiserver version")]
     Version(#[source] kube::Error),
+    #[error(transparent)]
+    Server(#[from] crate::resize::ResizeError),
 }
 
 /// Reconciles every AttunePolicy until `shutdown` completes, then returns once the
 /// reconciles in flight have finished.
 pub async fn run(
-    _client: kube::Client,
-    _config: Config,
-    _metrics: Arc<Metrics>,
+    client: kube::Client,
+    config: Config,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WatchError> {
-    shutdown.await;
+    let info = client
+        .apiserver_version()
+        .await
+        .map_err(WatchError::Version)?;
+    let server_minor = crate::resize::server_minor(&info)?;
+    tracing::info!(
+        version = %info.git_version,
+        "connected; resizes follow the rules of 1.{server_minor}"
+    );
+
+    // `any_semantic`: the first list may come from the apiserver's cache, which is much
+    // cheaper for 10,000 pods than a quorum read from etcd.
+    let wc = || watcher::Config::default().any_semantic();
+    let (pods, pod_writer) = reflector::store::<Pod>();
+    let (deployments, d_writer) = reflector::store::<Deployment>();
+    let (statefulsets, s_writer) = reflector::store::<StatefulSet>();
+    let (daemonsets, ds_writer) = reflector::store::<DaemonSet>();
+    let caches = Caches {
+        pods,
+        deployments,
+        statefulsets,
+        daemonsets,
+    };
+
+    let pod_stream = watcher(Api::<Pod>::all(client.clone()), wc())
+        .modify(cache::trim_pod)
+        .reflect(pod_writer)
+        .touched_objects();
+    let d_stream = watcher(Api::<Deployment>::all(client.clone()), wc())
+        .modify(cache::trim_deployment)
+        .reflect(d_writer)
+        .touched_objects();
+    let s_stream = watcher(Api::<StatefulSet>::all(client.clone()), wc())
+        .modify(cache::trim_statefulset)
+        .reflect(s_writer)
+        .touched_objects();
+    let ds_stream = watcher(Api::<DaemonSet>::all(client.clone()), wc())
+        .modify(cache::trim_daemonset)
+        .reflect(ds_writer)
+        .touched_objects();
+
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let concurrency = config.max_concurrent_reconciles;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder: Recorder::new(client.clone(), reporter),
+        config,
+        metrics,
+        server_minor,
+        gitops: gitops::Memory::default(),
+        caches: caches.clone(),
+        skips: Default::default(),
+    });
+
+    let controller = Controller::new(Api::<AttunePolicy>::all(client), wc());
+    let policies = controller.store();
+    let (p1, p2, p3, p4) = (
+        policies.clone(),
+        policies.clone(),
+        policies.clone(),
+        policies,
+    );
+    let c1 = caches;
+    let stop = shutdown_signal(shutdown);
+    controller
+        .with_config(
+            controller::Config::default()
+                .concurrency(concurrency)
+                // Pod events come in bursts (a rollout, our own resizes): one reconcile each.
+                .debounce(std::time::Duration::from_millis(500)),
+        )
+        .watches_stream(pod_stream, move |pod: Pod| for_pod(&p1, &c1, &pod))
+        .watches_stream(d_stream, move |d: Deployment| {
+            for_workload(&p2, TargetKind::Deployment, &d)
+        })
+        .watches_stream(s_stream, move |s: StatefulSet| {
+            for_workload(&p3, TargetKind::StatefulSet, &s)
+        })
+        .watches_stream(ds_stream, move |d: DaemonSet| {
+            for_workload(&p4, TargetKind::DaemonSet, &d)
+        })
+        .graceful_shutdown_on(stop)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "controller event");
+            }
+        })
+        .await;
     Ok(())
+}
+
+/// `graceful_shutdown_on` wants a `Sync` future; ours need not be, so a task waits on it.
+fn shutdown_signal(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = ()> + Send + Sync + 'static {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    async move {
+        let _ = rx.await;
+    }
+}
+
+/// Policies in the object's namespace whose target is this workload.
+fn matching(policies: &Store<AttunePolicy>, workload: &Candidate) -> Vec<ObjectRef<AttunePolicy>> {
+    policies
+        .state()
+        .iter()
+        .filter(|p| targets::targets(p, workload).unwrap_or(false))
+        .map(|p| ObjectRef::from_obj(p.as_ref()))
+        .collect()
+}
+
+fn for_workload<K: Resource + serde::Serialize>(
+    policies: &Store<AttunePolicy>,
+    kind: TargetKind,
+    object: &K,
+) -> Vec<ObjectRef<AttunePolicy>> {
+    let meta = object.meta();
+    let workload = Candidate {
+        kind,
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+        labels: meta.labels.clone().unwrap_or_default(),
+        annotations: Default::default(),
+        selector: None,
+        object: serde_json::Value::Null,
+    };
+    matching(policies, &workload)
+}
+
+/// A pod maps to the policies targeting its owning workload (its labels come from the cached
+/// workload, since a selector-based policy selects workloads, not pods).
+fn for_pod(
+    policies: &Store<AttunePolicy>,
+    caches: &Caches,
+    pod: &Pod,
+) -> Vec<ObjectRef<AttunePolicy>> {
+    let Some((kind, name)) = targets::owner_of(pod) else {
+        return Vec::new();
+    };
+    let namespace = pod.namespace().unwrap_or_default();
+    let labels = caches.labels_of(kind, &namespace, &name);
+    let workload = Candidate {
+        kind,
+        namespace,
+        name,
+        labels,
+        annotations: Default::default(),
+        selector: None,
+        object: serde_json::Value::Null,
+    };
+    matching(policies, &workload)
 }
