@@ -70,6 +70,19 @@ impl<'a, F> Lazy<'a, F> {
     }
 }
 
+impl<'a, F> Lazy<'a, F> {
+    /// The slot for `policy`: its token is read from the policy's namespace.
+    pub fn for_policy(
+        client: &'a kube::Client,
+        policy: &'a crate::crd::AttunePolicy,
+        export: &'a PullRequestExport,
+        build: Build<F>,
+    ) -> Self {
+        let namespace = policy.metadata.namespace.as_deref().unwrap_or("default");
+        Lazy::new(client, namespace, export, build)
+    }
+}
+
 impl<F: Forge> ForgeSlot for Lazy<'_, F> {
     type F = F;
     async fn get(&mut self) -> Result<(&F, Option<String>), Failure> {

@@ -121,14 +121,13 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
         metrics: &ctx.metrics,
         memory: &ctx.gitops,
     };
-    let ns = policy.metadata.namespace.clone().unwrap_or_default();
     match provider {
         GitProvider::Gitea => {
-            let mut slot = forge::Lazy::new(&ctx.client, &ns, export, forge::gitea);
+            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::gitea);
             run::pass(&env, policy, export, &located, &mut slot).await
         }
         _ => {
-            let mut slot = forge::Lazy::new(&ctx.client, &ns, export, forge::github);
+            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::github);
             run::pass(&env, policy, export, &located, &mut slot).await
         }
     }
