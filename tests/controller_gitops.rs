@@ -20,7 +20,9 @@ use attune::crd::{
     AttunePolicy, Export, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
 };
 use attune::forge::PrState;
-use attune::locate::{ObjectKind, ObjectRef, Revision, RevisionKind, Source, Tool};
+use attune::locate::{
+    ObjectKind, ObjectRef, RepoCheck, Revision, RevisionKind, Shadow, ShadowKind, Source, Tool,
+};
 use attune::metrics::Metrics;
 use support::git_http::{GitServer, TOKEN, git};
 use support::memory_forge::MemoryForge;
@@ -77,27 +79,39 @@ fn policy(export: PullRequestExport) -> AttunePolicy {
 }
 
 fn located(w: &World, p: &AttunePolicy, cpu: &str, synced: &str) -> Vec<Located> {
+    located_with(w, p, cpu, synced, |_| {})
+}
+
+fn located_with(
+    w: &World,
+    p: &AttunePolicy,
+    cpu: &str,
+    synced: &str,
+    edit: impl FnOnce(&mut Source),
+) -> Vec<Located> {
+    let mut source = Source {
+        tool: Tool::ArgoCd,
+        repo_url: w.server.url(REPO),
+        revision: Revision {
+            kind: RevisionKind::Branch,
+            name: "main".into(),
+            resolved: Some(synced.into()),
+        },
+        path: "overlays/production".into(),
+        owner: ObjectRef::new(ObjectKind::Application, "argocd", "api"),
+        chain: vec![],
+        shadows: vec![],
+        checks: vec![],
+        hints: vec![],
+    };
+    edit(&mut source);
     let mut rec = p.status.as_ref().unwrap().recommendations[0].clone();
     rec.containers[0].recommended.cpu_request = Some(cpu.into());
     vec![Located {
         kind: "Deployment".into(),
         name: "api".into(),
         recommendation: rec,
-        source: Ok(Source {
-            tool: Tool::ArgoCd,
-            repo_url: w.server.url(REPO),
-            revision: Revision {
-                kind: RevisionKind::Branch,
-                name: "main".into(),
-                resolved: Some(synced.into()),
-            },
-            path: "overlays/production".into(),
-            owner: ObjectRef::new(ObjectKind::Application, "argocd", "api"),
-            chain: vec![],
-            shadows: vec![],
-            checks: vec![],
-            hints: vec![],
-        }),
+        source: Ok(source),
     }]
 }
 
@@ -112,19 +126,16 @@ async fn reconcile_with(
     cpu: &str,
     synced: &str,
 ) -> Report {
+    run(w, memory, p, &located(w, p, cpu, synced)).await
+}
+
+async fn run(w: &World, memory: &Memory, p: &AttunePolicy, located: &[Located]) -> Report {
     let env = Env {
         config: &w.config,
         metrics: &w.metrics,
         memory,
     };
-    reconcile_located(
-        &env,
-        p,
-        &located(w, p, cpu, synced),
-        &w.forge,
-        Some(TOKEN.into()),
-    )
-    .await
+    reconcile_located(&env, p, located, &w.forge, Some(TOKEN.into())).await
 }
 
 fn reason(r: &Report) -> &str {
@@ -291,7 +302,7 @@ async fn a_repository_outside_the_allowlist_is_never_written() {
     w.config.allowed_repositories = vec![format!("127.0.0.1:{}/other/*", w.server.port)];
     let p = policy(PullRequestExport::default());
     let refused = reconcile(&w, &p, "250m").await;
-    assert_eq!(reason(&refused), "Failed");
+    assert_eq!(reason(&refused), "PullRequestFailed");
     assert_eq!(note_reasons(&refused), ["RepositoryNotAllowed"]);
     let message = refused.condition.message.unwrap();
     assert!(
@@ -333,7 +344,7 @@ async fn dry_run_writes_nothing_and_says_what_it_would_do() {
         ..Default::default()
     });
     let dry = reconcile(&w, &p, "250m").await;
-    assert_eq!(reason(&dry), "DryRun", "{:?}", dry.condition);
+    assert_eq!(reason(&dry), "PullRequestDryRun", "{:?}", dry.condition);
     assert!(dry.condition.message.unwrap().contains("would be created"));
     assert_eq!(w.forge.calls().1, 0);
     assert_eq!(w.server.tip(REPO, BRANCH), None);
@@ -372,7 +383,7 @@ async fn a_forge_that_serves_another_host_is_refused_before_any_git() {
     w.forge = MemoryForge::new("https://evil.example.com/acme/gitops.git".into());
     let p = policy(PullRequestExport::default());
     let r = reconcile(&w, &p, "250m").await;
-    assert_eq!(reason(&r), "Failed");
+    assert_eq!(reason(&r), "PullRequestFailed");
     assert_eq!(note_reasons(&r), ["PullRequestFailed"]);
     assert!(
         r.condition
@@ -383,4 +394,97 @@ async fn a_forge_that_serves_another_host_is_refused_before_any_git() {
     assert_eq!(w.forge.calls(), (0, 0));
     assert_eq!(w.server.tip(REPO, BRANCH), None);
     assert!(!format!("{:?}", r.notes).contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadowing_settings_are_reported_not_ignored() {
+    let server = GitServer::start();
+    let files = tempfile::tempdir().unwrap();
+    support::git_http::copy_tree(Path::new("fixtures/demo/repo"), files.path());
+    std::fs::write(
+        files
+            .path()
+            .join("overlays/production/.argocd-source-api.yaml"),
+        "kustomize:\n  images: [example/api:v2]\n",
+    )
+    .unwrap();
+    server.create_repo(REPO, files.path(), 0);
+    let mut w = world();
+    w.forge = MemoryForge::new(server.url(REPO));
+    w.config.allowed_repositories = vec![format!("127.0.0.1:{}/acme/*", server.port)];
+    w.server = server;
+    let p = policy(PullRequestExport::default());
+    let located = located_with(&w, &p, "250m", "c1", |s| {
+        s.shadows.push(Shadow {
+            what: ShadowKind::KustomizePatches,
+            detail: "argo cd application argocd/api sets kustomize.patches".into(),
+            keys: vec![],
+        });
+        for file in [".argocd-source.yaml", ".argocd-source-api.yaml"] {
+            s.checks.push(RepoCheck {
+                file: format!("overlays/production/{file}"),
+                why: "argo cd merges its overrides over the source".into(),
+            });
+        }
+    });
+    let r = run(&w, &w.memory, &p, &located).await;
+    assert_eq!(reason(&r), "PullRequestOpen", "{:?}", r.condition);
+    assert_eq!(note_reasons(&r), ["PullRequestOpened", "GitOpsShadowed"]);
+    let shadowed = &r.notes[1].note;
+    assert!(shadowed.contains("sets kustomize.patches"), "{shadowed}");
+    assert!(
+        shadowed.contains("overlays/production/.argocd-source-api.yaml"),
+        "{shadowed}"
+    );
+    assert!(
+        !shadowed.contains("overlays/production/.argocd-source.yaml"),
+        "only files that exist: {shadowed}"
+    );
+    assert!(r.condition.message.unwrap().contains("may be overridden"));
+    let again = run(&w, &w.memory, &p, &located).await;
+    assert!(again.notes.is_empty(), "said once: {:?}", again.notes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_default_branch_fails_once_with_the_field_to_set() {
+    let w = world();
+    git(&w.server.bare(REPO), &["branch", "-m", "main", "trunk"]);
+    let p = policy(PullRequestExport::default());
+    let located = located_with(&w, &p, "250m", "c1", |s| {
+        s.revision.kind = RevisionKind::DefaultBranch;
+        s.revision.name = "HEAD".into();
+    });
+    let r = run(&w, &w.memory, &p, &located).await;
+    assert_eq!(reason(&r), "PullRequestFailed");
+    assert_eq!(note_reasons(&r), ["PullRequestFailed"]);
+    let message = r.condition.message.unwrap();
+    assert!(
+        message.contains("base branch main does not exist"),
+        "{message}"
+    );
+    assert!(
+        message.contains("set export.pullRequest.baseBranch"),
+        "{message}"
+    );
+    assert!(!message.contains(TOKEN));
+    assert_eq!(w.forge.calls().1, 0);
+    assert_eq!(r.requeue_after, Some(w.config.error_requeue));
+    assert!(w.metrics.encode().contains("category=\"repository\""));
+
+    w.forge.reset_calls();
+    let again = run(&w, &w.memory, &p, &located).await;
+    assert_eq!(reason(&again), "PullRequestFailed");
+    assert!(again.notes.is_empty(), "said once: {:?}", again.notes);
+    assert_eq!(
+        w.forge.calls(),
+        (0, 0),
+        "retried only after the error requeue"
+    );
+
+    let fixed = policy(PullRequestExport {
+        base_branch: Some("trunk".into()),
+        ..Default::default()
+    });
+    let r = run(&w, &w.memory, &fixed, &located).await;
+    assert_eq!(reason(&r), "PullRequestOpen", "{:?}", r.condition);
 }

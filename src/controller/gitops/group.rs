@@ -39,6 +39,9 @@ pub struct Group {
     pub repo: RepoUrl,
     pub forge_repo: RepoRef,
     pub base: String,
+    /// Set when the base is a guess (the owner follows the default branch), to explain a
+    /// missing base.
+    pub base_guess: Option<String>,
     /// Cleaned, `.` for the root.
     pub path: String,
     pub branch: String,
@@ -208,6 +211,15 @@ pub fn plan(
             url: source.repo_url.clone(),
             repo,
             forge_repo,
+            base_guess: (source.revision.kind == RevisionKind::DefaultBranch
+                && export.base_branch.is_none())
+            .then(|| {
+                format!(
+                    "{} follows the repository's default branch, taken to be {base}; set \
+                     export.pullRequest.baseBranch if it is another",
+                    source.owner
+                )
+            }),
             base,
             path,
             branch: format!("attune/{ns}/{policy}"),

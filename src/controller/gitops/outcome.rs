@@ -12,6 +12,8 @@ use crate::metrics::{FailureCategory, PrAction};
 use crate::pr::{Action, PrError, RunResult};
 
 /// `GitOpsPullRequest` reasons, most urgent first: the condition shows the first one present.
+/// The spelling follows the Go operator's (`PullRequest{Open,Failed,DryRun,Cooldown,Disabled}`,
+/// `NoDrift`), extended with `PullRequestMerged` and `PullRequestClosed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
     Failed,
@@ -27,12 +29,12 @@ pub enum Reason {
 impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
-            Reason::Failed => "Failed",
+            Reason::Failed => "PullRequestFailed",
             Reason::Cooldown => "PullRequestCooldown",
             Reason::Open => "PullRequestOpen",
             Reason::Closed => "PullRequestClosed",
             Reason::Merged => "PullRequestMerged",
-            Reason::DryRun => "DryRun",
+            Reason::DryRun => "PullRequestDryRun",
             Reason::NoDrift => "NoDrift",
             Reason::Disabled => "PullRequestDisabled",
         }
@@ -330,7 +332,7 @@ mod tests {
         };
         let failed = Outcome::new(Reason::Failed, "fetching: timeout".into());
         let c = condition(&[&open, &failed], Some(4));
-        assert_eq!(c.reason.as_deref(), Some("Failed"));
+        assert_eq!(c.reason.as_deref(), Some("PullRequestFailed"));
         assert_eq!(c.status, "True");
         assert_eq!(c.message.as_deref(), Some("fetching: timeout; #3 is open"));
         assert_eq!(c.observed_generation, Some(4));

@@ -492,6 +492,10 @@ async fn sync<S: ForgeSlot>(
                 ),
                 &secrets,
             );
+            let message = match (&e, &g.base_guess) {
+                (pr::PrError::NoBase { .. }, Some(guess)) => format!("{message} ({guess})"),
+                _ => message,
+            };
             let mut out = fail(message, category, notes);
             if let Some(wait) = outcome::retry_after(&e) {
                 out.0.requeue = Some(wait.max(env.config.error_requeue));
