@@ -488,3 +488,21 @@ async fn a_missing_default_branch_fails_once_with_the_field_to_set() {
     let r = run(&w, &w.memory, &fixed, &located).await;
     assert_eq!(reason(&r), "PullRequestOpen", "{:?}", r.condition);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newly_synced_commit_is_looked_at_despite_the_cooldown() {
+    let w = world();
+    let p = policy(PullRequestExport::default());
+    reconcile(&w, &p, "250m").await;
+    w.forge.reset_calls();
+    let tip = w.server.tip(REPO, BRANCH);
+    let looked = reconcile_with(&w, &w.memory, &p, "250m", "c2").await;
+    assert_eq!(reason(&looked), "PullRequestOpen", "{:?}", looked.condition);
+    assert!(looked.notes.is_empty(), "{:?}", looked.notes);
+    assert_eq!(
+        w.forge.calls(),
+        (1, 0),
+        "find the pull request, write nothing"
+    );
+    assert_eq!(w.server.tip(REPO, BRANCH), tip);
+}

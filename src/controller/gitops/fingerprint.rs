@@ -10,18 +10,26 @@ use sha2::{Digest, Sha256};
 use super::group::Group;
 use crate::crd::{PullRequestExport, ResourceValues};
 
+/// What the pull request should say: a change here is what the cooldown holds back.
 #[derive(Serialize)]
-struct Inputs<'a> {
+struct Wanted<'a> {
     branch: &'a str,
     repo: String,
     url: &'a str,
     base: &'a str,
     path: &'a str,
+    export: &'a PullRequestExport,
+    workloads: Vec<Workload<'a>>,
+}
+
+/// The world around it: a change here (a merge, a new commit on the base) needs a look, not
+/// necessarily an edit.
+#[derive(Serialize)]
+struct Around<'a> {
+    wanted: &'a str,
     synced: &'a [String],
     shadows: &'a [String],
     checks: Vec<&'a str>,
-    export: &'a PullRequestExport,
-    workloads: Vec<Workload<'a>>,
 }
 
 #[derive(Serialize)]
@@ -31,17 +39,15 @@ struct Workload<'a> {
     containers: Vec<(&'a str, &'a ResourceValues)>,
 }
 
-/// A hex digest of the group's inputs.
-pub fn of(group: &Group, export: &PullRequestExport) -> String {
-    let inputs = Inputs {
+/// Hex digests of the group's inputs: `(all, wanted)`, where `wanted` covers only what the pull
+/// request should say and `all` adds what the owner reports and the shadowing settings.
+pub fn of(group: &Group, export: &PullRequestExport) -> (String, String) {
+    let wanted = digest(&Wanted {
         branch: &group.branch,
         repo: group.repo.to_string(),
         url: &group.url,
         base: &group.base,
         path: &group.path,
-        synced: &group.synced,
-        shadows: &group.shadows,
-        checks: group.checks.iter().map(|c| c.file.as_str()).collect(),
         export,
         workloads: group
             .workloads
@@ -57,9 +63,19 @@ pub fn of(group: &Group, export: &PullRequestExport) -> String {
                     .collect(),
             })
             .collect(),
-    };
+    });
+    let all = digest(&Around {
+        wanted: &wanted,
+        synced: &group.synced,
+        shadows: &group.shadows,
+        checks: group.checks.iter().map(|c| c.file.as_str()).collect(),
+    });
+    (all, wanted)
+}
+
+fn digest(value: &impl Serialize) -> String {
     // Serialising plain structs and strings cannot fail; an empty text would only cost a sync.
-    let text = serde_json::to_string(&inputs).unwrap_or_default();
+    let text = serde_json::to_string(value).unwrap_or_default();
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -120,15 +136,23 @@ mod tests {
     #[test]
     fn values_revision_and_settings_change_it_timestamps_do_not() {
         let export = PullRequestExport::default();
-        let base = of(&group("250m", "aaa", "t1"), &export);
-        assert_eq!(base.len(), 64);
-        assert_eq!(base, of(&group("250m", "aaa", "t2"), &export));
-        assert_ne!(base, of(&group("200m", "aaa", "t1"), &export));
-        assert_ne!(base, of(&group("250m", "bbb", "t1"), &export));
+        let (all, wanted) = of(&group("250m", "aaa", "t1"), &export);
+        assert_eq!((all.len(), wanted.len()), (64, 64));
+        assert_eq!(
+            (all.clone(), wanted.clone()),
+            of(&group("250m", "aaa", "t2"), &export)
+        );
+        let moved = of(&group("200m", "aaa", "t1"), &export);
+        assert!(moved.0 != all && moved.1 != wanted);
+        let synced = of(&group("250m", "bbb", "t1"), &export);
+        assert!(
+            synced.0 != all && synced.1 == wanted,
+            "a sync is no new proposal"
+        );
         let dry = PullRequestExport {
             dry_run: Some(true),
             ..Default::default()
         };
-        assert_ne!(base, of(&group("250m", "aaa", "t1"), &dry));
+        assert_ne!(wanted, of(&group("250m", "aaa", "t1"), &dry).1);
     }
 }

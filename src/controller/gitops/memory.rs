@@ -13,6 +13,8 @@ use super::outcome::Outcome;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub fingerprint: String,
+    /// The part of the fingerprint that says what the pull request should carry.
+    pub wanted: String,
     pub outcome: Outcome,
     /// When the forge (or git) was last asked about this branch.
     pub polled: SystemTime,

@@ -112,6 +112,7 @@ pub(crate) async fn pass<S: ForgeSlot>(
             &key,
             Entry {
                 fingerprint: r.message.clone(),
+                wanted: String::new(),
                 outcome: o.clone(),
                 polled: now,
                 written: None,
@@ -182,6 +183,7 @@ fn remembered_note(
         key,
         Entry {
             fingerprint: message.to_owned(),
+            wanted: String::new(),
             outcome: o,
             polled: now,
             written: None,
@@ -206,7 +208,7 @@ async fn branch<S: ForgeSlot>(
     policy: &AttunePolicy,
     export: &PullRequestExport,
     g: &Group,
-    fp: &str,
+    fp: &(String, String),
     prev: Option<Entry>,
     cooldown: Duration,
     now: SystemTime,
@@ -217,7 +219,7 @@ async fn branch<S: ForgeSlot>(
     let Some(p) = prev.as_ref() else {
         return sync(env, policy, export, g, fp, prev, now, slot, notes).await;
     };
-    let same = p.fingerprint == fp;
+    let same = p.fingerprint == fp.0;
     let failed = p.outcome.reason == Reason::Failed;
     let age = since(now, p.polled);
     let wait = if failed {
@@ -225,7 +227,7 @@ async fn branch<S: ForgeSlot>(
     } else {
         poll
     };
-    let cooling = !same
+    let cooling = p.wanted != fp.1
         && p.outcome.state == Some(PrState::Open)
         && p.written.is_some_and(|w| since(now, w) < cooldown);
     if same && age < wait {
@@ -374,7 +376,7 @@ async fn sync<S: ForgeSlot>(
     policy: &AttunePolicy,
     export: &PullRequestExport,
     g: &Group,
-    fp: &str,
+    fp: &(String, String),
     prev: Option<Entry>,
     now: SystemTime,
     slot: &mut S,
@@ -388,7 +390,7 @@ async fn sync<S: ForgeSlot>(
             .pull_request(PrAction::Failed, started.elapsed().as_secs_f64());
         let repeated = prev
             .as_ref()
-            .is_some_and(|p| p.fingerprint == fp && p.outcome.message == message);
+            .is_some_and(|p| p.fingerprint == fp.0 && p.outcome.message == message);
         if !repeated {
             notes.push(note(true, "PullRequestFailed", "WriteBack", &message));
         }
@@ -399,7 +401,8 @@ async fn sync<S: ForgeSlot>(
             o.state = p.outcome.state;
         }
         let entry = Entry {
-            fingerprint: fp.to_owned(),
+            fingerprint: fp.0.clone(),
+            wanted: fp.1.clone(),
             outcome: o.clone(),
             polled: now,
             written: written_before,
@@ -528,7 +531,8 @@ async fn sync<S: ForgeSlot>(
             pr::Action::Created | pr::Action::Updated | pr::Action::Closed
         );
     let entry = Entry {
-        fingerprint: fp.to_owned(),
+        fingerprint: fp.0.clone(),
+        wanted: fp.1.clone(),
         outcome: o.clone(),
         polled: now,
         written: if wrote { Some(now) } else { written_before },
