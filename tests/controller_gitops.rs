@@ -242,6 +242,14 @@ async fn polling_reads_the_pr_state_only_and_sees_a_merge() {
     assert_eq!(w.forge.all().len(), 1, "no fresh pull request");
     let row = &merged.status.unwrap().pull_requests[0];
     assert_eq!(row.state.as_deref(), Some("merged"));
+    w.forge.reset_calls();
+    let after = without_git(&w, reconcile(&w, &p, "250m")).await;
+    assert_eq!(reason(&after), "PullRequestMerged");
+    assert_eq!(
+        w.forge.calls(),
+        (0, 0),
+        "a merged pull request is not read again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -505,4 +513,39 @@ async fn a_newly_synced_commit_is_looked_at_despite_the_cooldown() {
         "find the pull request, write nothing"
     );
     assert_eq!(w.server.tip(REPO, BRANCH), tip);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pr_closed_by_a_human_is_respected_not_reopened() {
+    let mut w = world();
+    w.config.pr_poll_interval = Duration::ZERO;
+    let p = policy(PullRequestExport::default());
+    reconcile(&w, &p, "250m").await;
+    w.forge.set_state(1, PrState::Closed);
+    w.forge.reset_calls();
+    let closed = reconcile(&w, &p, "250m").await;
+    assert_eq!(
+        reason(&closed),
+        "PullRequestClosed",
+        "{:?}",
+        closed.condition
+    );
+    assert_eq!(closed.condition.status, "False");
+    assert!(
+        closed
+            .condition
+            .message
+            .unwrap()
+            .contains("closed by a human")
+    );
+    assert_eq!(w.forge.calls().1, 0, "no reopening, no new pull request");
+    assert_eq!(w.forge.all().len(), 1);
+    assert_eq!(
+        closed.status.unwrap().pull_requests[0].state.as_deref(),
+        Some("closed")
+    );
+    w.forge.reset_calls();
+    let later = reconcile(&w, &p, "250m").await;
+    assert_eq!(reason(&later), "PullRequestClosed");
+    assert_eq!(w.forge.calls(), (1, 0), "a poll, nothing else");
 }

@@ -14,8 +14,9 @@
 
 use crate::locate::RepoUrl;
 
-/// Why a pattern admits nothing.
-fn malformed(pattern: &str) -> Option<&'static str> {
+/// Why a pattern admits nothing, or `None` for a well-formed one (for checking configuration at
+/// start-up as well as for the refusal message).
+pub fn malformed(pattern: &str) -> Option<&'static str> {
     if pattern.contains("://") {
         return Some("a pattern has no scheme");
     }

@@ -1,7 +1,8 @@
 //! The forge client of one policy, built only when a branch needs it (steady state builds none):
 //! the token comes from `export.pullRequest.tokenSecretRef`, read from the policy's own
 //! namespace and nowhere else; the backend from `provider` and `apiUrl`. The token lives in the
-//! client and the git credentials only; no message here carries it.
+//! client and the git credentials only; no message here carries it. This file knows nothing of
+//! branches, git or the pull-request lifecycle.
 
 use std::future::Future;
 

@@ -1,7 +1,7 @@
 //! What the GitOps step remembers between reconciles, in process only: per policy and branch, the
 //! fingerprint of the inputs last acted on, what came of it, when the forge was last read and
 //! when the pull request was last written. After a restart it is empty; `pr::sync` then finds
-//! the existing pull request by its head branch, so nothing is opened twice.
+//! the existing pull request by its head branch, so nothing is opened twice. It stores and forgets; it decides nothing.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

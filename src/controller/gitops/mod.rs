@@ -23,7 +23,10 @@ mod run;
 
 use std::time::Duration;
 
-pub use allow::{Verdict, check as check_repository, matches as repository_matches};
+pub use allow::{
+    Verdict, check as check_repository, malformed as malformed_pattern,
+    matches as repository_matches,
+};
 pub use group::Located;
 pub use memory::Memory;
 pub use run::Env;

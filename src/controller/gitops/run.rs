@@ -2,7 +2,8 @@
 //! either reuse the remembered result (fingerprint unchanged: no git, no forge; the pull request
 //! state is read every `pr_poll_interval`), wait out the cooldown, or run `pr::sync` with the
 //! policy narrowed to the branch's workloads. Everything after `locate` happens here, over any
-//! [`Forge`], so tests drive it with a given `Source` and an in-memory forge.
+//! [`Forge`], so tests drive it with a given `Source` and an in-memory forge. It must not walk
+//! owner chains, edit files or speak a forge's API: `locate`, `pr` and the backends do.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -238,9 +239,11 @@ async fn branch<S: ForgeSlot>(
         return (done, p.clone());
     }
     let mut polled = p.polled;
+    // A merged pull request stays merged: only an open or closed one is worth reading again.
     if !failed
         && (same || cooling)
         && age >= poll
+        && p.outcome.state != Some(PrState::Merged)
         && let Some(number) = p.outcome.number
     {
         match poll_state(slot, g, number).await {
