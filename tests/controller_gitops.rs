@@ -549,3 +549,35 @@ async fn a_pr_closed_by_a_human_is_respected_not_reopened() {
     assert_eq!(reason(&later), "PullRequestClosed");
     assert_eq!(w.forge.calls(), (1, 0), "a poll, nothing else");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_settings_fail_once_with_the_field_and_touch_nothing() {
+    let w = world();
+    for (export, field) in [
+        (
+            PullRequestExport {
+                cooldown: Some("a day".into()),
+                ..Default::default()
+            },
+            "export.pullRequest.cooldown \"a day\" is not a duration",
+        ),
+        (
+            PullRequestExport {
+                min_change_percent: Some(-5),
+                ..Default::default()
+            },
+            "export.pullRequest.minChangePercent -5 is out of range",
+        ),
+    ] {
+        let p = policy(export);
+        let r = reconcile(&w, &p, "250m").await;
+        assert_eq!(reason(&r), "PullRequestFailed");
+        let message = r.condition.message.clone().unwrap();
+        assert!(message.contains(field), "{message}");
+        assert_eq!(note_reasons(&r), ["PullRequestFailed"]);
+        let again = reconcile(&w, &p, "250m").await;
+        assert!(again.notes.is_empty(), "said once: {:?}", again.notes);
+    }
+    assert_eq!(w.forge.calls(), (0, 0));
+    assert_eq!(w.server.tip(REPO, BRANCH), None);
+}

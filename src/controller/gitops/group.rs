@@ -150,6 +150,12 @@ fn admit(
         None => found,
         Some(p) => {
             let p = clean(p);
+            if p.split('/').any(|s| s == "..") {
+                return Err(refuse(
+                    true,
+                    format!("{who}: export.pullRequest.path {p:?} may not contain `..`"),
+                ));
+            }
             if !within(&p, &found) {
                 return Err(refuse(
                     true,
@@ -440,6 +446,18 @@ mod tests {
         assert!(p.groups.is_empty());
         assert!(
             p.refusals[0].message.contains("outside \"apps\""),
+            "{:?}",
+            p.refusals
+        );
+        let root = [located("api", Ok(source(URL, BRANCH, ".")))];
+        let up = PullRequestExport {
+            path: Some("apps/../../etc".into()),
+            ..Default::default()
+        };
+        let p = plan("n", "p", &up, &allowed(), &root);
+        assert!(p.groups.is_empty());
+        assert!(
+            p.refusals[0].message.contains("may not contain `..`"),
             "{:?}",
             p.refusals
         );

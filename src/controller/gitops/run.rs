@@ -69,19 +69,17 @@ pub(crate) async fn pass<S: ForgeSlot>(
                 let message = format!(
                     "export.pullRequest.cooldown {text:?} is not a duration ({why}); write it like 24h"
                 );
-                env.metrics.failure(FailureCategory::InvalidPolicy);
-                return Report {
-                    status: None,
-                    condition: outcome::condition(
-                        &[&Outcome::new(Reason::Failed, message.clone())],
-                        generation,
-                    ),
-                    notes: remembered_note(env.memory, &uid, "cooldown", &message, now),
-                    requeue_after: None,
-                };
+                return invalid(env, &uid, &message, generation, now);
             }
         },
     };
+    if let Some(percent) = export.min_change_percent
+        && !(0..=100).contains(&percent)
+    {
+        let message =
+            format!("export.pullRequest.minChangePercent {percent} is out of range; use 0 to 100");
+        return invalid(env, &uid, &message, generation, now);
+    }
     let plan = group::plan(
         &ns,
         &name,
@@ -167,35 +165,44 @@ fn rfc3339(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A warning note for a policy-wide failure, published only when the message is new.
-fn remembered_note(
-    memory: &Memory,
+/// The report for a setting that stops the whole policy: its condition, and a warning event
+/// the first time the message is seen.
+fn invalid(
+    env: &Env<'_>,
     uid: &str,
-    key: &str,
     message: &str,
+    generation: Option<i64>,
     now: SystemTime,
-) -> Vec<Note> {
-    let fresh = memory
-        .get(uid, key)
+) -> Report {
+    const KEY: &str = "settings";
+    let fresh = env
+        .memory
+        .get(uid, KEY)
         .is_none_or(|e| e.fingerprint != message);
     let o = Outcome::new(Reason::Failed, message.to_owned());
-    memory.put(
+    let mut notes = Vec::new();
+    if fresh {
+        env.metrics.failure(FailureCategory::InvalidPolicy);
+        notes.push(note(true, "PullRequestFailed", "WriteBack", message));
+    }
+    env.memory.put(
         uid,
-        key,
+        KEY,
         Entry {
             fingerprint: message.to_owned(),
             wanted: String::new(),
-            outcome: o,
+            outcome: o.clone(),
             polled: now,
             written: None,
             row: GitOpsPullRequest::default(),
         },
     );
-    memory.retain(uid, &[key.to_owned()]);
-    if fresh {
-        vec![note(true, "PullRequestFailed", "WriteBack", message)]
-    } else {
-        Vec::new()
+    env.memory.retain(uid, &[KEY.to_owned()]);
+    Report {
+        status: None,
+        condition: outcome::condition(&[&o], generation),
+        notes,
+        requeue_after: None,
     }
 }
 
