@@ -17,7 +17,7 @@ use std::time::Duration;
 use attune::controller::Config;
 use attune::controller::gitops::{Env, Located, Memory, Report, reconcile_located};
 use attune::crd::{
-    AttunePolicy, Export, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
+    AttunePolicy, Export, GitProvider, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
 };
 use attune::forge::PrState;
 use attune::locate::{
@@ -567,6 +567,13 @@ async fn bad_settings_fail_once_with_the_field_and_touch_nothing() {
                 ..Default::default()
             },
             "export.pullRequest.minChangePercent -5 is out of range",
+        ),
+        (
+            PullRequestExport {
+                provider: Some(GitProvider::Gitlab),
+                ..Default::default()
+            },
+            "export.pullRequest.provider gitlab is not supported yet",
         ),
     ] {
         let p = policy(export);

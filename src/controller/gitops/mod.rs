@@ -61,6 +61,18 @@ impl Report {
     }
 }
 
+/// A setting that stops the whole policy, reported with an event the first time.
+fn refuse(env: &Env<'_>, policy: &AttunePolicy, message: &str) -> Report {
+    let uid = policy.metadata.uid.clone().unwrap_or_default();
+    run::invalid(
+        env,
+        &uid,
+        message,
+        policy.metadata.generation,
+        std::time::SystemTime::now(),
+    )
+}
+
 /// The pull-request export settings, when the policy turns them on and may use them.
 pub fn enabled(policy: &AttunePolicy) -> Result<&PullRequestExport, &'static str> {
     let export = policy
@@ -99,12 +111,14 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
             return Report::only(Reason::Disabled, why, policy);
         }
     };
+    let env = Env {
+        config: &ctx.config,
+        metrics: &ctx.metrics,
+        memory: &ctx.gitops,
+    };
     let provider = match forge::provider(export) {
         Ok(p) => p,
-        Err(f) => {
-            ctx.metrics.failure(f.category);
-            return Report::only(Reason::Failed, &f.message, policy);
-        }
+        Err(f) => return refuse(&env, policy, &f.message),
     };
     let mut located = Vec::new();
     for (w, recommendation) in with_recommendations(workloads) {
@@ -119,11 +133,6 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
             source,
         });
     }
-    let env = Env {
-        config: &ctx.config,
-        metrics: &ctx.metrics,
-        memory: &ctx.gitops,
-    };
     match provider {
         GitProvider::Gitea => {
             let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::gitea);
@@ -150,7 +159,7 @@ pub async fn reconcile_located<F: Forge>(
         Err(why) => return Report::only(Reason::Disabled, why, policy),
     };
     if let Err(f) = forge::provider(export) {
-        return Report::only(Reason::Failed, &f.message, policy);
+        return refuse(env, policy, &f.message);
     }
     let mut slot = forge::Ready { forge, git_token };
     run::pass(env, policy, export, located, &mut slot).await

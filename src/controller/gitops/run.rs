@@ -167,7 +167,7 @@ fn rfc3339(t: SystemTime) -> String {
 
 /// The report for a setting that stops the whole policy: its condition, and a warning event
 /// the first time the message is seen.
-fn invalid(
+pub(crate) fn invalid(
     env: &Env<'_>,
     uid: &str,
     message: &str,
