@@ -31,8 +31,9 @@ pub use spec::{
     AttunePolicy, AttunePolicySpec, RuntimeProfile, SecretKeyRef, TargetKind, TargetRef,
 };
 pub use status::{
-    AttunePolicyStatus, Condition, ContainerRecommendation, CooldownStatus, ResizeHistoryEntry,
-    ResourceValues, Savings, WorkloadCounts, WorkloadRecommendation,
+    AttunePolicyStatus, Condition, ContainerRecommendation, CooldownStatus, GitOpsPullRequest,
+    GitOpsStatus, ResizeHistoryEntry, ResourceValues, Savings, WorkloadCounts,
+    WorkloadRecommendation,
 };
 pub use strategy::{
     Canary, PersistWhen, ResizeMethod, Schedule, ScheduleWindow, SloComparison, SloGuardrail,

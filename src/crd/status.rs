@@ -34,6 +34,64 @@ pub struct AttunePolicyStatus {
     /// Time of the last completed reconcile (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconcile_time: Option<String>,
+    /// Pull requests that carry the recommendations to the GitOps repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitops: Option<GitOpsStatus>,
+}
+
+/// The GitOps write-back of a policy: one entry per pull-request branch, i.e. per repository,
+/// base branch and path its workloads are deployed from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitOpsStatus {
+    /// One entry per branch, at most 50.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_requests: Vec<GitOpsPullRequest>,
+    /// When the pull requests were last read from the forge (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_polled: Option<String>,
+}
+
+/// One pull-request branch and what became of it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitOpsPullRequest {
+    /// Repository as host/owner/name, e.g. github.com/acme/deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Directory of the repository the workloads are deployed from; `.` is the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Base branch the pull request targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Head branch, e.g. attune/shop/api.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The object that deploys the workloads, e.g. "Argo CD Application argocd/shop".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Workloads carried by this branch, as Kind/name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<String>,
+    /// Pull request number on the forge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
+    /// Pull request page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// open, merged or closed; absent when no pull request exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The GitOpsPullRequest reason this branch contributes, e.g. PullRequestOpen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Human-readable details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Hash of the change set last proposed (as in the pull request body's marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_change_hash: Option<String>,
 }
 
 /// A Kubernetes-style condition.

@@ -1,0 +1,201 @@
+//! The operator's allowlist of repositories the controller may write to (`Config.allowed_repositories`).
+//!
+//! A pattern is `host[:port]/seg/seg/...`, without a scheme, user or `.git`:
+//! - the host is compared case-insensitively (DNS is), every path segment case-sensitively
+//!   (a plain git server is case-sensitive, and the allowlist must not admit what it was not given);
+//! - `*` stands for exactly one whole, non-empty path segment (`git.example.com/team/*` admits
+//!   `git.example.com/team/app`, not `git.example.com/team/sub/app`); it never matches the host;
+//! - a port in the pattern must equal the URL's; a pattern without one admits only URLs on the
+//!   transport's default port, so an SSH URL on port 2222 needs `host:2222/...`;
+//! - the scheme is not part of the match: `https://host/o/r` and `git@host:o/r` both name `host/o/r`.
+//!
+//! A pattern that breaks these rules admits nothing and is named in the refusal. This file knows
+//! how a repository URL is matched; it does not know where the URL came from.
+
+use crate::locate::RepoUrl;
+
+/// Why a pattern admits nothing, or `None` for a well-formed one (for checking configuration at
+/// start-up as well as for the refusal message).
+pub fn malformed(pattern: &str) -> Option<&'static str> {
+    if pattern.contains("://") {
+        return Some("a pattern has no scheme");
+    }
+    if pattern.contains('@') {
+        return Some("a pattern has no user");
+    }
+    let mut parts = pattern.split('/');
+    let host = parts.next().unwrap_or_default();
+    if host.is_empty() || host.contains('*') {
+        return Some("a pattern starts with a literal host");
+    }
+    let segments: Vec<&str> = parts.collect();
+    if segments.len() < 2 || segments.iter().any(|s| s.is_empty()) {
+        return Some("a pattern names host/owner/name, with no empty segment");
+    }
+    if segments
+        .iter()
+        .any(|s| s.contains('*') && *s != "*" || s.ends_with(".git"))
+    {
+        return Some("`*` stands for a whole segment, and `.git` is left out");
+    }
+    None
+}
+
+/// Whether `pattern` admits `url`.
+pub fn matches(pattern: &str, url: &RepoUrl) -> bool {
+    let pattern = pattern.trim();
+    if malformed(pattern).is_some() {
+        return false;
+    }
+    let mut parts = pattern.split('/');
+    let authority = parts.next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(port) => (host, Some(port)),
+            Err(_) => return false,
+        },
+        None => (authority, None),
+    };
+    if !host.eq_ignore_ascii_case(&url.host) || port != url.port {
+        return false;
+    }
+    let wanted: Vec<&str> = parts.collect();
+    let have: Vec<&str> = url.path.split('/').collect();
+    wanted.len() == have.len() && wanted.iter().zip(&have).all(|(w, h)| *w == "*" || w == h)
+}
+
+/// The verdict on one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// The human-readable reason, naming the repository and the patterns.
+    Refused(String),
+}
+
+/// Checks `url` against every pattern; empty `patterns` refuses everything.
+pub fn check(patterns: &[String], url: &RepoUrl) -> Verdict {
+    if patterns.iter().any(|p| matches(p, url)) {
+        return Verdict::Allowed;
+    }
+    if patterns.is_empty() {
+        return Verdict::Refused(format!(
+            "repository {url} is not allowed: the operator allows no repository yet \
+             (set the controller's allowed repositories, e.g. {url})"
+        ));
+    }
+    let bad: Vec<String> = patterns
+        .iter()
+        .filter_map(|p| malformed(p.trim()).map(|why| format!("{p:?} ({why})")))
+        .collect();
+    let mut text = format!(
+        "repository {url} is not in the operator's allowed repositories ({})",
+        patterns.join(", ")
+    );
+    if !bad.is_empty() {
+        text.push_str(&format!("; ignored malformed patterns: {}", bad.join(", ")));
+    }
+    Verdict::Refused(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn url(text: &str) -> RepoUrl {
+        RepoUrl::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_star_is_one_whole_segment() {
+        let p = "gitea.example.com/team/*";
+        assert!(matches(p, &url("https://gitea.example.com/team/app.git")));
+        assert!(matches(p, &url("git@gitea.example.com:team/app.git")));
+        assert!(!matches(p, &url("https://gitea.example.com/team/sub/app")));
+        assert!(!matches(p, &url("https://gitea.example.com/other/app")));
+        assert!(!matches(
+            p,
+            &url("https://gitea.example.com.evil.io/team/app")
+        ));
+        assert!(!matches(
+            p,
+            &url("https://evil.io/gitea.example.com/team/app")
+        ));
+        assert!(matches("h.io/*/*", &url("https://h.io/a/b")));
+        assert!(!matches("h.io/*/*", &url("https://h.io/a/b/c")));
+    }
+
+    #[test]
+    fn host_ignores_case_and_path_does_not() {
+        assert!(matches(
+            "GitHub.com/acme/deploy",
+            &url("https://github.com/acme/deploy")
+        ));
+        assert!(matches(
+            "github.com/acme/deploy",
+            &url("https://GITHUB.COM/acme/deploy")
+        ));
+        assert!(!matches(
+            "github.com/Acme/deploy",
+            &url("https://github.com/acme/deploy")
+        ));
+    }
+
+    #[test]
+    fn ports_must_agree() {
+        let ssh = url("ssh://git@git.io:2222/team/app.git");
+        assert!(!matches("git.io/team/app", &ssh));
+        assert!(matches("git.io:2222/team/app", &ssh));
+        assert!(matches(
+            "git.io/team/app",
+            &url("ssh://git@git.io:22/team/app")
+        ));
+        assert!(!matches(
+            "git.io:3000/team/app",
+            &url("https://git.io/team/app")
+        ));
+        assert!(matches(
+            "127.0.0.1:3000/a/b",
+            &url("http://127.0.0.1:3000/a/b.git")
+        ));
+    }
+
+    #[test]
+    fn malformed_patterns_admit_nothing_and_are_named() {
+        let u = url("https://github.com/acme/deploy");
+        for p in [
+            "https://github.com/acme/deploy",
+            "git@github.com/acme/deploy",
+            "*/acme/deploy",
+            "github.com/acme/dep*",
+            "github.com/acme/deploy.git",
+            "github.com/acme",
+            "github.com//deploy",
+            "github.com:x/acme/deploy",
+            "",
+        ] {
+            assert!(!matches(p, &u), "{p:?} admitted {u}");
+        }
+        let Verdict::Refused(why) = check(&["https://github.com/acme/deploy".into()], &u) else {
+            panic!("admitted");
+        };
+        assert!(why.contains("github.com/acme/deploy is not in"), "{why}");
+        assert!(why.contains("a pattern has no scheme"), "{why}");
+    }
+
+    #[test]
+    fn an_empty_allowlist_refuses_everything() {
+        let Verdict::Refused(why) = check(&[], &url("https://github.com/a/b")) else {
+            panic!("admitted");
+        };
+        assert!(why.contains("allows no repository yet"), "{why}");
+        assert_eq!(
+            check(
+                &["x.io/a/b".into(), "github.com/a/*".into()],
+                &url("https://github.com/a/b")
+            ),
+            Verdict::Allowed
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! The forge client of one policy, built only when a branch needs it (steady state builds none):
+//! the token comes from `export.pullRequest.tokenSecretRef`, read from the policy's own
+//! namespace and nowhere else; the backend from `provider` and `apiUrl`. The token lives in the
+//! client and the git credentials only; no message here carries it. This file knows nothing of
+//! branches, git or the pull-request lifecycle.
+
+use std::future::Future;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+
+use crate::crd::{GitProvider, PullRequestExport};
+use crate::forge::Forge;
+use crate::forge::gitea::Gitea;
+use crate::forge::github::{GitHub, GitHubAuth};
+use crate::metrics::FailureCategory;
+
+/// Why no forge client could be had; the message names the field or object to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub category: FailureCategory,
+}
+
+/// Hands out the policy's forge client and the token for git, making them on first use.
+pub trait ForgeSlot: Send {
+    type F: Forge;
+    fn get(&mut self) -> impl Future<Output = Result<(&Self::F, Option<String>), Failure>> + Send;
+}
+
+/// A client made elsewhere (tests, or a caller that already has one).
+pub struct Ready<'a, F> {
+    pub forge: &'a F,
+    pub git_token: Option<String>,
+}
+
+impl<F: Forge> ForgeSlot for Ready<'_, F> {
+    type F = F;
+    async fn get(&mut self) -> Result<(&F, Option<String>), Failure> {
+        Ok((self.forge, self.git_token.clone()))
+    }
+}
+
+/// Builds a backend from the export settings and a token.
+pub type Build<F> = fn(&PullRequestExport, &str) -> Result<F, Failure>;
+
+/// Reads the token Secret and builds the client the first time a branch asks.
+pub struct Lazy<'a, F> {
+    pub client: &'a kube::Client,
+    /// The policy's namespace: the only one a token is read from.
+    pub namespace: &'a str,
+    pub export: &'a PullRequestExport,
+    pub build: Build<F>,
+    made: Option<Result<(F, String), Failure>>,
+}
+
+impl<'a, F> Lazy<'a, F> {
+    pub fn new(
+        client: &'a kube::Client,
+        namespace: &'a str,
+        export: &'a PullRequestExport,
+        build: Build<F>,
+    ) -> Self {
+        Lazy {
+            client,
+            namespace,
+            export,
+            build,
+            made: None,
+        }
+    }
+}
+
+impl<'a, F> Lazy<'a, F> {
+    /// The slot for `policy`: its token is read from the policy's namespace.
+    pub fn for_policy(
+        client: &'a kube::Client,
+        policy: &'a crate::crd::AttunePolicy,
+        export: &'a PullRequestExport,
+        build: Build<F>,
+    ) -> Self {
+        let namespace = policy.metadata.namespace.as_deref().unwrap_or("default");
+        Lazy::new(client, namespace, export, build)
+    }
+}
+
+impl<F: Forge> ForgeSlot for Lazy<'_, F> {
+    type F = F;
+    async fn get(&mut self) -> Result<(&F, Option<String>), Failure> {
+        if self.made.is_none() {
+            let made = match read_token(self.client, self.namespace, self.export).await {
+                Ok(token) => (self.build)(self.export, &token).map(|f| (f, token)),
+                Err(e) => Err(e),
+            };
+            self.made = Some(made);
+        }
+        match &self.made {
+            Some(Ok((forge, token))) => Ok((forge, Some(token.clone()))),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(bad("the forge client was not built")),
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        category: FailureCategory::InvalidPolicy,
+    }
+}
+
+/// The token from `tokenSecretRef`, read with a namespaced API in `namespace` (the policy's):
+/// the reference has no namespace, and one written into it anyway is never looked at.
+pub async fn read_token(
+    client: &kube::Client,
+    namespace: &str,
+    export: &PullRequestExport,
+) -> Result<String, Failure> {
+    let Some(reference) = &export.token_secret_ref else {
+        return Err(bad(
+            "export.pullRequest.tokenSecretRef is not set: name a Secret key in the policy's \
+             namespace that holds the forge token",
+        ));
+    };
+    let what = format!("secret {namespace}/{}", reference.name);
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = match api.get(&reference.name).await {
+        Ok(s) => s,
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            return Err(bad(format!(
+                "{what} (export.pullRequest.tokenSecretRef) does not exist"
+            )));
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            return Err(Failure {
+                message: format!(
+                    "the controller may not read {what} (export.pullRequest.tokenSecretRef): {}",
+                    status.message
+                ),
+                category: FailureCategory::Kubernetes,
+            });
+        }
+        Err(e) => {
+            return Err(Failure {
+                message: format!("cannot read {what}: {e}"),
+                category: FailureCategory::Kubernetes,
+            });
+        }
+    };
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&reference.key))
+        .ok_or_else(|| bad(format!("{what} has no key {:?}", reference.key)))?;
+    let token = std::str::from_utf8(&bytes.0)
+        .map_err(|_| bad(format!("{what} key {:?} is not utf-8 text", reference.key)))?
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        return Err(bad(format!("{what} key {:?} is empty", reference.key)));
+    }
+    Ok(token)
+}
+
+fn api_url(export: &PullRequestExport) -> Result<Option<url::Url>, Failure> {
+    export
+        .api_url
+        .as_deref()
+        .map(|u| {
+            url::Url::parse(u.trim()).map_err(|e| {
+                bad(format!(
+                    "export.pullRequest.apiUrl {u:?} is not a url ({e}); \
+                     write it like https://git.example.com"
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn forge_failure(e: &crate::forge::ForgeError) -> Failure {
+    Failure {
+        message: format!("setting up the forge client: {e}"),
+        category: FailureCategory::Forge,
+    }
+}
+
+/// A GitHub client (`apiUrl` for GitHub Enterprise Server's REST root).
+pub fn github(export: &PullRequestExport, token: &str) -> Result<GitHub, Failure> {
+    GitHub::new(GitHubAuth::Token(token.to_owned().into()), api_url(export)?)
+        .map_err(|e| forge_failure(&e))
+}
+
+/// A Gitea client; `apiUrl` is the Gitea base URL and required.
+pub fn gitea(export: &PullRequestExport, token: &str) -> Result<Gitea, Failure> {
+    let url = api_url(export)?.ok_or_else(|| {
+        bad("export.pullRequest.apiUrl is required with provider gitea: set it to the Gitea base url")
+    })?;
+    Gitea::new(url, token).map_err(|e| forge_failure(&e))
+}
+
+/// Which backend a policy asks for; GitLab is refused with a message.
+pub fn provider(export: &PullRequestExport) -> Result<GitProvider, Failure> {
+    match export.provider.unwrap_or_default() {
+        GitProvider::Gitlab => Err(bad(
+            "export.pullRequest.provider gitlab is not supported yet; use github or gitea",
+        )),
+        p => Ok(p),
+    }
+}

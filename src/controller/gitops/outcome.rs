@@ -1,0 +1,349 @@
+//! What one branch's run came to, in the policy's vocabulary: the `GitOpsPullRequest` reason, a
+//! message, the pull request it concerns, the events worth publishing and the metric labels.
+//! Maps a [`pr::RunResult`] or a [`pr::PrError`] onto that, and folds every branch's outcome into
+//! the one condition. Pure; knows the condition reasons, not how they were reached.
+
+use std::time::Duration;
+
+use super::super::Note;
+use crate::crd::Condition;
+use crate::forge::{ForgeError, PrState};
+use crate::metrics::{FailureCategory, PrAction};
+use crate::pr::{Action, PrError, RunResult};
+
+/// `GitOpsPullRequest` reasons, most urgent first: the condition shows the first one present.
+/// The spelling follows the Go operator's (`PullRequest{Open,Failed,DryRun,Cooldown,Disabled}`,
+/// `NoDrift`), extended with `PullRequestMerged` and `PullRequestClosed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    Failed,
+    Cooldown,
+    Open,
+    Closed,
+    Merged,
+    DryRun,
+    NoDrift,
+    Disabled,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Failed => "PullRequestFailed",
+            Reason::Cooldown => "PullRequestCooldown",
+            Reason::Open => "PullRequestOpen",
+            Reason::Closed => "PullRequestClosed",
+            Reason::Merged => "PullRequestMerged",
+            Reason::DryRun => "PullRequestDryRun",
+            Reason::NoDrift => "NoDrift",
+            Reason::Disabled => "PullRequestDisabled",
+        }
+    }
+}
+
+/// One branch's result, kept in memory between reconciles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub reason: Reason,
+    pub message: String,
+    pub number: Option<u64>,
+    pub url: Option<String>,
+    pub state: Option<PrState>,
+    pub change_hash: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(reason: Reason, message: String) -> Outcome {
+        Outcome {
+            reason,
+            message,
+            number: None,
+            url: None,
+            state: None,
+            change_hash: None,
+        }
+    }
+}
+
+pub fn note(warning: bool, reason: &str, action: &str, text: &str) -> Note {
+    Note {
+        warning,
+        reason: reason.into(),
+        action: action.into(),
+        note: cap(text, 1000),
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+pub fn cap(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// The outcome, events and metric label of a completed run for `branch`.
+pub fn from_run(r: &RunResult, branch: &str) -> (Outcome, Vec<Note>, PrAction) {
+    let pr = match (r.number, &r.url) {
+        (Some(n), Some(url)) => format!("#{n} ({url})"),
+        (Some(n), None) => format!("#{n}"),
+        _ => "the pull request".into(),
+    };
+    let mut notes = Vec::new();
+    let (reason, state, message, metric) = if r.dry_run {
+        (
+            Reason::DryRun,
+            r.previous,
+            format!("{branch}: would be {}: {}", r.action, r.reason),
+            PrAction::DryRun,
+        )
+    } else {
+        match (r.action, r.previous) {
+            (Action::Created, _) => {
+                let text = format!("opened {pr} from {branch}");
+                notes.push(note(false, "PullRequestOpened", "OpenPullRequest", &text));
+                (Reason::Open, Some(PrState::Open), text, PrAction::Created)
+            }
+            (Action::Updated, _) => {
+                let text = format!("updated {pr} on {branch}: {}", r.reason);
+                notes.push(note(
+                    false,
+                    "PullRequestUpdated",
+                    "UpdatePullRequest",
+                    &text,
+                ));
+                (Reason::Open, Some(PrState::Open), text, PrAction::Updated)
+            }
+            (Action::Closed, _) => {
+                let text = format!("closed {pr}: {}", r.reason);
+                notes.push(note(false, "PullRequestClosed", "ClosePullRequest", &text));
+                (
+                    Reason::NoDrift,
+                    Some(PrState::Closed),
+                    text,
+                    PrAction::Closed,
+                )
+            }
+            (Action::Unchanged, Some(PrState::Open)) => (
+                Reason::Open,
+                Some(PrState::Open),
+                format!("{pr} is open and up to date"),
+                PrAction::Unchanged,
+            ),
+            (Action::Unchanged, Some(PrState::Merged)) => (
+                Reason::Merged,
+                Some(PrState::Merged),
+                format!("{pr} was merged; {}", r.reason),
+                PrAction::Unchanged,
+            ),
+            (Action::Unchanged, previous) => (
+                Reason::NoDrift,
+                previous,
+                format!("{branch}: {}", r.reason),
+                PrAction::Unchanged,
+            ),
+            (Action::Skipped, Some(PrState::Closed)) => (
+                Reason::Closed,
+                Some(PrState::Closed),
+                format!("{pr}: {}", r.reason),
+                PrAction::Skipped,
+            ),
+            (Action::Skipped, Some(state)) => (
+                if state == PrState::Open {
+                    Reason::Open
+                } else {
+                    Reason::Merged
+                },
+                Some(state),
+                format!("{pr}: {}", r.reason),
+                PrAction::Skipped,
+            ),
+            // No pull request yet and none opened: a rate limit or a branch someone else owns.
+            (Action::Skipped, None) => (
+                Reason::Cooldown,
+                None,
+                format!("{branch}: {}", r.reason),
+                PrAction::Skipped,
+            ),
+        }
+    };
+    let mut message = message;
+    if !r.outcome.problems.is_empty() {
+        let list: Vec<String> = r
+            .outcome
+            .problems
+            .iter()
+            .take(3)
+            .map(|p| format!("{}/{}: {}", p.kind, p.workload, p.reason))
+            .collect();
+        message.push_str(&format!(
+            "; {} workload(s) could not be edited: {}",
+            r.outcome.problems.len(),
+            list.join(", ")
+        ));
+    }
+    let outcome = Outcome {
+        reason,
+        message,
+        number: r.number,
+        url: r.url.clone(),
+        state,
+        change_hash: Some(r.change_hash.clone()).filter(|h| !h.is_empty()),
+    };
+    (outcome, notes, metric)
+}
+
+/// The failure category of a pipeline error, and whether it is worth retrying soon.
+pub fn category(err: &PrError) -> FailureCategory {
+    match err {
+        PrError::Forge(_) => FailureCategory::Forge,
+        PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
+        PrError::Template { .. } | PrError::NoBase { .. } | PrError::BadPath { .. } => {
+            FailureCategory::Repository
+        }
+    }
+}
+
+/// When the forge asked to wait, how long.
+pub fn retry_after(err: &PrError) -> Option<Duration> {
+    match err {
+        PrError::Forge(ForgeError::RateLimited { retry_after, .. }) => Some(*retry_after),
+        _ => None,
+    }
+}
+
+/// `err` and its sources joined with ": ", since messages do not repeat their source.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The one `GitOpsPullRequest` condition for all branches: the most urgent reason, with every
+/// branch's message. True while a pull request is open.
+pub fn condition(outcomes: &[&Outcome], generation: Option<i64>) -> Condition {
+    let reason = outcomes
+        .iter()
+        .map(|o| o.reason)
+        .min()
+        .unwrap_or(Reason::NoDrift);
+    let open = outcomes
+        .iter()
+        .any(|o| matches!(o.reason, Reason::Open | Reason::Cooldown) && o.number.is_some());
+    let mut ordered: Vec<&&Outcome> = outcomes.iter().collect();
+    ordered.sort_by_key(|o| o.reason);
+    let message: Vec<&str> = ordered.iter().map(|o| o.message.as_str()).collect();
+    Condition {
+        type_: "GitOpsPullRequest".into(),
+        status: if open { "True" } else { "False" }.into(),
+        reason: Some(reason.as_str().into()),
+        message: Some(cap(&message.join("; "), 1024)),
+        last_transition_time: None,
+        observed_generation: generation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn run(action: Action, previous: Option<PrState>, dry_run: bool) -> RunResult {
+        RunResult {
+            action,
+            number: Some(7),
+            url: Some("https://forge/pr/7".into()),
+            branch: "attune/n/p".into(),
+            change_hash: "h1".into(),
+            reason: "why".into(),
+            previous,
+            dry_run,
+            diff: String::new(),
+            body: None,
+            outcome: Default::default(),
+        }
+    }
+
+    #[test]
+    fn runs_map_onto_reasons_and_events() {
+        let cases = [
+            (
+                run(Action::Created, None, false),
+                Reason::Open,
+                Some("PullRequestOpened"),
+            ),
+            (
+                run(Action::Updated, Some(PrState::Open), false),
+                Reason::Open,
+                Some("PullRequestUpdated"),
+            ),
+            (
+                run(Action::Unchanged, Some(PrState::Open), false),
+                Reason::Open,
+                None,
+            ),
+            (
+                run(Action::Unchanged, Some(PrState::Merged), false),
+                Reason::Merged,
+                None,
+            ),
+            (run(Action::Unchanged, None, false), Reason::NoDrift, None),
+            (
+                run(Action::Closed, Some(PrState::Open), false),
+                Reason::NoDrift,
+                Some("PullRequestClosed"),
+            ),
+            (
+                run(Action::Skipped, Some(PrState::Closed), false),
+                Reason::Closed,
+                None,
+            ),
+            (run(Action::Skipped, None, false), Reason::Cooldown, None),
+            (run(Action::Created, None, true), Reason::DryRun, None),
+        ];
+        for (r, want, event) in cases {
+            let (o, notes, _) = from_run(&r, "attune/n/p");
+            assert_eq!(o.reason, want, "{:?} {:?}", r.action, r.previous);
+            assert_eq!(
+                notes.first().map(|n| n.reason.as_str()),
+                event,
+                "{:?}",
+                r.action
+            );
+            assert_eq!(o.change_hash.as_deref(), Some("h1"));
+        }
+    }
+
+    #[test]
+    fn the_condition_shows_the_most_urgent_reason_and_every_message() {
+        let open = Outcome {
+            number: Some(3),
+            ..Outcome::new(Reason::Open, "#3 is open".into())
+        };
+        let failed = Outcome::new(Reason::Failed, "fetching: timeout".into());
+        let c = condition(&[&open, &failed], Some(4));
+        assert_eq!(c.reason.as_deref(), Some("PullRequestFailed"));
+        assert_eq!(c.status, "True");
+        assert_eq!(c.message.as_deref(), Some("fetching: timeout; #3 is open"));
+        assert_eq!(c.observed_generation, Some(4));
+        let merged = Outcome::new(Reason::Merged, "merged".into());
+        assert_eq!(condition(&[&merged], None).status, "False");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let text = "é".repeat(700);
+        let cut = cap(&text, 1000);
+        assert!(cut.len() <= 1000 && cut.ends_with("..."), "{}", cut.len());
+    }
+}
