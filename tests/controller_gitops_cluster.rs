@@ -18,7 +18,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use attune::controller::gitops::{self, Memory};
+use attune::controller::cache::Caches;
+use attune::controller::gitops;
 use attune::controller::{Config, Context, LiveWorkload};
 use attune::crd::{AttunePolicy, load_policies};
 use attune::locate::Workload;
@@ -190,17 +191,18 @@ fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
 }
 
 fn context(client: Client, allowed: Vec<String>, cache: &Path) -> Context {
-    Context {
+    let config = Config {
+        allowed_repositories: allowed,
+        cache_dir: cache.to_path_buf(),
+        ..Config::default()
+    };
+    Context::new(
         client,
-        config: Config {
-            allowed_repositories: allowed,
-            cache_dir: cache.to_path_buf(),
-            ..Config::default()
-        },
-        metrics: Arc::new(Metrics::new()),
-        server_minor: 35,
-        gitops: Memory::default(),
-    }
+        config,
+        Arc::new(Metrics::new()),
+        35,
+        Caches::empty(),
+    )
 }
 
 fn host_path(gitea: &Gitea) -> String {

@@ -27,6 +27,16 @@ pub struct Caches {
 }
 
 impl Caches {
+    /// Stores nothing will ever fill: for callers that do not resize (tools, tests).
+    pub fn empty() -> Caches {
+        Caches {
+            pods: kube::runtime::reflector::store::<Pod>().0,
+            deployments: kube::runtime::reflector::store::<Deployment>().0,
+            statefulsets: kube::runtime::reflector::store::<StatefulSet>().0,
+            daemonsets: kube::runtime::reflector::store::<DaemonSet>().0,
+        }
+    }
+
     /// Workloads of every supported kind in `namespace`.
     pub fn candidates(&self, namespace: &str) -> Vec<Candidate> {
         let mut out = Vec::new();

@@ -47,3 +47,33 @@ pub struct Context {
     /// Skip events already published, by policy, so a lasting skip is told once.
     pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
 }
+
+impl Context {
+    /// A context with empty GitOps memory; events are reported as `attune-controller`, with
+    /// `POD_NAME` as the instance when set.
+    pub fn new(
+        client: kube::Client,
+        config: Config,
+        metrics: Arc<Metrics>,
+        server_minor: u32,
+        caches: cache::Caches,
+    ) -> Context {
+        let reporter = kube::runtime::events::Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Context {
+            recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
+            client,
+            config,
+            metrics,
+            server_minor,
+            gitops: gitops::Memory::default(),
+            caches,
+            skips: Mutex::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -11,14 +11,13 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
 use super::cache::{self, Caches};
 use super::targets::{self, Candidate};
-use super::{Config, Context, FIELD_MANAGER, gitops, reconcile};
+use super::{Config, Context, reconcile};
 use crate::crd::{AttunePolicy, TargetKind};
 use crate::metrics::Metrics;
 
@@ -79,21 +78,14 @@ pub async fn run(
         .reflect(ds_writer)
         .touched_objects();
 
-    let reporter = Reporter {
-        controller: FIELD_MANAGER.into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
     let concurrency = config.max_concurrent_reconciles;
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        recorder: Recorder::new(client.clone(), reporter),
+    let ctx = Arc::new(Context::new(
+        client.clone(),
         config,
         metrics,
         server_minor,
-        gitops: gitops::Memory::default(),
-        caches: caches.clone(),
-        skips: Default::default(),
-    });
+        caches.clone(),
+    ));
 
     let controller = Controller::new(Api::<AttunePolicy>::all(client), wc());
     let policies = controller.store();

@@ -1,0 +1,5 @@
+mod fixtures;
+mod scenarios;
+mod server;
+mod status;
+mod targets;
