@@ -464,3 +464,15 @@ pub async fn wait_for_event(ns: &TestNamespace, uid: &str, reason: &str) -> Even
     )
     .await
 }
+
+/// The policy's `status` as stored, including fields the typed struct does not know
+/// (e.g. `status.gitops`).
+pub async fn policy_status_json(ns: &TestNamespace, name: &str) -> Value {
+    let resource = ApiResource::erase::<AttunePolicy>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &resource);
+    let object = api
+        .get(name)
+        .await
+        .unwrap_or_else(|e| panic!("get policy {name}: {e}"));
+    object.data["status"].clone()
+}
