@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use attune::crd::{AttunePolicy, WorkloadRecommendation};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use support::cluster::{self, DeploymentSpec, TestNamespace};
@@ -117,6 +118,24 @@ async fn reapplying_the_spec_keeps_the_recommenders_status() {
         .unwrap();
     let seen = cluster::wait_for_event(&ns, &uid, "HarnessCheck").await;
     assert_eq!(seen.message.as_deref(), Some("seen"));
+    // kube's event recorder writes through events.k8s.io/v1; the same lookup finds those.
+    let recorded: NewEvent = serde_json::from_value(json!({
+        "metadata": {"name": "p.recorded"},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "attune.io/e2e", "reportingInstance": "e2e",
+        "action": "Check", "reason": "RecorderCheck", "note": "also seen", "type": "Normal",
+        "regarding": {
+            "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
+            "name": "p", "namespace": ns.name, "uid": uid,
+        },
+    }))
+    .unwrap();
+    ns.api::<NewEvent>()
+        .create(&PostParams::default(), &recorded)
+        .await
+        .unwrap();
+    let seen = cluster::wait_for_event(&ns, &uid, "RecorderCheck").await;
+    assert_eq!(seen.message.as_deref(), Some("also seen"));
 }
 
 #[tokio::test]
