@@ -15,8 +15,8 @@ use std::time::Duration;
 use attune::controller::watch::{self, WatchError};
 use attune::controller::{Config, FIELD_MANAGER};
 use attune::crd::{AttunePolicy, WorkloadRecommendation};
-use attune::locate::ObjectKind;
-use attune::locate::fetch::api_resource;
+use attune::locate::fetch::{api_resource, locate_live};
+use attune::locate::{ObjectKind, Settings, Workload};
 use attune::metrics::Metrics;
 use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
@@ -338,6 +338,17 @@ async fn resizes_in_place_and_keeps_one_pull_request_across_restarts() {
     for spec in [&web, &api] {
         let pods = cluster::create_deployment(&ns, spec).await;
         assert_eq!(pods.len(), 2);
+    }
+
+    // The scenario's Argo CD and Flux objects trace both workloads to the Gitea repository
+    // (so a failure further down is the controller's, not the scenario's).
+    for (spec, path) in [(&web, "apps/web"), (&api, "apps/api")] {
+        let workload = Workload::from_value(&spec.manifest(&ns.name)).unwrap();
+        let source = locate_live(&client, &workload, &Settings::default())
+            .await
+            .unwrap_or_else(|e| panic!("locate {}: {e}", spec.name));
+        assert_eq!(source.repo_url, repo_url, "{source:?}");
+        assert_eq!(source.path, path, "{source:?}");
     }
 
     cluster::create_token_secret(&ns, TOKEN_SECRET, &gitea.token).await;
