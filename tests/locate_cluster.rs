@@ -1,10 +1,8 @@
 //! `locate::fetch` against a real apiserver: installs our test CRDs (tests/cluster/crds), then
 //! for each fixture in `fixtures/locate/` creates its objects, checks that the live walk gives
 //! exactly what the pure walk gives over the same objects, and deletes them again (fixtures
-//! reuse names). Run on the test control plane:
-//!
-//!     tests/cluster/up.sh "$STATE" && . "$STATE/cluster.env"
-//!     cargo test --test locate_cluster -- --ignored
+//! reuse names; their namespaces are the fixtures' own and stay). Needs the test control plane
+//! that tests/run starts: `tests/run --test locate_cluster`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,12 +16,17 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
+use support::cluster;
+
+mod support {
+    pub mod cluster;
+}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Creates `object`; one that already exists is fine (the cluster may be reused).
+/// Creates `object`; one that already exists is fine (fixture namespaces are shared).
 async fn create<K>(api: &Api<K>, object: &K) -> Result<(), kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
@@ -31,27 +34,6 @@ where
     match api.create(&PostParams::default(), object).await {
         Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(()),
         other => other.map(|_| ()),
-    }
-}
-
-async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let dir = root().join("tests/cluster/crds");
-    let mut group_versions = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
-        group_versions.push(format!("{}/{}", crd.spec.group, crd.spec.versions[0].name));
-        create(&crds, &crd).await.unwrap();
-    }
-    // A new CRD is served a moment after it is created.
-    for gv in group_versions {
-        let mut tries = 0;
-        while client.list_api_group_resources(&gv).await.is_err() {
-            tries += 1;
-            assert!(tries < 100, "{gv} never served");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 }
 
@@ -85,12 +67,9 @@ fn dynamic_api(client: &Client, known: &mut Known, object: &Value) -> (Api<Dynam
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster (KUBECONFIG): installs the locate test CRDs, creates namespaces and fixture objects"]
 async fn live_walk_matches_the_pure_walk_for_every_fixture() {
-    // The dependency graph enables both of rustls's providers, so one must be chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = Client::try_default().await.unwrap();
-    install_crds(&client).await;
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut names: Vec<_> = std::fs::read_dir(root().join("fixtures/locate"))
         .unwrap()

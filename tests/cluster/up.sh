@@ -9,7 +9,9 @@
 #   *.log            one log per component
 # Binaries: $ATTUNE_KUBE_BIN_DIR / $ATTUNE_ETCD_BIN_DIR if set, else build.sh
 # (a no-op when its cache is warm). Stop with down.sh STATE_DIR.
-# Tunables: ATTUNE_KCM_CONTROLLERS (comma list), ATTUNE_UP_TIMEOUT (s, 120).
+# Tunables: ATTUNE_KCM_CONTROLLERS (comma list), ATTUNE_UP_TIMEOUT (s, 120),
+# ATTUNE_KCM_QPS / ATTUNE_KCM_BURST (client rate of the controller-manager, 200 / 400),
+# ATTUNE_KCM_ARGS (extra flags, word-split; e.g. --concurrent-replicaset-syncs=20).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,10 +41,14 @@ done
 
 # --- ports ------------------------------------------------------------------
 declare -A taken=()
+# Ports below the kernel's ephemeral range: a port above its start may be the local end of
+# some outgoing connection, which no connect probe sees but which makes bind fail.
+read -r ephemeral_low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+(( ephemeral_low > 12000 )) || ephemeral_low=32768
 free_port() { # a port nobody listens on right now (small race window; fine for tests)
   local p
   while :; do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 10000 + RANDOM % (ephemeral_low - 10000) ))
     [[ -z "${taken[$p]:-}" ]] || continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       taken[$p]=1; echo "$p"; return
@@ -177,8 +183,11 @@ start kube-controller-manager "$kcm" \
   --leader-elect=false \
   --bind-address=127.0.0.1 \
   --secure-port=0 \
+  --kube-api-qps="${ATTUNE_KCM_QPS:-200}" \
+  --kube-api-burst="${ATTUNE_KCM_BURST:-400}" \
   --profiling=false \
-  --v=1
+  --v=1 \
+  ${ATTUNE_KCM_ARGS:-}
 # Ready once the serviceaccount controller made default/default (pods need it).
 sa_ready() { curl -fsS --cacert "$pki/ca.crt" -H "Authorization: Bearer $token" \
   "$server/api/v1/namespaces/default/serviceaccounts/default"; }
