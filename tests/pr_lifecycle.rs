@@ -67,6 +67,7 @@ fn world() -> World {
         url: server.url("gitops"),
         base: "main".into(),
         path: String::new(),
+        scopes: Default::default(),
     };
     World {
         server,

@@ -199,6 +199,7 @@ pub async fn run<F: Forge>(
                 .unwrap_or_else(|| forge.clone_url(&repo)),
             base,
             path: path.clone(),
+            scopes: Default::default(),
         };
         let settings = Settings {
             branch: branch.clone(),

@@ -15,7 +15,7 @@ use super::{ChangeSet, PrError};
 use crate::crd::AttunePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
-use crate::propose::{Outcome, diff, outcome_of};
+use crate::propose::{Outcome, diff, outcome_scoped};
 use crate::repo::{Notice, Repo};
 
 /// Where the pull request goes.
@@ -27,6 +27,9 @@ pub struct Target {
     pub base: String,
     /// Subdirectory the search is limited to (`""` for the whole repository).
     pub path: String,
+    /// Workloads searched under a path of their own (`namespace/Kind/name` → path, same form
+    /// as `path`): when one pull request carries workloads of several GitOps owners.
+    pub scopes: BTreeMap<String, String>,
 }
 
 /// Per-repository limits, as Renovate users know them.
@@ -287,7 +290,12 @@ fn edit(
     }
     let mut repo = Repo::from_texts(texts);
     repo.notices.extend(skipped);
-    Ok(outcome_of(&repo, &target.path, policies))
+    Ok(outcome_scoped(
+        &repo,
+        &target.path,
+        &target.scopes,
+        policies,
+    ))
 }
 
 async fn over_limit<F: Forge>(

@@ -117,6 +117,18 @@ pub fn outcome_of(repo: &Repo, scope: &str, policies: &[crate::crd::AttunePolicy
     apply(repo, plan)
 }
 
+/// Like [`outcome_of`], with some workloads (`namespace/Kind/name`) searched under their own
+/// path instead of `scope`.
+pub fn outcome_scoped(
+    repo: &Repo,
+    scope: &str,
+    scopes: &std::collections::BTreeMap<String, String>,
+    policies: &[crate::crd::AttunePolicy],
+) -> Outcome {
+    let plan = repo::resolve_scoped(repo, scope, scopes, &wants(policies));
+    apply(repo, plan)
+}
+
 fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Result<()> {
     let new_files = outcome.files.iter().filter(|f| f.before.is_none()).count();
     writeln!(

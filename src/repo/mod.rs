@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 pub use field::Field;
 pub use index::{ParsedFile, WORKLOAD_KINDS};
-pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve};
+pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve, resolve_scoped};
 
 /// Something about a file that the user should know but that does not stop the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

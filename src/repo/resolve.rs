@@ -202,13 +202,38 @@ impl<'a> Index<'a> {
 
 /// Resolves every want against `repo`, searching entry points under `scope` (`""` for all).
 pub fn resolve(repo: &Repo, scope: &str, wants: &[Want]) -> Plan {
+    resolve_scoped(repo, scope, &BTreeMap::new(), wants)
+}
+
+/// Like [`resolve`], but a want whose identity (`namespace/Kind/name`) is in `scopes` is
+/// searched under its own path: one pull request can carry workloads that two GitOps owners
+/// deploy from two directories, each still edited where its own owner renders it. Edits from
+/// several scopes into one file land in one file plan, and conflicts are found across scopes.
+pub fn resolve_scoped(
+    repo: &Repo,
+    default_scope: &str,
+    scopes: &BTreeMap<String, String>,
+    wants: &[Want],
+) -> Plan {
     let mut plan = Plan::default();
-    let index = Index::new(repo, scope, &mut plan.notices);
-    let mut overlay_files: BTreeMap<String, OverlayPatch> = BTreeMap::new();
+    let mut by_scope: BTreeMap<&str, Vec<&Want>> = BTreeMap::new();
     for want in distinct(wants, &mut plan.problems) {
-        resolve_one(&index, want, &mut plan, &mut overlay_files);
+        let scope = scopes
+            .get(&identity(want))
+            .map_or(default_scope, String::as_str);
+        by_scope.entry(scope).or_default().push(want);
     }
-    finish_overlays(&index, overlay_files, &mut plan);
+    for (scope, wants) in by_scope {
+        let index = Index::new(repo, scope, &mut plan.notices);
+        let mut overlay_files: BTreeMap<String, OverlayPatch> = BTreeMap::new();
+        for want in wants {
+            resolve_one(&index, want, &mut plan, &mut overlay_files);
+        }
+        finish_overlays(&index, overlay_files, &mut plan);
+    }
+    // The same notice (a file that does not parse) comes once per scope that indexed it.
+    let mut seen = std::collections::BTreeSet::new();
+    plan.notices.retain(|n| seen.insert(format!("{n:?}")));
     settle_shared_spots(&mut plan);
     plan
 }

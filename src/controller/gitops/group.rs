@@ -1,8 +1,11 @@
 //! From located workloads to pull-request branches: checks each workload's source against the
 //! allowlist and the policy's overrides (`repository`, `baseBranch`, `path`), then groups the
-//! admitted ones by (repository, base branch, path) and names each group's branch. One branch per
-//! policy and repository (`attune/<ns>/<policy>`); when one policy's workloads come from several
-//! paths or bases of one repository, one branch per workload
+//! admitted ones by (repository, base branch) and names each group's branch. One branch per
+//! policy and repository (`attune/<ns>/<policy>`), also when its workloads come from several
+//! paths of that repository (an Argo CD app and a Flux Kustomization, say): each workload is
+//! then searched under its own owner's path ([`Group::scopes`]), so one pull request still edits
+//! every file where its own owner renders it. Only when one policy's workloads follow several
+//! bases of one repository does each get its own branch
 //! (`attune/<ns>/<policy>_<kind>-<workload>`, as `propose --branch-per workload` names them).
 //! Pure: no cluster, git or forge access.
 
@@ -32,7 +35,7 @@ impl Located {
 /// One branch's worth of work.
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// Identifies the group in memory and in messages: `repo#base#path[#kind/name]`.
+    /// Identifies the group in memory and in messages: `repo#base[#kind/name]`.
     pub key: String,
     /// The repository as the owner states it, and in normal form.
     pub url: String,
@@ -42,8 +45,10 @@ pub struct Group {
     /// Set when the base is a guess (the owner follows the default branch), to explain a
     /// missing base.
     pub base_guess: Option<String>,
-    /// Cleaned, `.` for the root.
+    /// The deepest directory holding every workload's path; cleaned, `.` for the root.
     pub path: String,
+    /// Each workload's own path (`namespace/Kind/name` → path), where it alone is searched.
+    pub scopes: BTreeMap<String, String>,
     pub branch: String,
     /// The owners (Application, Kustomization, HelmRelease) as humans read them.
     pub owners: Vec<String>,
@@ -211,7 +216,7 @@ pub fn plan(
                 continue;
             }
         };
-        let key = format!("{repo}#{base}#{path}");
+        let key = format!("{repo}#{base}");
         let group = groups.entry(key.clone()).or_insert_with(|| Group {
             key,
             url: source.repo_url.clone(),
@@ -227,7 +232,8 @@ pub fn plan(
                 )
             }),
             base,
-            path,
+            path: path.clone(),
+            scopes: BTreeMap::new(),
             branch: format!("attune/{ns}/{policy}"),
             owners: Vec::new(),
             workloads: Vec::new(),
@@ -235,6 +241,10 @@ pub fn plan(
             shadows: Vec::new(),
             checks: Vec::new(),
         });
+        group.path = common_dir(&group.path, &path);
+        group
+            .scopes
+            .insert(format!("{ns}/{}/{}", w.kind, w.name), path);
         push_new(&mut group.owners, source.owner.to_string());
         if let Some(commit) = &source.revision.resolved {
             push_new(&mut group.synced, commit.clone());
@@ -263,6 +273,11 @@ pub fn plan(
             one.key = format!("{}#{}", g.key, w.label());
             one.branch = workload_branch(ns, policy, &w.kind, &w.name);
             one.workloads = vec![w.clone()];
+            let id = format!("{ns}/{}/{}", w.kind, w.name);
+            one.scopes.retain(|k, _| *k == id);
+            if let Some(own) = one.scopes.get(&id) {
+                one.path = own.clone();
+            }
             out.groups.push(one);
         }
     }
@@ -276,6 +291,21 @@ pub fn workload_branch(ns: &str, policy: &str, kind: &str, name: &str) -> String
         "attune/{ns}/{policy}_{}",
         format!("{kind}-{name}").to_ascii_lowercase()
     )
+}
+
+/// The deepest directory both cleaned paths are in (`.` for the root).
+fn common_dir(a: &str, b: &str) -> String {
+    let parts: Vec<&str> = a
+        .split('/')
+        .zip(b.split('/'))
+        .take_while(|(x, y)| x == y && *x != ".")
+        .map(|(x, _)| x)
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 fn push_new(list: &mut Vec<String>, item: String) {
@@ -354,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn several_paths_of_one_repository_get_a_branch_per_workload() {
+    fn several_paths_of_one_repository_share_a_branch_each_searched_in_its_own_path() {
         let ws = [
             located("api", Ok(source(URL, BRANCH, "apps/api"))),
             located("web", Ok(source(URL, BRANCH, "apps/web"))),
@@ -370,18 +400,61 @@ mod tests {
             &allowed(),
             &ws,
         );
-        let branches: Vec<&str> = plan.groups.iter().map(|g| g.branch.as_str()).collect();
+        assert_eq!(plan.groups.len(), 2, "one per repository");
+        let g = &plan.groups[0];
+        assert_eq!(g.branch, "attune/shop/sizing");
+        assert_eq!(g.path, "apps", "the directory holding both");
+        assert_eq!(
+            g.scopes,
+            BTreeMap::from([
+                ("shop/Deployment/api".to_owned(), "apps/api".to_owned()),
+                ("shop/Deployment/web".to_owned(), "apps/web".to_owned()),
+            ])
+        );
+        assert_eq!(plan.groups[1].path, "x");
+    }
+
+    #[test]
+    fn several_bases_of_one_repository_get_a_branch_per_workload() {
+        let ws = [
+            located("api", Ok(source(URL, BRANCH, "apps/api"))),
+            located(
+                "web",
+                Ok(source(URL, (RevisionKind::Branch, "release"), "apps/web")),
+            ),
+        ];
+        let plan = plan(
+            "shop",
+            "sizing",
+            &PullRequestExport::default(),
+            &allowed(),
+            &ws,
+        );
+        let branches: Vec<(&str, &str, &str)> = plan
+            .groups
+            .iter()
+            .map(|g| (g.branch.as_str(), g.base.as_str(), g.path.as_str()))
+            .collect();
         assert_eq!(
             branches,
             [
-                "attune/shop/sizing_deployment-api",
-                "attune/shop/sizing_deployment-web",
-                "attune/shop/sizing",
+                ("attune/shop/sizing_deployment-api", "main", "apps/api"),
+                ("attune/shop/sizing_deployment-web", "release", "apps/web"),
             ]
         );
         let keys: std::collections::BTreeSet<&str> =
             plan.groups.iter().map(|g| g.key.as_str()).collect();
-        assert_eq!(keys.len(), 3, "keys are distinct: {keys:?}");
+        assert_eq!(keys.len(), 2, "keys are distinct: {keys:?}");
+        assert_eq!(plan.groups[0].scopes.len(), 1);
+    }
+
+    #[test]
+    fn common_dirs() {
+        assert_eq!(super::common_dir("apps/web", "apps/api"), "apps");
+        assert_eq!(super::common_dir("apps/web", "apps/web"), "apps/web");
+        assert_eq!(super::common_dir("a", "b"), ".");
+        assert_eq!(super::common_dir(".", "apps"), ".");
+        assert_eq!(super::common_dir("apps/web", "apps/webshop"), "apps");
     }
 
     #[test]

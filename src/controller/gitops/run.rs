@@ -449,11 +449,12 @@ async fn sync<S: ForgeSlot>(
         repo: g.forge_repo.clone(),
         url: clone,
         base: g.base.clone(),
-        path: if g.path == "." {
-            String::new()
-        } else {
-            g.path.clone()
-        },
+        path: root_as_empty(&g.path),
+        scopes: g
+            .scopes
+            .iter()
+            .map(|(id, path)| (id.clone(), root_as_empty(path)))
+            .collect(),
     };
     let config = env.config;
     let settings = Settings {
@@ -556,6 +557,15 @@ async fn sync<S: ForgeSlot>(
         },
         entry,
     )
+}
+
+/// `pr::Target` spells the repository root as `""`, the tools as `.`.
+fn root_as_empty(path: &str) -> String {
+    if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    }
 }
 
 /// The settings that can win over the edit: those the owner carries, and the files the walk
