@@ -89,6 +89,9 @@ pub async fn run(
 
     let controller = Controller::new(Api::<AttunePolicy>::all(client), wc());
     let policies = controller.store();
+    // A deleted policy is never reconciled again, so what it left in memory (GitOps
+    // fingerprints, published skips) is swept here.
+    let sweeper = tokio::spawn(sweep(policies.clone(), Arc::clone(&ctx)));
     let (p1, p2, p3, p4) = (
         policies.clone(),
         policies.clone(),
@@ -122,7 +125,28 @@ pub async fn run(
             }
         })
         .await;
+    sweeper.abort();
     Ok(())
+}
+
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn sweep(policies: Store<AttunePolicy>, ctx: Arc<Context>) {
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        let alive: Vec<Arc<AttunePolicy>> = policies.state();
+        let uids = alive
+            .iter()
+            .filter_map(|p| p.metadata.uid.clone())
+            .collect();
+        ctx.gitops.keep_policies(&uids);
+        let keys: std::collections::HashSet<String> = alive
+            .iter()
+            .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
+            .collect();
+        let mut skips = ctx.skips.lock().unwrap_or_else(|e| e.into_inner());
+        skips.retain(|k, _| keys.contains(k));
+    }
 }
 
 /// `graceful_shutdown_on` wants a `Sync` future; ours need not be, so a task waits on it.

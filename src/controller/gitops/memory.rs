@@ -52,11 +52,47 @@ impl Memory {
         self.retain(policy, &[]);
     }
 
+    /// Keeps only the policies (by uid) that still exist.
+    pub fn keep_policies(&self, alive: &std::collections::HashSet<String>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(p, _), _| alive.contains(p));
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::gitops::outcome::Reason;
+
+    fn entry() -> Entry {
+        Entry {
+            fingerprint: "f".into(),
+            wanted: "w".into(),
+            outcome: Outcome::new(Reason::Open, String::new()),
+            polled: SystemTime::UNIX_EPOCH,
+            written: None,
+            row: Default::default(),
+        }
+    }
+
+    #[test]
+    fn deleted_policies_are_swept_and_live_ones_kept() {
+        let m = Memory::default();
+        m.put("u1", "repo#main", entry());
+        m.put("u1", "other#main", entry());
+        m.put("u2", "repo#main", entry());
+        m.keep_policies(&["u2".to_owned()].into_iter().collect());
+        assert_eq!(m.len(), 1);
+        assert!(m.get("u2", "repo#main").is_some());
+        m.retain("u2", &[]);
+        assert!(m.is_empty());
     }
 }
