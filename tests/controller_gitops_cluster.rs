@@ -1,11 +1,8 @@
 //! The GitOps step through its real entry, `gitops::reconcile(ctx, …)`: the live walk from a
 //! workload's Argo CD tracking id to its Application on a real apiserver, the token Secret read
 //! from the policy's namespace (a decoy with a wrong token sits in the client's default namespace), and a real
-//! Gitea as forge and git server. Run on the test control plane with Gitea up:
-//!
-//!     tests/cluster/up.sh "$K8S" && . "$K8S/cluster.env"
-//!     tests/servers/gitea.sh up "$GITEA" && set -a && . "$GITEA/gitea.env" && set +a
-//!     cargo test --test controller_gitops_cluster -- --ignored
+//! Gitea as forge and git server. `tests/run` starts both (`tests/run --test
+//! controller_gitops_cluster`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -216,7 +213,6 @@ fn host_path(gitea: &Gitea) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a cluster (KUBECONFIG) and Gitea (ATTUNE_GITEA_*)"]
 async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
     let gitea = Gitea {
         url: env("ATTUNE_GITEA_URL").trim_end_matches('/').to_owned(),
@@ -284,7 +280,6 @@ async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a cluster (KUBECONFIG) and Gitea (ATTUNE_GITEA_*)"]
 async fn live_walk_to_a_repository_outside_the_allowlist_writes_nothing() {
     let gitea = Gitea {
         url: env("ATTUNE_GITEA_URL").trim_end_matches('/').to_owned(),
