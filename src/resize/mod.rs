@@ -18,7 +18,7 @@ mod assess;
 mod containers;
 mod context;
 mod decision;
-mod duration;
+pub(crate) mod duration;
 mod execute;
 mod patch;
 mod pod_state;
