@@ -133,7 +133,7 @@ impl Controller {
                 "--leader-elect=false",
                 "--resize-pending-pods",
             ])
-            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--bind-address", &format!("127.0.0.1:{port}")])
             .args(["--cache-dir", &cache.display().to_string()])
             .args(["--log-format", "json", "--log-level", "warn"])
             .env("KUBECONFIG", kubeconfig)

@@ -5,11 +5,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use attune::controller::{self, run};
 use attune::forge::gitea::Gitea;
 use attune::forge::github::{GitHub, GitHubAuth};
+use attune::metrics::Metrics;
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Right-sizes Kubernetes pods and writes the result back to the GitOps repository.
 #[derive(Parser)]
@@ -30,6 +35,13 @@ enum Command {
     /// not be located or was ambiguous (everything else still applied); 2 bad input, nothing
     /// touched; 3 a git or forge step failed (--open-pr).
     Propose(Box<ProposeArgs>),
+    /// Run the in-cluster controller: resize pods in place from AttunePolicy recommendations
+    /// and open pull requests in the allowed GitOps repositories. Every flag also reads the
+    /// environment variable shown.
+    ///
+    /// Exit codes: 0 stopped by SIGTERM/SIGINT; 1 the controller failed; 2 bad flags or
+    /// environment, nothing started; 130 a second signal cut the shutdown short.
+    Controller(Box<ControllerArgs>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,9 +129,105 @@ struct ProposeArgs {
     draft: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+#[derive(Args)]
+struct ControllerArgs {
+    /// Repositories the controller may write pull requests to, comma-separated
+    /// `host/owner/name` patterns (`*` matches one segment). Empty: no pull requests.
+    #[arg(
+        long,
+        env = "ATTUNE_ALLOWED_REPOSITORIES",
+        value_delimiter = ',',
+        value_name = "PATTERNS"
+    )]
+    allowed_repositories: Vec<String>,
+    /// How often an open pull request's state is read from the forge.
+    #[arg(long, env = "ATTUNE_PR_POLL_INTERVAL", default_value = "10m", value_name = "DURATION", value_parser = run::parse_interval)]
+    pr_poll_interval: Duration,
+    /// Requeue a policy this long after a successful reconcile.
+    #[arg(long, env = "ATTUNE_REQUEUE_INTERVAL", default_value = "5m", value_name = "DURATION", value_parser = run::parse_interval)]
+    requeue_interval: Duration,
+    /// Requeue a policy this long after a failed reconcile.
+    #[arg(long, env = "ATTUNE_ERROR_REQUEUE_INTERVAL", default_value = "1m", value_name = "DURATION", value_parser = run::parse_interval)]
+    error_requeue_interval: Duration,
+    /// Cache of git clones (default: $XDG_CACHE_HOME/attune); must be writable.
+    #[arg(long, env = "ATTUNE_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Author and committer name of the bot's commits.
+    #[arg(long, env = "ATTUNE_GIT_AUTHOR_NAME", default_value = "attune[bot]")]
+    git_author_name: String,
+    /// Author and committer email of the bot's commits.
+    #[arg(
+        long,
+        env = "ATTUNE_GIT_AUTHOR_EMAIL",
+        default_value = "attune-bot@users.noreply.attune.io"
+    )]
+    git_author_email: String,
+    /// Directory whose pr-title.txt.j2, pr-body.md.j2, commit-message.txt.j2 replace the built-in ones.
+    #[arg(long, env = "ATTUNE_TEMPLATES_DIR", value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Control-plane namespaces of the Argo CD instances to trust, comma-separated.
+    #[arg(
+        long,
+        env = "ATTUNE_ARGOCD_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "argocd",
+        value_name = "NAMESPACES"
+    )]
+    argocd_namespaces: Vec<String>,
+    /// The Argo CD `installationID` (argocd-cm), when set there.
+    #[arg(long, env = "ATTUNE_ARGOCD_INSTALLATION_ID", value_name = "ID")]
+    argocd_installation_id: Option<String>,
+    /// Pull requests the bot may open per hour in one repository (0: no limit).
+    #[arg(long, env = "ATTUNE_PR_HOURLY_LIMIT", default_value_t = 2)]
+    pr_hourly_limit: u32,
+    /// Bot pull requests open at once in one repository (0: no limit).
+    #[arg(long, env = "ATTUNE_PR_CONCURRENT_LIMIT", default_value_t = 10)]
+    pr_concurrent_limit: u32,
+    /// Elect one leader among the replicas through a Lease; only the leader reconciles.
+    /// `--leader-elect=false` for a single replica.
+    #[arg(long, env = "ATTUNE_LEADER_ELECT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "ATTUNE_LEASE_NAME", default_value = "attune-controller")]
+    lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else the pod's service-account
+    /// namespace, else attune-system).
+    #[arg(long, env = "ATTUNE_LEASE_NAMESPACE", value_name = "NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// How long the lease holds without renewal: a standby takes over this long after a
+    /// leader's last renewal, whether it shut down or vanished.
+    #[arg(long, env = "ATTUNE_LEASE_DURATION", default_value = "15s", value_name = "DURATION", value_parser = run::parse_lease_duration)]
+    lease_duration: Duration,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "ATTUNE_BIND_ADDRESS", default_value = "127.0.0.1:8080", value_name = "IP:PORT", value_parser = run::parse_bind_address)]
+    bind_address: SocketAddr,
+    /// Policies reconciled at once.
+    #[arg(long, env = "ATTUNE_MAX_CONCURRENT_RECONCILES", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    max_concurrent_reconciles: u16,
+    /// Resize pods that are not Running. Only for test control planes without a kubelet,
+    /// where every pod stays Pending; a real cluster must never set it.
+    #[arg(long, hide = true)]
+    resize_pending_pods: bool,
+    /// Log line format.
+    #[arg(long, env = "ATTUNE_LOG_FORMAT", value_enum, default_value = "json")]
+    log_format: LogFormat,
+    /// Log filter, e.g. `info` or `info,attune=debug` (default: RUST_LOG, else info).
+    #[arg(long, env = "ATTUNE_LOG_LEVEL", value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Controller(args) => exit(controller(*args)),
         Command::Crd => match crd() {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -297,6 +405,161 @@ fn github(opts: &command::Options, env: &Env) -> Result<GitHub, command::Command
         }
     };
     Ok(GitHub::new(auth, api)?)
+}
+
+fn controller(args: ControllerArgs) -> i32 {
+    if let Err(message) = init_logs(args.log_format, args.log_level.as_deref()) {
+        eprintln!("error: {message}");
+        return 2;
+    }
+    let settings = match controller_settings(args) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start the async runtime");
+            return 1;
+        }
+    };
+    runtime.block_on(async {
+        let shutdown = match run::shutdown_signal() {
+            Ok(shutdown) => shutdown,
+            Err(err) => {
+                tracing::error!(error = %error_chain(&err), "cannot start");
+                return 1;
+            }
+        };
+        // Both rustls providers are in the dependency graph; kube needs one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = match kube::Client::try_default().await {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(
+                    error = %error_chain(&err),
+                    "cannot configure a Kubernetes client: run in a pod with a service account, or set KUBECONFIG"
+                );
+                return 1;
+            }
+        };
+        match run::run(client, settings, Arc::new(Metrics::new()), shutdown).await {
+            Ok(()) => 0,
+            Err(err) => {
+                tracing::error!(error = %error_chain(&err), "the controller stopped with an error");
+                1
+            }
+        }
+    })
+}
+
+/// Turns the flags into the runtime's settings; the error names the flag to fix.
+fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
+    let clean = |values: Vec<String>| -> Vec<String> {
+        values
+            .into_iter()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let argocd_namespaces = clean(args.argocd_namespaces);
+    if argocd_namespaces.is_empty() {
+        return Err(
+            "--argocd-namespaces (ATTUNE_ARGOCD_NAMESPACES) is empty: name at least one namespace, e.g. argocd"
+                .into(),
+        );
+    }
+    for (flag, value) in [
+        (
+            "--git-author-name (ATTUNE_GIT_AUTHOR_NAME)",
+            &args.git_author_name,
+        ),
+        (
+            "--git-author-email (ATTUNE_GIT_AUTHOR_EMAIL)",
+            &args.git_author_email,
+        ),
+        ("--lease-name (ATTUNE_LEASE_NAME)", &args.lease_name),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("{flag} is empty: give a value or leave it unset"));
+        }
+    }
+    let defaults = controller::Config::default();
+    let config = controller::Config {
+        allowed_repositories: clean(args.allowed_repositories),
+        pr_poll_interval: args.pr_poll_interval,
+        requeue_interval: args.requeue_interval,
+        error_requeue: args.error_requeue_interval,
+        cache_dir: args.cache_dir.unwrap_or(defaults.cache_dir),
+        identity: attune::git::Identity {
+            name: args.git_author_name,
+            email: args.git_author_email,
+        },
+        templates: args.templates,
+        locate: attune::locate::Settings {
+            argocd_namespaces,
+            installation_id: args
+                .argocd_installation_id
+                .filter(|id| !id.trim().is_empty()),
+        },
+        hourly_pr_limit: args.pr_hourly_limit,
+        concurrent_pr_limit: args.pr_concurrent_limit,
+        max_concurrent_reconciles: args.max_concurrent_reconciles,
+        eligibility: attune::resize::Eligibility {
+            require_running: !args.resize_pending_pods,
+        },
+    };
+    let election = args.leader_elect.then(|| run::Election {
+        lease_name: args.lease_name,
+        namespace: args
+            .lease_namespace
+            .filter(|ns| !ns.trim().is_empty())
+            .unwrap_or_else(run::default_namespace),
+        identity: run::default_identity(),
+        lease_duration: args.lease_duration,
+    });
+    Ok(run::Settings {
+        config,
+        election,
+        bind: args.bind_address,
+    })
+}
+
+/// Sets up logging to stderr; the flag wins over RUST_LOG.
+fn init_logs(format: LogFormat, level: Option<&str>) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let (filter, source) = match level {
+        Some(level) => (level.to_owned(), "--log-level (ATTUNE_LOG_LEVEL)"),
+        None => match std::env::var("RUST_LOG") {
+            Ok(level) if !level.trim().is_empty() => (level, "RUST_LOG"),
+            _ => ("info".to_owned(), "the default"),
+        },
+    };
+    let filter = EnvFilter::try_new(&filter).map_err(|err| {
+        format!(
+            "{source} {filter:?} is not a log filter ({err}); use e.g. info or info,attune=debug"
+        )
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    installed.map_err(|err| format!("cannot set up logging: {err}"))
 }
 
 /// Joins an error and its sources with ": ", since messages do not repeat their source.

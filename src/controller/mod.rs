@@ -16,6 +16,8 @@ pub mod config;
 pub mod events;
 pub mod gitops;
 pub mod reconcile;
+pub mod run;
+pub mod serve;
 pub mod status;
 pub mod targets;
 pub mod watch;
