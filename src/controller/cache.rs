@@ -37,6 +37,19 @@ impl Caches {
         }
     }
 
+    /// Waits until every store holds its first full list (at most `limit`); false when one
+    /// does not get there in time. A store whose watch was dropped counts as ready: nothing
+    /// more will come.
+    pub async fn ready(&self, limit: std::time::Duration) -> bool {
+        let all = async {
+            let _ = self.pods.wait_until_ready().await;
+            let _ = self.deployments.wait_until_ready().await;
+            let _ = self.statefulsets.wait_until_ready().await;
+            let _ = self.daemonsets.wait_until_ready().await;
+        };
+        tokio::time::timeout(limit, all).await.is_ok()
+    }
+
     /// Workloads of every supported kind in `namespace`.
     pub fn candidates(&self, namespace: &str) -> Vec<Candidate> {
         let mut out = Vec::new();

@@ -21,6 +21,9 @@ use crate::crd::{AttunePolicy, Condition, ResizeHistoryEntry, TargetKind};
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
 use crate::resize::{self, Change, Field, Outcome, SkipReason, annotations::RESIZED_AT};
 
+/// How long a reconcile waits for the caches' first full list before it requeues.
+const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error("policy {0} has no namespace")]
@@ -104,6 +107,12 @@ async fn run(
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(name.clone()))?;
     let key = format!("{ns}/{name}");
+    // Policies arrive before the pod cache holds its first full list; a reconcile then would
+    // see too few pods and nothing would wake it before its requeue.
+    if !ctx.caches.ready(CACHE_WAIT).await {
+        tracing::info!(policy = %key, "caches not filled yet; trying again shortly");
+        return Ok(Action::requeue(CACHE_WAIT));
+    }
     let mut facts = Facts {
         paused: policy.spec.paused == Some(true),
         ..Facts::default()

@@ -83,18 +83,23 @@ where
     K: kube::Resource + Clone,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    // As a watch's first list does: the store is ready once it is complete.
+    writer.apply_watcher_event(&watcher::Event::Init);
     for o in objects {
-        writer.apply_watcher_event(&watcher::Event::Apply(o));
+        writer.apply_watcher_event(&watcher::Event::InitApply(o));
     }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
 }
 
 pub fn context(client: kube::Client, deployments: Vec<Deployment>, pods: Vec<Pod>) -> Arc<Context> {
     let (pod_store, mut pw) = reflector::store::<Pod>();
     let (d_store, mut dw) = reflector::store::<Deployment>();
-    let (s_store, _sw) = reflector::store::<StatefulSet>();
-    let (ds_store, _dsw) = reflector::store::<DaemonSet>();
+    let (s_store, mut sw) = reflector::store::<StatefulSet>();
+    let (ds_store, mut dsw) = reflector::store::<DaemonSet>();
     fill(&mut pw, pods);
     fill(&mut dw, deployments);
+    fill(&mut sw, Vec::new());
+    fill(&mut dsw, Vec::new());
     let caches = Caches {
         pods: pod_store,
         deployments: d_store,
@@ -108,4 +113,30 @@ pub fn context(client: kube::Client, deployments: Vec<Deployment>, pods: Vec<Pod
         35,
         caches,
     ))
+}
+
+/// A context whose pod watch has not delivered its first list yet (its writer is returned
+/// so it stays alive, as a running watch's would).
+pub fn unsynced(client: kube::Client) -> (Arc<Context>, Writer<Pod>) {
+    let (pod_store, pw) = reflector::store::<Pod>();
+    let (d_store, mut dw) = reflector::store::<Deployment>();
+    let (s_store, mut sw) = reflector::store::<StatefulSet>();
+    let (ds_store, mut dsw) = reflector::store::<DaemonSet>();
+    fill(&mut dw, vec![deployment()]);
+    fill(&mut sw, Vec::new());
+    fill(&mut dsw, Vec::new());
+    let caches = Caches {
+        pods: pod_store,
+        deployments: d_store,
+        statefulsets: s_store,
+        daemonsets: ds_store,
+    };
+    let ctx = Context::new(
+        client,
+        Config::default(),
+        Arc::new(Metrics::new()),
+        35,
+        caches,
+    );
+    (Arc::new(ctx), pw)
 }

@@ -306,3 +306,18 @@ async fn a_paused_policy_resizes_nothing_and_says_so() {
     assert_eq!(lines(&log), [STATUS]);
     assert_eq!(condition(&status_body(&log), "Ready")["reason"], "Paused");
 }
+
+#[tokio::test(start_paused = true)]
+async fn before_the_pod_cache_is_filled_nothing_is_decided_or_written() {
+    let p = policy(json!({"type": "Auto"}), recommend("150m"));
+    let (c, log) = client(p.clone());
+    let (ctx, _pods_still_loading) = unsynced(c);
+    let action = reconcile(std::sync::Arc::new(typed(&p)), ctx)
+        .await
+        .unwrap();
+    assert_eq!(lines(&log), Vec::<String>::new(), "no status saying 0 pods");
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(30))
+    );
+}
