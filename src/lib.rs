@@ -17,3 +17,16 @@ pub mod quantity;
 pub mod repo;
 pub mod resize;
 pub mod yamledit;
+
+/// An error and its sources joined with ": ". Messages here do not repeat their source, so
+/// this is how a whole failure reads in a log line, an event or a condition.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use attune::controller::{self, run};
+use attune::error_chain;
 use attune::forge::gitea::Gitea;
 use attune::forge::github::{GitHub, GitHubAuth};
 use attune::metrics::Metrics;
@@ -560,16 +561,4 @@ fn init_logs(format: LogFormat, level: Option<&str>) -> Result<(), String> {
         LogFormat::Text => builder.try_init(),
     };
     installed.map_err(|err| format!("cannot set up logging: {err}"))
-}
-
-/// Joins an error and its sources with ": ", since messages do not repeat their source.
-fn error_chain(err: &dyn Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -18,6 +18,7 @@ use super::events::{self, Note};
 use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
 use crate::crd::{AttunePolicy, Condition, ResizeHistoryEntry, TargetKind};
+use crate::error_chain;
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
 use crate::resize::{self, Change, Field, Outcome, SkipReason, annotations::RESIZED_AT};
 
@@ -77,17 +78,6 @@ pub fn error_policy(policy: Arc<AttunePolicy>, err: &ReconcileError, ctx: Arc<Co
         "reconcile failed"
     );
     Action::requeue(ctx.config.error_requeue)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn is_supported(kind: TargetKind) -> bool {

@@ -24,6 +24,7 @@ use tracing::{info, warn};
 use super::Config;
 use super::serve::{self, Health};
 use super::watch::WatchError;
+use crate::error_chain as chain;
 use crate::metrics::Metrics;
 
 /// Where the pod's namespace is mounted with its service-account token.
@@ -516,18 +517,6 @@ pub fn parse_bind_address(text: &str) -> Result<SocketAddr, String> {
         "expected IP:PORT, e.g. 0.0.0.0:8080 (all interfaces) or 127.0.0.1:8080; host names are not resolved"
             .to_owned()
     })
-}
-
-/// Joins an error with its sources, since messages do not repeat their source.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

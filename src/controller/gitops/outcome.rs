@@ -216,17 +216,7 @@ pub fn retry_after(err: &PrError) -> Option<Duration> {
     }
 }
 
-/// `err` and its sources joined with ": ", since messages do not repeat their source.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::error_chain as chain;
 
 /// The one `GitOpsPullRequest` condition for all branches: the most urgent reason, with every
 /// branch's message. True while a pull request is open.
