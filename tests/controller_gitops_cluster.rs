@@ -8,6 +8,7 @@
 
 mod support {
     pub mod git_http;
+    pub mod gitea_repo;
 }
 
 use std::collections::BTreeMap;
@@ -25,35 +26,11 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::git_http::{copy_tree, git};
-
-struct Gitea {
-    url: String,
-    token: String,
-    user: String,
-    http: reqwest::Client,
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: start Gitea (see above)"))
-}
+use support::gitea_repo::Gitea;
 
 impl Gitea {
-    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.url))
-            .header("authorization", format!("token {}", self.token));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
     /// A fresh repository seeded with the demo manifests; returns its clone URL.
     async fn repo(&self, name: &str) -> String {
         let (status, created) = self
@@ -82,13 +59,6 @@ impl Gitea {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         format!("{}/{}/{name}.git", self.url, self.user)
-    }
-
-    async fn pulls(&self, repo: &str) -> Vec<Value> {
-        let path = format!("/repos/{}/{repo}/pulls?state=all", self.user);
-        let (status, list) = self.api(reqwest::Method::GET, &path, None).await;
-        assert_eq!(status, 200, "{list}");
-        list.as_array().unwrap().clone()
     }
 }
 
@@ -214,12 +184,7 @@ fn host_path(gitea: &Gitea) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
-    let gitea = Gitea {
-        url: env("ATTUNE_GITEA_URL").trim_end_matches('/').to_owned(),
-        token: env("ATTUNE_GITEA_TOKEN"),
-        user: env("ATTUNE_GITEA_USER"),
-        http: reqwest::Client::new(),
-    };
+    let gitea = Gitea::from_env();
     let client = cluster().await;
     let suffix = std::process::id();
     let repo = format!("gitops-ctl-{suffix}");
@@ -281,12 +246,7 @@ async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_walk_to_a_repository_outside_the_allowlist_writes_nothing() {
-    let gitea = Gitea {
-        url: env("ATTUNE_GITEA_URL").trim_end_matches('/').to_owned(),
-        token: env("ATTUNE_GITEA_TOKEN"),
-        user: env("ATTUNE_GITEA_USER"),
-        http: reqwest::Client::new(),
-    };
+    let gitea = Gitea::from_env();
     let client = cluster().await;
     let suffix = std::process::id();
     let repo = format!("gitops-ctl-refused-{suffix}");

@@ -10,53 +10,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::git_http::{copy_tree, git};
+use support::gitea_repo::Gitea;
 
 mod support {
     pub mod git_http;
-}
-
-struct Gitea {
-    url: String,
-    token: String,
-    user: String,
-    http: reqwest::Client,
-}
-
-fn gitea() -> Gitea {
-    let get = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the tests through tests/run, which starts Gitea")
-        })
-    };
-    Gitea {
-        url: get("ATTUNE_GITEA_URL"),
-        token: get("ATTUNE_GITEA_TOKEN"),
-        user: get("ATTUNE_GITEA_USER"),
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Gitea {
-    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.url))
-            .header("authorization", format!("token {}", self.token));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn auth_url(&self, repo: &str) -> String {
-        let mut url = url::Url::parse(&format!("{}/{}/{repo}.git", self.url, self.user)).unwrap();
-        url.set_username(&self.user).unwrap();
-        url.set_password(Some(&self.token)).unwrap();
-        url.to_string()
-    }
+    pub mod gitea_repo;
 }
 
 fn policies(dir: &Path, cpu: &str) -> std::path::PathBuf {
@@ -128,7 +86,7 @@ async fn pr_state(g: &Gitea, repo: &str, n: u64) -> Value {
 
 #[tokio::test]
 async fn the_lifecycle_on_a_real_gitea() {
-    let g = gitea();
+    let g = Gitea::from_env();
     let repo = format!("gitops-{}", std::process::id());
     let (status, created) = g
         .api(

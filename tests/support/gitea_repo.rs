@@ -27,7 +27,7 @@ impl Gitea {
             })
         };
         Gitea {
-            url: get("ATTUNE_GITEA_URL"),
+            url: get("ATTUNE_GITEA_URL").trim_end_matches('/').to_owned(),
             token: get("ATTUNE_GITEA_TOKEN"),
             user: get("ATTUNE_GITEA_USER"),
             http: reqwest::Client::new(),
@@ -62,7 +62,8 @@ impl Gitea {
         format!("{}/{}/{repo}.git", self.url, self.user)
     }
 
-    fn auth_url(&self, repo: &str) -> String {
+    /// The clone URL with the token as password, for pushes from the test itself.
+    pub fn auth_url(&self, repo: &str) -> String {
         let mut url = url::Url::parse(&self.clone_url(repo)).unwrap();
         url.set_username(&self.user).unwrap();
         url.set_password(Some(&self.token)).unwrap();
