@@ -3,6 +3,7 @@
 //! them through kube's recorder, which folds repeats into a series. A failed publish is logged
 //! and dropped: an event is a courtesy, never a reason to fail a reconcile.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder};
 
@@ -21,6 +22,10 @@ pub struct Note {
     pub action: String,
     /// Human text; cut to 1 kB when published. Never a credential.
     pub note: String,
+    /// The pod it is about, if any (the event's `related` object). Events that share reason,
+    /// action and object are folded into one series that keeps the first note, so a resize of
+    /// each pod must name its pod here to be told at all.
+    pub pod: Option<String>,
 }
 
 impl Note {
@@ -30,7 +35,14 @@ impl Note {
             reason: reason.into(),
             action: action.into(),
             note: note.into(),
+            pod: None,
         }
+    }
+
+    /// The same note, about one pod of the policy's namespace.
+    pub fn about_pod(mut self, pod: &str) -> Note {
+        self.pod = Some(pod.to_owned());
+        self
     }
 
     pub fn warning(reason: &str, action: &str, note: impl Into<String>) -> Note {
@@ -65,7 +77,13 @@ pub async fn publish(recorder: &Recorder, policy: &AttunePolicy, notes: &[Note])
             reason: n.reason.clone(),
             note: Some(cut(&n.note)),
             action: n.action.clone(),
-            secondary: None,
+            secondary: n.pod.as_ref().map(|name| ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                namespace: reference.namespace.clone(),
+                name: Some(name.clone()),
+                ..ObjectReference::default()
+            }),
         };
         if let Err(error) = recorder.publish(&event, &reference).await {
             tracing::warn!(reason = %n.reason, %error, "cannot publish an event");

@@ -326,11 +326,14 @@ fn absorb(
                         reason: None,
                     });
                 }
-                notes.push(Note::normal(
-                    "Resized",
-                    "Resize",
-                    format!("pod {pod}: {}", describe(&changes)),
-                ));
+                notes.push(
+                    Note::normal(
+                        "Resized",
+                        "Resize",
+                        format!("pod {pod}: {}", describe(&changes)),
+                    )
+                    .about_pod(&pod),
+                );
                 if let Some(why) = annotation_error {
                     notes.push(Note::warning(
                         "AnnotateFailed",
@@ -358,11 +361,14 @@ fn absorb(
             Outcome::Failed { pod, error } => {
                 ctx.metrics.resize(ResizeResult::Failed);
                 facts.failures.push(format!("{pod}: {error}"));
-                notes.push(Note::warning(
-                    "ResizeFailed",
-                    "Resize",
-                    format!("pod {pod}: {}", error_chain(&error)),
-                ));
+                notes.push(
+                    Note::warning(
+                        "ResizeFailed",
+                        "Resize",
+                        format!("pod {pod}: {}", error_chain(&error)),
+                    )
+                    .about_pod(&pod),
+                );
             }
         }
     }

@@ -71,6 +71,7 @@ pub fn note(warning: bool, reason: &str, action: &str, text: &str) -> Note {
         reason: reason.into(),
         action: action.into(),
         note: cap(text, 1000),
+        pod: None,
     }
 }
 

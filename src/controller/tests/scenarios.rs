@@ -148,6 +148,37 @@ async fn auto_resizes_the_pod_off_target_then_writes_status_then_tells() {
         "{event}"
     );
     assert_eq!(event["regarding"]["name"], "web-policy");
+    // The pod is the related object: resizes of two pods are two series, not one.
+    assert_eq!(event["related"]["name"], "web-5d8f-a");
+    assert_eq!(event["related"]["kind"], "Pod");
+}
+
+#[tokio::test]
+async fn each_resized_pod_gets_its_own_event() {
+    let p = policy(
+        json!({"type": "Auto", "maxConcurrentResizes": 5}),
+        recommend("150m"),
+    );
+    let (c, log) = client(p.clone());
+    let ctx = context(
+        c,
+        vec![deployment()],
+        vec![pod("web-5d8f-a", "100m"), pod("web-5d8f-b", "100m")],
+    );
+    reconcile(std::sync::Arc::new(typed(&p)), ctx)
+        .await
+        .unwrap();
+    let related: Vec<String> = calls(&log)
+        .iter()
+        .filter(|s| s.line() == EVENTS)
+        .map(|s| {
+            s.body.as_ref().unwrap()["related"]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(related, ["web-5d8f-a", "web-5d8f-b"]);
 }
 
 #[tokio::test]
