@@ -1,0 +1,138 @@
+//! Leader election on the real apiserver: of two `attune controller` processes (in-process
+//! runners here) sharing one Lease, exactly one leads at any time; when the leader shuts down,
+//! the standby takes over within one lease duration, and the lease then names it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::support::cluster::{self, TestNamespace};
+use attune::controller::Config;
+use attune::controller::run::{self, Election, Settings};
+use attune::metrics::Metrics;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Client;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const LEASE: Duration = Duration::from_secs(4);
+
+struct Runner {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), run::RunError>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Runner {
+    fn start(client: &Client, ns: &str, identity: &str, cache: &std::path::Path) -> Runner {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let metrics = Arc::new(Metrics::new());
+        let settings = Settings {
+            config: Config {
+                cache_dir: cache.to_owned(),
+                ..Config::default()
+            },
+            election: Some(Election {
+                lease_name: "attune-controller".into(),
+                namespace: ns.to_owned(),
+                identity: identity.to_owned(),
+                lease_duration: LEASE,
+            }),
+            bind: "127.0.0.1:0".parse().unwrap(),
+        };
+        let task = tokio::spawn(run::run(
+            client.clone(),
+            settings,
+            Arc::clone(&metrics),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Runner {
+            stop,
+            task,
+            metrics,
+        }
+    }
+
+    fn leads(&self) -> bool {
+        self.metrics
+            .encode()
+            .lines()
+            .any(|l| l == "attune_leader 1")
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("stops within 30 s")
+            .expect("no panic")
+            .expect("ends without error");
+    }
+}
+
+async fn holder(client: &Client, ns: &str) -> Option<String> {
+    let leases: kube::Api<Lease> = kube::Api::namespaced(client.clone(), ns);
+    leases
+        .get_opt("attune-controller")
+        .await
+        .unwrap()?
+        .spec?
+        .holder_identity
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_leader_at_a_time_and_a_clean_handover() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "leader").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = Runner::start(&client, &ns.name, "replica-a", &tmp.path().join("a"));
+    let b = Runner::start(&client, &ns.name, "replica-b", &tmp.path().join("b"));
+
+    cluster::eventually("one replica to lead", Duration::from_secs(30), || async {
+        match (a.leads(), b.leads()) {
+            (true, false) | (false, true) => Ok(()),
+            other => Err(format!("(a, b) leading: {other:?}")),
+        }
+    })
+    .await;
+    // Never both, over a few renewals.
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        assert!(!(a.leads() && b.leads()), "two leaders at once");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (leader, standby, standby_id) = if a.leads() {
+        (a, b, "replica-b")
+    } else {
+        (b, a, "replica-a")
+    };
+    let first = holder(&client, &ns.name)
+        .await
+        .expect("the lease names a holder");
+    assert_ne!(first, standby_id, "the lease names the leader");
+
+    let stopped = Instant::now();
+    leader.stop().await;
+    cluster::eventually(
+        "the standby to take over",
+        Duration::from_secs(20),
+        || async {
+            if standby.leads() {
+                Ok(())
+            } else {
+                Err("standby not leading yet".to_owned())
+            }
+        },
+    )
+    .await;
+    // One lease term, plus the lease manager's random back-off and a poll of ours.
+    assert!(
+        stopped.elapsed() < LEASE + Duration::from_secs(3),
+        "took over {:?} after the leader stopped; the lease lasts {LEASE:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(holder(&client, &ns.name).await.as_deref(), Some(standby_id));
+    standby.stop().await;
+}

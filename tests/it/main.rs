@@ -1,0 +1,38 @@
+//! The integration tests, one module per subject, in one test binary: every integration test
+//! binary links the whole dependency tree (kube, octocrab, git2, rustls), so one binary instead
+//! of one per file saves minutes of linking and gigabytes of disk on a CI machine.
+//!
+//! Run a subject alone with a name filter, e.g. `tests/run -- controller_e2e::`.
+//! `support` holds the servers and fakes the subjects share.
+
+// Tests may panic on the unexpected; the crate-wide lints are for library code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod chart;
+mod cluster_harness;
+mod controller_cli;
+mod controller_e2e;
+mod controller_gitops;
+mod controller_gitops_cluster;
+mod controller_gitops_token;
+mod controller_leader;
+mod controller_rbac;
+mod controller_serve;
+mod crd_generated;
+mod crd_load;
+mod crd_status;
+mod forge_gitea;
+mod forge_github;
+mod golden;
+mod locate_cluster;
+mod pr_gitea;
+mod pr_github;
+mod pr_lifecycle;
+mod propose_bad_input;
+mod propose_scoped;
+mod quantity_parse;
+mod quantity_props;
+mod yamledit_edits;
+mod yamledit_props;

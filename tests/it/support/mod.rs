@@ -1,0 +1,8 @@
+//! What the test subjects share: the real servers they talk to (the test control plane, Gitea,
+//! git over smart HTTP) and the in-memory forges that stand in where no real one can run.
+
+pub mod cluster;
+pub mod git_http;
+pub mod gitea_repo;
+pub mod github_fake;
+pub mod memory_forge;

@@ -1,0 +1,203 @@
+//! Span editor behaviour on small, hand-checked inputs.
+
+use attune::yamledit::{EmbeddedSet, Seg, Set, YamlError, set_values};
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_owned())
+}
+
+fn set(path: &[Seg], value: &str) -> Set {
+    Set {
+        doc: 0,
+        path: path.to_vec(),
+        value: value.to_owned(),
+    }
+}
+
+fn res(container: usize, kind: &str, field: &str) -> Vec<Seg> {
+    vec![
+        key("spec"),
+        key("containers"),
+        Seg::Index(container),
+        key("resources"),
+        key(kind),
+        key(field),
+    ]
+}
+
+#[test]
+fn replaces_plain_single_and_double_quoted_scalars_in_place() {
+    let text = "spec:\n  containers:\n  - name: a # keep\n    resources:\n      requests:\n        cpu: '1'   # one\n        memory: \"1Gi\"\n      limits: {cpu: 2}\n";
+    let out = set_values(
+        text,
+        &[
+            set(&res(0, "requests", "cpu"), "250m"),
+            set(&res(0, "requests", "memory"), "300Mi"),
+            set(&res(0, "limits", "cpu"), "500m"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - name: a # keep\n    resources:\n      requests:\n        cpu: '250m'   # one\n        memory: \"300Mi\"\n      limits: {cpu: 500m}\n"
+    );
+}
+
+#[test]
+fn inserts_missing_resources_with_file_indentation_and_crlf() {
+    let text = "spec:\r\n    containers:\r\n      - name: a\r\n        image: x\r\n      - name: b\r\n        image: y\r\n";
+    let out = set_values(
+        text,
+        &[
+            set(&res(0, "requests", "cpu"), "1"),
+            set(&res(0, "requests", "memory"), "64Mi"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "spec:\r\n    containers:\r\n      - name: a\r\n        image: x\r\n        resources:\r\n            requests:\r\n                cpu: \"1\"\r\n                memory: 64Mi\r\n      - name: b\r\n        image: y\r\n"
+    );
+}
+
+#[test]
+fn inserts_requests_next_to_existing_limits_and_into_flow_maps() {
+    let text = "spec:\n  containers:\n  - name: a\n    resources:\n      limits:\n        cpu: 2\n  - {name: b, resources: {}}\n  - name: c\n    resources: {limits: {cpu: \"1\"}}";
+    let out = set_values(
+        text,
+        &[
+            set(&res(0, "requests", "cpu"), "1"),
+            set(&res(1, "requests", "cpu"), "100m"),
+            set(&res(2, "requests", "cpu"), "250m"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - name: a\n    resources:\n      limits:\n        cpu: 2\n      requests:\n        cpu: \"1\"\n  - {name: b, resources: {requests: {cpu: 100m}}}\n  - name: c\n    resources: {limits: {cpu: \"1\"}, requests: {cpu: 250m}}"
+    );
+}
+
+#[test]
+fn fills_an_empty_or_null_value() {
+    let text = "spec:\n  containers:\n  - name: a\n    resources:   # tuned\n  - name: b\n    resources: ~\n";
+    let out = set_values(
+        text,
+        &[
+            set(&res(0, "requests", "cpu"), "1m"),
+            set(&res(1, "requests", "cpu"), "2m"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - name: a\n    resources:   # tuned\n      requests:\n        cpu: 1m\n  - name: b\n    resources:\n      requests:\n        cpu: 2m\n"
+    );
+}
+
+#[test]
+fn refuses_values_shared_through_anchors() {
+    let text = "a: &x 1\nb: *x\nc: *x\nd: &y 2\n";
+    let err = set_values(text, &[set(&[key("a")], "3")], &[]).unwrap_err();
+    assert!(matches!(err, YamlError::Shared { .. }), "{err}");
+    let err = set_values(text, &[set(&[key("b")], "3")], &[]).unwrap_err();
+    assert!(matches!(err, YamlError::Shared { .. }), "{err}");
+    // An anchor nobody refers to is not shared.
+    assert_eq!(
+        set_values(text, &[set(&[key("d")], "3")], &[]).unwrap(),
+        "a: &x 1\nb: *x\nc: *x\nd: &y 3\n"
+    );
+}
+
+#[test]
+fn creates_a_document_in_an_empty_text() {
+    let out = set_values(
+        "",
+        &[
+            set(&[key("kind")], "Deployment"),
+            set(
+                &[key("spec"), key("containers"), Seg::Index(0), key("name")],
+                "app",
+            ),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "kind: Deployment\nspec:\n  containers:\n  - name: app\n"
+    );
+}
+
+#[test]
+fn edits_and_inserts_inside_an_inline_patch() {
+    let text = "patches:\n- target:\n    kind: Deployment\n  patch: |-\n    kind: Deployment\n    spec:\n      containers:\n      - name: a\n        resources:\n          requests:\n            cpu: 1\n- path: x.yaml\n";
+    let embedded = EmbeddedSet {
+        doc: 0,
+        path: vec![key("patches"), Seg::Index(0), key("patch")],
+        sets: vec![
+            set(&res(0, "requests", "cpu"), "200m"),
+            set(&res(0, "requests", "memory"), "1Gi"),
+        ],
+    };
+    let out = set_values(text, &[], &[embedded]).unwrap();
+    assert_eq!(
+        out,
+        "patches:\n- target:\n    kind: Deployment\n  patch: |-\n    kind: Deployment\n    spec:\n      containers:\n      - name: a\n        resources:\n          requests:\n            cpu: 200m\n            memory: 1Gi\n- path: x.yaml\n"
+    );
+}
+
+#[test]
+fn appends_to_block_and_flow_sequences() {
+    let text = "resources:\n  - a.yaml\npatches: []\n";
+    let out = set_values(
+        text,
+        &[
+            set(&[key("resources"), Seg::Index(1)], "b.yaml"),
+            set(&[key("patches"), Seg::Index(0), key("path")], "p.yaml"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "resources:\n  - a.yaml\n  - b.yaml\npatches: [{path: p.yaml}]\n"
+    );
+}
+
+#[test]
+fn keeps_everything_around_a_non_ascii_block_scalar() {
+    let text = "data:\n  note: |\n    grüße ✓\n    zweite\n\nspec:\n  cpu: 1 # ünïcode\n";
+    let out = set_values(text, &[set(&[key("spec"), key("cpu")], "2")], &[]).unwrap();
+    assert_eq!(
+        out,
+        "data:\n  note: |\n    grüße ✓\n    zweite\n\nspec:\n  cpu: 2 # ünïcode\n"
+    );
+}
+
+#[test]
+fn syntax_errors_carry_a_line() {
+    let err = set_values("a: [\nb: 1\n", &[], &[]).unwrap_err();
+    assert!(
+        matches!(err, YamlError::Syntax { line, .. } if line >= 1),
+        "{err}"
+    );
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let prev = format!("*a{}", i - 1);
+        text.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            [prev.as_str(); 10].join(", ")
+        ));
+    }
+    let err = set_values(&text, &[], &[]).unwrap_err();
+    assert!(matches!(err, YamlError::AliasBomb { .. }), "{err}");
+}
