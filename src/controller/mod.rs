@@ -45,7 +45,7 @@ pub struct Context {
     pub gitops: gitops::Memory,
     /// Pods, Deployments, StatefulSets and DaemonSets, as the watches last saw them.
     pub caches: cache::Caches,
-    pub recorder: kube::runtime::events::Recorder,
+    pub events: events::Publisher,
     /// Skip events already published, by policy, so a lasting skip is told once.
     pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
 }
@@ -60,12 +60,12 @@ impl Context {
         server_minor: u32,
         caches: cache::Caches,
     ) -> Context {
-        let reporter = kube::runtime::events::Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         Context {
-            recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
+            events: events::Publisher::new(
+                client.clone(),
+                FIELD_MANAGER,
+                std::env::var("POD_NAME").ok(),
+            ),
             client,
             config,
             metrics,

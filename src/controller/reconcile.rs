@@ -14,7 +14,7 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 
-use super::events::{self, Note};
+use super::events::Note;
 use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
 use crate::crd::{AttunePolicy, Condition, ResizeHistoryEntry, TargetKind};
@@ -226,7 +226,7 @@ async fn run(
             source,
         })?;
     }
-    events::publish(&ctx.recorder, policy, &notes).await;
+    ctx.events.publish(policy, &notes).await;
     if let Some(source) = stopped {
         return Err(ReconcileError::Resize {
             policy: key,

@@ -112,7 +112,7 @@ async fn reapplying_the_spec_keeps_the_recommenders_status() {
         .unwrap();
     let seen = cluster::wait_for_event(&ns, &uid, "HarnessCheck").await;
     assert_eq!(seen.message.as_deref(), Some("seen"));
-    // kube's event recorder writes through events.k8s.io/v1; the same lookup finds those.
+    // The controller writes through events.k8s.io/v1; the same lookup finds those.
     let recorded: NewEvent = serde_json::from_value(json!({
         "metadata": {"name": "p.recorded"},
         "eventTime": "2026-01-01T00:00:00.000000Z",

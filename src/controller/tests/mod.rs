@@ -1,3 +1,4 @@
+mod events;
 mod fixtures;
 mod scenarios;
 mod server;

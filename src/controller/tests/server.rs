@@ -33,6 +33,15 @@ pub type Log = Arc<Mutex<Vec<Seen>>>;
 /// A client whose server answers every write with a plausible object: the pod for pod
 /// calls, `policy` for status calls, the posted event for event calls.
 pub fn client(policy: Value) -> (Client, Log) {
+    serve(policy, false)
+}
+
+/// Like [`client`], but every event has expired on the server: a patch to one is a 404.
+pub fn client_without_old_events(policy: Value) -> (Client, Log) {
+    serve(policy, true)
+}
+
+fn serve(policy: Value, events_expired: bool) -> (Client, Log) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let log: Log = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&log);
@@ -65,7 +74,7 @@ pub fn client(policy: Value) -> (Client, Log) {
                        "metadata": {"name": name, "namespace": "ns"}})
             } else if path.contains("/attunepolicies/") {
                 policy.clone()
-            } else if path.contains("/events") {
+            } else if path.contains("/events") && !(events_expired && parts.method == "PATCH") {
                 body.unwrap_or_else(|| json!({}))
             } else {
                 json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
