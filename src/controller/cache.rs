@@ -1,17 +1,16 @@
-//! The in-memory views a reconcile reads instead of listing from the apiserver: pods and the
-//! three workload kinds, each a reflector store fed by one watch. Objects are trimmed before
-//! they are stored to what targeting, resizing and locating read — with 10,000 pods the
-//! difference between a full pod and its resources is most of the controller's memory. This
-//! module knows what those readers need, not what they decide.
+//! The in-memory views a reconcile reads instead of listing from the apiserver: pods (a
+//! compact cache of their own, [`super::pods`]) and the three workload kinds, each a reflector
+//! store fed by one watch. Workloads are trimmed before they are stored to what targeting and
+//! locating read. This module knows what those readers need, not what they decide.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::runtime::reflector::{ObjectRef, Store};
 
+use super::pods::{CachedPod, PodReader, pod_store};
 use super::targets::Candidate;
 use crate::crd::TargetKind;
 
@@ -20,7 +19,7 @@ const DROPPED_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-conf
 
 #[derive(Clone)]
 pub struct Caches {
-    pub pods: Store<Pod>,
+    pub pods: PodReader,
     pub deployments: Store<Deployment>,
     pub statefulsets: Store<StatefulSet>,
     pub daemonsets: Store<DaemonSet>,
@@ -30,7 +29,7 @@ impl Caches {
     /// Stores nothing will ever fill: for callers that do not resize (tools, tests).
     pub fn empty() -> Caches {
         Caches {
-            pods: kube::runtime::reflector::store::<Pod>().0,
+            pods: pod_store().0,
             deployments: kube::runtime::reflector::store::<Deployment>().0,
             statefulsets: kube::runtime::reflector::store::<StatefulSet>().0,
             daemonsets: kube::runtime::reflector::store::<DaemonSet>().0,
@@ -133,12 +132,8 @@ impl Caches {
     }
 
     /// Pods in `namespace`.
-    pub fn pods_in(&self, namespace: &str) -> Vec<Arc<Pod>> {
-        self.pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
-            .collect()
+    pub fn pods_in(&self, namespace: &str) -> Vec<Arc<CachedPod>> {
+        self.pods.in_namespace(namespace)
     }
 }
 
@@ -158,43 +153,6 @@ fn trim_meta(meta: &mut ObjectMeta, keep_annotation: impl Fn(&str) -> bool) {
     meta.managed_fields = None;
     if let Some(annotations) = &mut meta.annotations {
         annotations.retain(|k, _| keep_annotation(k));
-    }
-}
-
-/// What the resize decision reads of a container.
-fn trim_container(c: &Container) -> Container {
-    Container {
-        name: c.name.clone(),
-        resources: c.resources.clone(),
-        resize_policy: c.resize_policy.clone(),
-        restart_policy: c.restart_policy.clone(),
-        ..Default::default()
-    }
-}
-
-/// Keeps identity, owners, labels, `attune.io/` annotations, container resources and resize
-/// policies, and the phase and conditions the kubelet reports resizes in.
-pub fn trim_pod(pod: &mut Pod) {
-    trim_meta(&mut pod.metadata, |k| k.starts_with("attune.io/"));
-    if let Some(spec) = &pod.spec {
-        pod.spec = Some(PodSpec {
-            containers: spec.containers.iter().map(trim_container).collect(),
-            init_containers: spec
-                .init_containers
-                .as_ref()
-                .map(|cs| cs.iter().map(trim_container).collect()),
-            resources: spec.resources.clone(),
-            node_name: spec.node_name.clone(),
-            ..Default::default()
-        });
-    }
-    if let Some(status) = &pod.status {
-        pod.status = Some(PodStatus {
-            phase: status.phase.clone(),
-            conditions: status.conditions.clone(),
-            qos_class: status.qos_class.clone(),
-            ..Default::default()
-        });
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use super::pods::CachedPod;
 use crate::crd::{AttunePolicy, TargetKind, WorkloadRecommendation};
 
 /// A targeted workload with its pods, as one reconcile sees it.
@@ -77,14 +78,22 @@ pub fn selects(
     selector: &LabelSelector,
     labels: &BTreeMap<String, String>,
 ) -> Result<bool, SelectorError> {
+    selects_by(selector, |key| labels.get(key).map(String::as_str))
+}
+
+/// [`selects`] over any label lookup.
+fn selects_by<'a>(
+    selector: &LabelSelector,
+    label: impl Fn(&str) -> Option<&'a str>,
+) -> Result<bool, SelectorError> {
     for (key, value) in selector.match_labels.iter().flatten() {
-        if labels.get(key) != Some(value) {
+        if label(key) != Some(value.as_str()) {
             return Ok(false);
         }
     }
     for expr in selector.match_expressions.iter().flatten() {
         let values = expr.values.as_deref().unwrap_or_default();
-        let have = labels.get(&expr.key);
+        let have = label(&expr.key);
         let ok = match expr.operator.as_str() {
             "In" | "NotIn" if values.is_empty() => {
                 return Err(SelectorError::NoValues {
@@ -92,8 +101,8 @@ pub fn selects(
                     operator: expr.operator.clone(),
                 });
             }
-            "In" => have.is_some_and(|v| values.contains(v)),
-            "NotIn" => have.is_none_or(|v| !values.contains(v)),
+            "In" => have.is_some_and(|v| values.iter().any(|x| x == v)),
+            "NotIn" => have.is_none_or(|v| !values.iter().any(|x| x == v)),
             "Exists" => have.is_some(),
             "DoesNotExist" => have.is_none(),
             other => return Err(SelectorError::Operator(other.to_owned())),
@@ -122,33 +131,32 @@ pub fn targets(policy: &AttunePolicy, workload: &Candidate) -> Result<bool, Sele
 }
 
 /// Whether `pod` is one of the workload's own pods.
-pub fn owns(workload: &Candidate, pod: &Pod) -> bool {
-    if pod.metadata.namespace.as_deref() != Some(workload.namespace.as_str()) {
+pub fn owns(workload: &Candidate, pod: &CachedPod) -> bool {
+    if pod.namespace != workload.namespace {
         return false;
     }
     let Some(selector) = &workload.selector else {
         return false;
     };
-    let labels = pod.metadata.labels.clone().unwrap_or_default();
-    if !selects(selector, &labels).unwrap_or(false) {
+    if !selects_by(selector, |key| pod.label(key)).unwrap_or(false) {
         return false;
     }
-    let Some(owner) = pod
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-    else {
+    let Some(owner) = pod.controller_owner() else {
         return false;
     };
     match workload.kind {
         TargetKind::Deployment => {
             // The deployment controller names its ReplicaSets `<name>-<pod-template-hash>` and
             // stamps the hash on their pods, so ownership is exact without caching ReplicaSets.
-            let hash = labels.get("pod-template-hash");
+            let hash = pod.label("pod-template-hash");
             owner.kind == "ReplicaSet"
-                && hash.is_some_and(|h| owner.name == format!("{}-{h}", workload.name))
+                && hash.is_some_and(|h| {
+                    owner
+                        .name
+                        .strip_prefix(workload.name.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        == Some(h)
+                })
         }
         TargetKind::StatefulSet | TargetKind::DaemonSet => {
             owner.kind == kind_name(workload.kind) && owner.name == workload.name
@@ -196,7 +204,7 @@ pub fn recommendation_for(
 pub fn resolve(
     policy: &AttunePolicy,
     candidates: &[Candidate],
-    pods: &[std::sync::Arc<Pod>],
+    pods: &[std::sync::Arc<CachedPod>],
 ) -> Result<Vec<LiveWorkload>, SelectorError> {
     let mut out = Vec::new();
     for workload in candidates {
@@ -206,7 +214,7 @@ pub fn resolve(
         let mut own: Vec<Pod> = pods
             .iter()
             .filter(|p| owns(workload, p))
-            .map(|p| Pod::clone(p))
+            .map(|p| p.to_pod())
             .collect();
         own.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         out.push(LiveWorkload {

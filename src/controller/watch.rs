@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
@@ -16,6 +16,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
 use super::cache::{self, Caches};
+use super::pods;
 use super::targets::{self, Candidate};
 use super::{Config, Context, reconcile};
 use crate::crd::{AttunePolicy, TargetKind};
@@ -51,7 +52,7 @@ pub async fn run(
     // one piece, and for 10,000 pods that one response was most of the controller's peak
     // memory.
     let wc = watcher::Config::default;
-    let (pods, pod_writer) = reflector::store::<Pod>();
+    let (pods, mut pod_writer) = pods::pod_store();
     let (deployments, d_writer) = reflector::store::<Deployment>();
     let (statefulsets, s_writer) = reflector::store::<StatefulSet>();
     let (daemonsets, ds_writer) = reflector::store::<DaemonSet>();
@@ -63,8 +64,10 @@ pub async fn run(
     };
 
     let pod_stream = watcher(Api::<Pod>::all(client.clone()), wc())
-        .modify(cache::trim_pod)
-        .reflect(pod_writer)
+        .map_ok(move |event| {
+            pod_writer.apply(&event);
+            event
+        })
         .touched_objects();
     let d_stream = watcher(Api::<Deployment>::all(client.clone()), wc())
         .modify(cache::trim_deployment)
@@ -88,8 +91,14 @@ pub async fn run(
         caches.clone(),
     ));
 
-    let controller = Controller::new(Api::<AttunePolicy>::all(client), wc());
-    let policies = controller.store();
+    // Policies without managedFields: with the recommender's and our own applies on every
+    // status, those were half of what the policy cache held.
+    let (policies, policy_writer) = reflector::store::<AttunePolicy>();
+    let policy_stream = watcher(Api::<AttunePolicy>::all(client), wc())
+        .modify(|p| p.metadata.managed_fields = None)
+        .reflect(policy_writer)
+        .applied_objects();
+    let controller = Controller::for_stream(policy_stream, policies.clone());
     // A deleted policy is never reconciled again, so what it left in memory (GitOps
     // fingerprints, published skips) is swept here.
     let sweeper = tokio::spawn(sweep(policies.clone(), Arc::clone(&ctx)));

@@ -10,6 +10,7 @@ use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use crate::controller::cache::Caches;
+use crate::controller::pods::{PodWriter, pod_store};
 use crate::controller::{Config, Context};
 use crate::crd::AttunePolicy;
 use crate::metrics::Metrics;
@@ -92,11 +93,16 @@ where
 }
 
 pub fn context(client: kube::Client, deployments: Vec<Deployment>, pods: Vec<Pod>) -> Arc<Context> {
-    let (pod_store, mut pw) = reflector::store::<Pod>();
+    let (pod_store, mut pw) = pod_store();
     let (d_store, mut dw) = reflector::store::<Deployment>();
     let (s_store, mut sw) = reflector::store::<StatefulSet>();
     let (ds_store, mut dsw) = reflector::store::<DaemonSet>();
-    fill(&mut pw, pods);
+    // As a watch's first list does: the cache is ready once it is complete.
+    pw.apply(&watcher::Event::Init);
+    for p in pods {
+        pw.apply(&watcher::Event::InitApply(p));
+    }
+    pw.apply(&watcher::Event::InitDone);
     fill(&mut dw, deployments);
     fill(&mut sw, Vec::new());
     fill(&mut dsw, Vec::new());
@@ -117,8 +123,8 @@ pub fn context(client: kube::Client, deployments: Vec<Deployment>, pods: Vec<Pod
 
 /// A context whose pod watch has not delivered its first list yet (its writer is returned
 /// so it stays alive, as a running watch's would).
-pub fn unsynced(client: kube::Client) -> (Arc<Context>, Writer<Pod>) {
-    let (pod_store, pw) = reflector::store::<Pod>();
+pub fn unsynced(client: kube::Client) -> (Arc<Context>, PodWriter) {
+    let (pod_store, pw) = pod_store();
     let (d_store, mut dw) = reflector::store::<Deployment>();
     let (s_store, mut sw) = reflector::store::<StatefulSet>();
     let (ds_store, mut dsw) = reflector::store::<DaemonSet>();

@@ -1,5 +1,6 @@
 mod events;
 mod fixtures;
+mod pods;
 mod scenarios;
 mod server;
 mod status;
