@@ -132,7 +132,7 @@ pub fn targets(policy: &AttunePolicy, workload: &Candidate) -> Result<bool, Sele
 
 /// Whether `pod` is one of the workload's own pods.
 pub fn owns(workload: &Candidate, pod: &CachedPod) -> bool {
-    if pod.namespace != workload.namespace {
+    if *pod.namespace != *workload.namespace {
         return false;
     }
     let Some(selector) = &workload.selector else {
@@ -149,7 +149,7 @@ pub fn owns(workload: &Candidate, pod: &CachedPod) -> bool {
             // The deployment controller names its ReplicaSets `<name>-<pod-template-hash>` and
             // stamps the hash on their pods, so ownership is exact without caching ReplicaSets.
             let hash = pod.label("pod-template-hash");
-            owner.kind == "ReplicaSet"
+            &*owner.kind == "ReplicaSet"
                 && hash.is_some_and(|h| {
                     owner
                         .name
@@ -159,7 +159,7 @@ pub fn owns(workload: &Candidate, pod: &CachedPod) -> bool {
                 })
         }
         TargetKind::StatefulSet | TargetKind::DaemonSet => {
-            owner.kind == kind_name(workload.kind) && owner.name == workload.name
+            &*owner.kind == kind_name(workload.kind) && *owner.name == *workload.name
         }
         _ => false,
     }

@@ -116,7 +116,7 @@ fn labels_and_the_controller_owner_are_read_from_the_compact_form() {
     assert_eq!(cached.label("app"), Some("web"));
     assert_eq!(cached.label("tier"), Some("front"));
     assert_eq!(cached.label("missing"), None);
-    assert_eq!(cached.controller_owner().unwrap().name, "web-7d9f");
+    assert_eq!(&*cached.controller_owner().unwrap().name, "web-7d9f");
 
     let mut orphan = full_pod();
     orphan.metadata.owner_references.as_mut().unwrap()[0].controller = None;
@@ -131,7 +131,7 @@ fn pod(namespace: &str, name: &str) -> Pod {
 }
 
 fn names(pods: &[std::sync::Arc<CachedPod>]) -> Vec<&str> {
-    pods.iter().map(|p| p.name.as_str()).collect()
+    pods.iter().map(|p| &*p.name).collect()
 }
 
 #[tokio::test]
@@ -190,4 +190,28 @@ async fn a_cache_whose_writer_is_gone_counts_as_ready() {
     tokio::time::timeout(Duration::from_secs(1), reader.wait_until_ready())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn pods_share_the_strings_they_repeat() {
+    let (reader, mut writer) = pod_store();
+    let labelled = |name: &str| {
+        let mut p = pod("a", name);
+        p.metadata.labels = Some([("app".to_owned(), "web".to_owned())].into());
+        p
+    };
+    writer.apply(&Event::Init);
+    writer.apply(&Event::InitApply(labelled("p1")));
+    writer.apply(&Event::InitApply(labelled("p2")));
+    writer.apply(&Event::InitDone);
+    writer.apply(&Event::Apply(labelled("p3")));
+    let pods = reader.in_namespace("a");
+    assert_eq!(pods.len(), 3);
+    for other in &pods[1..] {
+        assert!(std::sync::Arc::ptr_eq(&pods[0].namespace, &other.namespace));
+        assert!(std::ptr::eq(
+            pods[0].label("app").unwrap(),
+            other.label("app").unwrap()
+        ));
+    }
 }
