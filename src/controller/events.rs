@@ -23,6 +23,7 @@ use kube::Resource;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use crate::crd::AttunePolicy;
+use crate::forge::body::floor_char_boundary;
 
 /// How long a published event can absorb repeats (what Kubernetes' own recorders use).
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
@@ -79,11 +80,7 @@ fn cut(text: &str) -> String {
     if text.len() <= NOTE_MAX {
         return text.to_owned();
     }
-    let mut end = NOTE_MAX - 3;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
+    format!("{}...", &text[..floor_char_boundary(text, NOTE_MAX - 3)])
 }
 
 /// What a repeat needs of the event it folds into.
@@ -215,14 +212,7 @@ impl Publisher {
     fn event(&self, regarding: &ObjectReference, n: &Note, key: u64) -> Event {
         let now = Timestamp::now();
         let base = regarding.name.as_deref().unwrap_or(&self.controller);
-        let mut prefix = base.to_owned();
-        if prefix.len() > NAME_PREFIX_MAX {
-            let mut end = NAME_PREFIX_MAX;
-            while !prefix.is_char_boundary(end) {
-                end -= 1;
-            }
-            prefix.truncate(end);
-        }
+        let prefix = &base[..floor_char_boundary(base, NAME_PREFIX_MAX)];
         // The time alone can repeat between two notes of one reconcile; the key cannot.
         let unique = self.hasher.hash_one((key, now.as_nanosecond()));
         Event {

@@ -39,6 +39,7 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::body::floor_char_boundary;
 use super::retry::{self, Attempt, RetryPolicy};
 use super::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
 
@@ -673,11 +674,7 @@ fn error_message(body: &str) -> String {
     if text.is_empty() {
         return "no message".into();
     }
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    text[..floor_char_boundary(text, 200)].to_owned()
 }
 
 /// Failures where the request may have reached Gitea and done its work anyway.

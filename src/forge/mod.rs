@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-mod body;
+pub(crate) mod body;
 pub mod gitea;
 pub mod github;
 pub mod retry;
