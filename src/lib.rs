@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod pr;
 pub mod propose;
 pub mod quantity;
+pub mod recommend;
 pub mod repo;
 pub mod resize;
 pub mod yamledit;
