@@ -48,14 +48,15 @@ done
 build_one() { # build_one MODULE_DIR OUT PKG LDFLAGS
   local moddir="$1" out="$2" pkg="$3" ldflags="$4"
   if [[ -x "$out" ]]; then
-    echo "build.sh: cached $out"
+    echo "build.sh: cached $out" >&2
     return 0
   fi
-  echo "build.sh: building $pkg -> $out"
+  # stderr: up.sh keeps stdout for the last two lines, and tests/run shows these as progress.
+  echo "build.sh: building $pkg -> $out (cold: minutes on 2 cores)" >&2
   local start=$SECONDS
   (cd "$moddir" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp.$$" "$pkg")
   mv -f "$out.tmp.$$" "$out"
-  echo "build.sh: built $(basename "$out") in $((SECONDS - start))s"
+  echo "build.sh: built $(basename "$out") in $((SECONDS - start))s" >&2
 }
 
 total=$SECONDS
@@ -65,7 +66,7 @@ build_one "$here/go/etcd" "$etcd_dir/etcd" go.etcd.io/etcd/server/v3 "-s -w"
 if [[ "${ATTUNE_CI_KUBECTL:-1}" == 1 ]]; then
   build_one "$here/go/kube" "$kube_dir/kubectl" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 fi
-echo "build.sh: total $((SECONDS - total))s (kube $kube_version, etcd $etcd_version)"
+echo "build.sh: total $((SECONDS - total))s (kube $kube_version, etcd $etcd_version)" >&2
 
 echo "KUBE_BIN_DIR=$kube_dir"
 echo "ETCD_BIN_DIR=$etcd_dir"

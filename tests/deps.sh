@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# What the test suite needs on the machine, checked (and installed where missing) before any
+# build starts, so that a fresh machine fails in the first second with a clear line instead of
+# after a long build:
+#   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
+#   App tests), curl (health polls), python3 (free ports, fixtures)
+#   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
+#   kustomize: `kubectl kustomize` or a `kustomize` binary (the render oracle); when neither is
+#   there, kustomize is built from its Go module into the cache and put first on PATH
+# Missing packages are installed with apt-get when running as root; otherwise the exact command
+# is printed and the script fails. Prints `export PATH=...` lines for the caller to eval.
+set -euo pipefail
+
+log() { printf 'tests/deps.sh: %s\n' "$*" >&2; }
+cache="${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}"
+
+apt_for() { # apt_for COMMAND -> Debian package providing it
+  case "$1" in
+    lighttpd) echo lighttpd ;;
+    openssl) echo openssl ;;
+    curl) echo curl ;;
+    git) echo git ;;
+    python3) echo python3 ;;
+    *) echo "$1" ;;
+  esac
+}
+
+missing=()
+for cmd in git lighttpd openssl curl python3; do
+  command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    log "missing: ${missing[*]}; install them (e.g. sudo apt-get install -y ${missing[*]}) and rerun"
+    exit 1
+  fi
+  log "installing ${missing[*]} (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+for tool in cargo go; do
+  command -v "$tool" >/dev/null || { log "$tool is not on PATH: install the Rust and Go toolchains first"; exit 1; }
+done
+go_minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [[ -z "$go_minor" || "$go_minor" -lt 26 ]]; then
+  log "go $(go env GOVERSION) is too old: the test servers need Go >= 1.26"
+  exit 1
+fi
+
+# kustomize for the render oracle: kubectl's built-in one, a kustomize binary, or one built here.
+if ! { command -v kustomize >/dev/null || { command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; }; }; then
+  kdir="$cache/kustomize-v5.5.0"
+  if [[ ! -x "$kdir/kustomize" ]]; then
+    log "building kustomize v5.5.0 from its Go module (about a minute, cached in $kdir)"
+    mkdir -p "$kdir"
+    GOBIN="$kdir" GOTOOLCHAIN=local CGO_ENABLED=0 go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+  fi
+  echo "export PATH=\"$kdir:\$PATH\""
+fi
