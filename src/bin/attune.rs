@@ -516,6 +516,8 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         eligibility: attune::resize::Eligibility {
             require_running: !args.resize_pending_pods,
         },
+        // With leader election, `run::lead` makes it follow the lease.
+        write_gate: attune::pr::WriteGate::always_open(),
     };
     let election = args.leader_elect.then(|| run::Election {
         lease_name: args.lease_name,

@@ -32,6 +32,9 @@ pub struct Config {
     pub concurrent_pr_limit: u32,
     /// Policies reconciled at once.
     pub max_concurrent_reconciles: u16,
+    /// Not a setting: asked before every git push, forge write, resize and status write. The
+    /// runtime makes it follow the leader lease; without leader election it is always open.
+    pub write_gate: crate::pr::WriteGate,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             hourly_pr_limit: 2,
             concurrent_pr_limit: 10,
             max_concurrent_reconciles: 4,
+            write_gate: crate::pr::WriteGate::always_open(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod config;
 pub mod events;
 pub mod gitops;
+pub mod leader;
 pub mod pods;
 pub mod reconcile;
 pub mod run;

@@ -157,6 +157,9 @@ async fn run(
             let Some(recommendation) = &w.recommendation else {
                 continue;
             };
+            if !ctx.config.write_gate.is_open() {
+                break;
+            }
             let decide =
                 match resize::Context::new(settings.clone(), recommendation, ctx.server_minor, now)
                 {
@@ -213,6 +216,12 @@ async fn run(
         policy.metadata.generation,
         now,
     );
+    // A replica that lost the leader lease mid-reconcile leaves status and events to the new
+    // leader, which reconciles the policy again.
+    if !ctx.config.write_gate.is_open() {
+        tracing::info!(policy = %key, "not the leader any more: status and events left to the new leader");
+        return Ok(Action::await_change());
+    }
     if status::differs(policy.status.as_ref(), &owned) {
         let api: Api<AttunePolicy> = Api::namespaced(ctx.client.clone(), &ns);
         api.patch_status(

@@ -1,6 +1,7 @@
 //! The controller process around the reconciler: waits for the apiserver, takes part in leader
-//! election on a `coordination.k8s.io` Lease, runs [`super::watch::run`] only while it leads (so
-//! only one replica ever writes), serves metrics and health, and shuts down in order on
+//! election on a `coordination.k8s.io` Lease ([`super::leader`]), runs [`super::watch::run`] only
+//! while it leads — and hands the reconciles a [`WriteGate`] that follows the lease, so a write
+//! still in flight when the lease is lost is abandoned — serves metrics and health, and shuts down in order on
 //! SIGTERM/SIGINT: readiness goes first, then the controller (in-flight reconciles finish), then
 //! the lease is released (nobody holds a lease that nobody renews), then the HTTP server. A
 //! standby re-reads the lease when the last holder's term would have ended, so it takes over at
@@ -15,17 +16,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube_lease_manager::{LeaseCreateMode, LeaseManager, LeaseParams};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{oneshot, watch};
 use tracing::{info, warn};
 
 use super::Config;
+pub use super::leader::Election;
+use super::leader::elect;
 use super::serve::{self, Health};
 use super::watch::WatchError;
 use crate::error_chain as chain;
 use crate::metrics::Metrics;
+use crate::pr::WriteGate;
 
 /// Where the pod's namespace is mounted with its service-account token.
 const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -34,8 +37,6 @@ pub const FALLBACK_NAMESPACE: &str = "attune-system";
 /// Shortest lease the election accepts: the renewal needs a grace of at least one second
 /// below the lease duration, and the lease API counts in whole seconds.
 pub const MIN_LEASE_DURATION: Duration = Duration::from_secs(2);
-/// Longest wait for releasing the lease on shutdown, so a dead apiserver cannot hold it up.
-const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -59,30 +60,6 @@ pub enum RunError {
     ElectionEnded,
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
-}
-
-/// Leader election on one Lease.
-#[derive(Debug, Clone)]
-pub struct Election {
-    pub lease_name: String,
-    pub namespace: String,
-    /// Unique among the replicas: the pod name in a cluster.
-    pub identity: String,
-    /// How long a lease stays valid after its last renewal; a standby takes over this long
-    /// after a leader vanished without releasing it.
-    pub lease_duration: Duration,
-}
-
-impl Election {
-    /// Lease duration and renewal grace in whole seconds: the holder renews a third of the
-    /// duration before it expires, so one lost renewal does not cost the lease.
-    fn timing(&self) -> Result<(u64, u64), RunError> {
-        let seconds = self.lease_duration.as_secs();
-        if self.lease_duration < MIN_LEASE_DURATION {
-            return Err(RunError::LeaseDuration(self.lease_duration));
-        }
-        Ok((seconds, (seconds / 3).max(1)))
-    }
 }
 
 /// Everything the process needs besides the client and the metrics.
@@ -162,7 +139,7 @@ pub async fn run(
 /// was released.
 pub async fn lead(
     client: kube::Client,
-    config: Config,
+    mut config: Config,
     election: Option<Election>,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
@@ -185,6 +162,9 @@ pub async fn lead(
     };
 
     let (leading_tx, mut leading) = watch::channel(false);
+    // Every write of a reconcile asks this right before it is made, so one still running after
+    // the lease is lost abandons its writes instead of racing the new leader.
+    config.write_gate = WriteGate::following(leading.clone());
     let (release_tx, release_rx) = watch::channel(false);
     let elector = tokio::spawn(elect(
         client.clone(),
@@ -258,101 +238,6 @@ enum Halt {
     Gone,
 }
 
-/// Keeps trying for the lease and publishes whether this process holds it. A lease manager
-/// that fails is dropped and built again: until then this process does not lead, because a
-/// holder that cannot renew may already have lost the lease. On `release`, gives the lease up.
-async fn elect(
-    client: kube::Client,
-    election: Election,
-    (duration, grace): (u64, u64),
-    leading: watch::Sender<bool>,
-    health: Arc<Health>,
-    mut release: watch::Receiver<bool>,
-) {
-    let mut backoff = Backoff::new();
-    loop {
-        let params = LeaseParams::new(election.identity.clone(), duration, grace);
-        let built = tokio::select! {
-            biased;
-            () = stopped(&mut release) => return,
-            built = LeaseManager::new(
-                client.clone(),
-                election.lease_name.clone(),
-                election.namespace.clone(),
-                params,
-                LeaseCreateMode::AutoCreate,
-            ) => built,
-        };
-        match built {
-            Ok(manager) => {
-                health.set_election(true);
-                info!(
-                    lease = %election.lease_name,
-                    namespace = %election.namespace,
-                    identity = %election.identity,
-                    "standing by for the leader lease"
-                );
-                loop {
-                    let changed = tokio::select! {
-                        biased;
-                        () = stopped(&mut release) => {
-                            leading.send_replace(false);
-                            give_up(&manager, &election).await;
-                            return;
-                        }
-                        changed = manager.changed() => changed,
-                    };
-                    match changed {
-                        Ok(holds) => {
-                            backoff.reset();
-                            leading.send_replace(holds);
-                        }
-                        Err(err) => {
-                            warn!(
-                                error = %chain(&err),
-                                lease = %election.lease_name,
-                                "cannot renew or read the leader lease: not leading until it can"
-                            );
-                            health.set_election(false);
-                            leading.send_replace(false);
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(err) => {
-                warn!(
-                    error = %chain(&err),
-                    lease = %election.lease_name,
-                    namespace = %election.namespace,
-                    "cannot read or create the leader lease"
-                );
-                health.set_election(false);
-            }
-        }
-        tokio::select! {
-            biased;
-            () = stopped(&mut release) => return,
-            () = backoff.sleep() => {}
-        }
-    }
-}
-
-async fn give_up(manager: &LeaseManager, election: &Election) {
-    match tokio::time::timeout(RELEASE_TIMEOUT, manager.release()).await {
-        Ok(Ok(())) => info!(lease = %election.lease_name, "released the leader lease"),
-        Ok(Err(err)) => warn!(
-            error = %chain(&err),
-            lease = %election.lease_name,
-            "cannot release the leader lease: a standby takes over once it expires"
-        ),
-        Err(_) => warn!(
-            lease = %election.lease_name,
-            "releasing the leader lease timed out: a standby takes over once it expires"
-        ),
-    }
-}
-
 /// Asks the apiserver for its version until it answers; false if stopped first.
 async fn wait_for_apiserver(
     client: &kube::Client,
@@ -383,7 +268,7 @@ async fn wait_for_apiserver(
 }
 
 /// Resolves once `rx` turns true or its sender is gone (whoever could stop us has left).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
@@ -392,7 +277,7 @@ async fn stopped_owned(mut rx: watch::Receiver<bool>) {
 }
 
 /// Doubling pause between retries, 1 s to 30 s.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -400,15 +285,15 @@ impl Backoff {
     const FIRST: Duration = Duration::from_secs(1);
     const MAX: Duration = Duration::from_secs(30);
 
-    fn new() -> Backoff {
+    pub(super) fn new() -> Backoff {
         Backoff { next: Self::FIRST }
     }
 
-    fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.next = Self::FIRST;
     }
 
-    async fn sleep(&mut self) {
+    pub(super) async fn sleep(&mut self) {
         let pause = self.next;
         self.next = (self.next * 2).min(Self::MAX);
         tokio::time::sleep(pause).await;
@@ -552,22 +437,6 @@ mod tests {
         assert!(parse_bind_address(":8080").is_err());
         assert!(parse_bind_address("localhost:8080").is_err());
         assert!(parse_bind_address("0.0.0.0").is_err());
-    }
-
-    #[test]
-    fn lease_timing_renews_a_third_before_expiry() {
-        let election = |secs| Election {
-            lease_name: "l".into(),
-            namespace: "n".into(),
-            identity: "i".into(),
-            lease_duration: Duration::from_secs(secs),
-        };
-        assert_eq!(election(15).timing().unwrap(), (15, 5));
-        assert_eq!(election(2).timing().unwrap(), (2, 1));
-        assert!(matches!(
-            election(1).timing(),
-            Err(RunError::LeaseDuration(_))
-        ));
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! the metrics mean, and it never prints configuration: nothing here can leak a credential.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -34,6 +34,8 @@ pub struct Health {
     apiserver: AtomicBool,
     election: AtomicBool,
     stopping: AtomicBool,
+    /// What keeps leader election from the lease, when the runtime knows.
+    election_problem: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -49,7 +51,22 @@ impl Health {
     /// Leader election is working: this replica leads, or it stands by with a lease manager
     /// that reaches the apiserver (always true without leader election).
     pub fn set_election(&self, healthy: bool) {
+        if healthy {
+            *self.problem() = None;
+        }
         self.election.store(healthy, Ordering::SeqCst);
+    }
+
+    /// Leader election cannot reach the lease, for the reason given (shown by `/readyz`).
+    pub fn set_election_problem(&self, problem: String) {
+        *self.problem() = Some(problem);
+        self.election.store(false, Ordering::SeqCst);
+    }
+
+    fn problem(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.election_problem
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Shutdown has begun: readiness goes away for good so traffic and probes move on.
@@ -62,13 +79,16 @@ impl Health {
     }
 
     /// Why the process is not ready, or `None` when it is.
-    pub fn not_ready_reason(&self) -> Option<&'static str> {
+    pub fn not_ready_reason(&self) -> Option<String> {
         if self.is_stopping() {
-            Some("shutting down")
+            Some("shutting down".to_owned())
         } else if !self.apiserver.load(Ordering::SeqCst) {
-            Some("the apiserver has not answered yet")
+            Some("the apiserver has not answered yet".to_owned())
         } else if !self.election.load(Ordering::SeqCst) {
-            Some("leader election cannot reach the lease")
+            Some(match self.problem().as_deref() {
+                Some(problem) => format!("leader election cannot reach the lease: {problem}"),
+                None => "leader election cannot reach the lease".to_owned(),
+            })
         } else {
             None
         }

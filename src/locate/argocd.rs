@@ -7,14 +7,15 @@ use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::ArgoApp;
 use super::revision::Revision;
 use super::source::{RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join};
-use super::{LocateError, Settings};
+use super::{LocateError, Settings, Workload, verify};
 
 /// Finds the Application, in its own namespace or, for a bare name, in each configured
-/// control-plane namespace.
+/// control-plane namespace, and reads it once its status confirms it deploys `subject`.
 pub(crate) fn locate(
     app: &ArgoApp,
     lookup: &Lookup<'_>,
     settings: &Settings,
+    subject: &Workload,
 ) -> Result<Source, Stop> {
     let namespaces = match &app.namespace {
         Some(ns) => vec![ns.clone()],
@@ -35,6 +36,7 @@ pub(crate) fn locate(
         })),
         1 => {
             let (key, object) = found.remove(0);
+            verify::application(object, &key, subject)?;
             Ok(from_application(key, object)?)
         }
         _ => Err(Stop::Fail(LocateError::Ambiguous {

@@ -9,11 +9,16 @@ use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::{self, Owner};
 use super::revision::{Revision, flux_commit};
 use super::source::{Shadow, ShadowKind, Source, Tool, clean_path};
-use super::{LocateError, Settings, Workload};
+use super::{LocateError, Settings, Workload, verify};
 
-/// Kustomization → GitRepository.
-pub(crate) fn from_kustomization(key: &ObjectRef, lookup: &Lookup<'_>) -> Result<Source, Stop> {
+/// Kustomization → GitRepository, once the Kustomization's inventory lists `subject`.
+pub(crate) fn from_kustomization(
+    key: &ObjectRef,
+    lookup: &Lookup<'_>,
+    subject: &Workload,
+) -> Result<Source, Stop> {
     let ks = lookup.require(key)?;
+    verify::kustomization(ks, key, subject)?;
     let bad = |reason: &str| LocateError::BadOwner {
         object: key.to_string(),
         reason: reason.to_owned(),
@@ -64,12 +69,16 @@ pub(crate) fn from_kustomization(key: &ObjectRef, lookup: &Lookup<'_>) -> Result
 
 /// HelmRelease → whoever applied it (found by the HelmRelease's own markers) → Git. The source
 /// is the applier's; the owner becomes the HelmRelease, whose file holds the values to edit.
+/// Each link is confirmed by the owner's status: the HelmRelease's for `subject`, the
+/// applier's for the HelmRelease.
 pub(crate) fn from_helm_release(
     key: &ObjectRef,
     lookup: &Lookup<'_>,
     settings: &Settings,
+    subject: &Workload,
 ) -> Result<Source, Stop> {
     let hr = lookup.require(key)?;
+    let trust_hint = verify::helm_release(hr, key, subject)?;
     let object = Workload::from_value(hr)?;
     let applier = marker::find(&object, settings).map_err(|err| match err {
         LocateError::NoOwnerMarker { .. } => LocateError::BadOwner {
@@ -79,8 +88,8 @@ pub(crate) fn from_helm_release(
         other => other,
     })?;
     let mut source = match &applier.owner {
-        Owner::Kustomization(ks) => from_kustomization(ks, lookup)?,
-        Owner::Argo(app) => argocd::locate(app, lookup, settings)?,
+        Owner::Kustomization(ks) => from_kustomization(ks, lookup, &object)?,
+        Owner::Argo(app) => argocd::locate(app, lookup, settings, &object)?,
         Owner::HelmRelease(parent) => {
             return Err(Stop::Fail(LocateError::BadOwner {
                 object: key.to_string(),
@@ -94,6 +103,7 @@ pub(crate) fn from_helm_release(
     source.owner = key.clone();
     source.chain.insert(0, key.clone());
     source.shadows.extend(helm_release_shadows(hr));
+    source.hints.extend(trust_hint);
     if let Some(chart) = chart_hint(hr) {
         source.hints.push(chart);
     }

@@ -2,8 +2,9 @@
 //! or Flux deploys it from, the object that owns it (an Argo CD Application, a Flux Kustomization
 //! or a Flux HelmRelease), and every setting outside that path which could shadow an edit made in
 //! it. Ownership is proven only by what the tools themselves trust — Argo CD's tracking-id
-//! annotation checked against the object it sits on, or Flux's owner labels; the
-//! `app.kubernetes.io/instance` label is reported as a hint and never followed. The walk is pure
+//! annotation checked against the object it sits on, or Flux's owner labels — and only once the
+//! owner's own status confirms it manages the object in this cluster ([`LocateError::OwnerNotVerified`]
+//! otherwise); the `app.kubernetes.io/instance` label is reported as a hint and never followed. The walk is pure
 //! over objects already fetched ([`locate`], or [`next_step`], which names the next object it
 //! needs); [`fetch`] is the thin async layer that GETs those objects from the apiserver. This
 //! module knows nothing about git checkouts, the files in the repository, forge APIs or how edits
@@ -19,6 +20,7 @@ mod revision;
 mod settings;
 mod source;
 mod step;
+mod verify;
 mod workload;
 
 #[cfg(test)]
@@ -83,6 +85,14 @@ pub enum LocateError {
     },
     #[error("{object}: {reason}")]
     BadOwner { object: String, reason: String },
+    #[error(
+        "{object} names {owner} as its owner, but {reason}; anyone who can edit the object can write its owner marker, so the marker alone is not trusted"
+    )]
+    OwnerNotVerified {
+        object: String,
+        owner: String,
+        reason: String,
+    },
     #[error("{object} cannot be read as a kubernetes object: {reason}")]
     BadObject { object: String, reason: String },
     #[error("repository url {url:?} is not understood: {reason}")]

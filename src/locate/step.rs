@@ -44,9 +44,9 @@ pub fn next_step(workload: &Workload, known: &Known, settings: &Settings) -> Ste
 fn walk(workload: &Workload, lookup: &Lookup<'_>, settings: &Settings) -> Result<Source, Stop> {
     let found = marker::find(workload, settings)?;
     let mut source = match &found.owner {
-        Owner::Argo(app) => argocd::locate(app, lookup, settings)?,
-        Owner::Kustomization(key) => flux::from_kustomization(key, lookup)?,
-        Owner::HelmRelease(key) => flux::from_helm_release(key, lookup, settings)?,
+        Owner::Argo(app) => argocd::locate(app, lookup, settings, workload)?,
+        Owner::Kustomization(key) => flux::from_kustomization(key, lookup, workload)?,
+        Owner::HelmRelease(key) => flux::from_helm_release(key, lookup, settings, workload)?,
     };
     // The workload's own hints come first: they explain how its owner was chosen.
     source.hints.splice(0..0, found.hints);

@@ -226,6 +226,7 @@ pub async fn run<F: Forge>(
             replicas: Default::default(),
             git_token: env.token.clone(),
             push_attempts: 3,
+            write_gate: crate::pr::WriteGate::always_open(),
         };
         let result = sync(forge, &target, &unit, &settings)
             .await

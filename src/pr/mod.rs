@@ -10,11 +10,13 @@
 pub mod body;
 mod changeset;
 pub mod command;
+mod gate;
 pub mod marker;
 pub mod plan;
 mod sync;
 
 pub use changeset::ChangeSet;
+pub use gate::{Write, WriteGate};
 pub use plan::{Branch, Decision, decide};
 pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
 
@@ -37,6 +39,10 @@ pub enum PrError {
         attempts: u32,
         last: String,
     },
+    #[error(
+        "abandoned {write} for {branch}: this replica no longer holds the leader lease (the new leader makes the change)"
+    )]
+    NotLeader { write: Write, branch: String },
 }
 
 impl PrError {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::body::{self, Context, Evidence, Prices};
 use super::marker::{HUMAN_COMMIT_NOTE, Marker};
 use super::plan::{Branch, Decision, decide};
-use super::{ChangeSet, PrError};
+use super::{ChangeSet, PrError, Write, WriteGate};
 use crate::crd::AttunePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
@@ -73,6 +73,8 @@ pub struct Settings {
     pub git_token: Option<String>,
     /// Push attempts before giving up when the remote moves under us.
     pub push_attempts: u32,
+    /// Asked right before each push and forge write; a closed gate abandons the write.
+    pub write_gate: WriteGate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -410,6 +412,7 @@ fn push_bot_commit(
         Some((tip, _)) => Lease::Expect(tip),
         None => Lease::Absent,
     };
+    settings.write_gate.check(Write::Push, &settings.branch)?;
     Ok(ws.push(commit, &settings.branch, lease)?)
 }
 
@@ -469,8 +472,10 @@ async fn execute<F: Forge>(
     done.action = action;
     done.reason = reason;
     let repo = &target.repo;
+    let gate = |write| settings.write_gate.check(write, &settings.branch);
     match (&decision, rendered) {
         (Decision::Create { .. }, Some(r)) => {
+            gate(Write::Create)?;
             let created = forge
                 .create(
                     repo,
@@ -490,9 +495,11 @@ async fn execute<F: Forge>(
             done.url = Some(created.url);
         }
         (Decision::Update { number }, Some(r)) => {
+            gate(Write::Update)?;
             forge.update(repo, *number, &r.title, &r.body).await?;
         }
         (Decision::Close { number }, _) => {
+            gate(Write::Comment)?;
             forge
                 .comment(
                     repo,
@@ -502,14 +509,17 @@ async fn execute<F: Forge>(
                      recommendations move again.",
                 )
                 .await?;
+            gate(Write::Close)?;
             forge.close(repo, *number).await?;
             if seen.bot_tip.is_some() {
+                gate(Write::DeleteBranch)?;
                 let _ = ws.delete_branch(&settings.branch)?;
             }
         }
         (Decision::HumanCommit { number: Some(n) }, _) => {
             let said = forge.comments(repo, *n).await?;
             if !said.iter().any(|c| c.contains(HUMAN_COMMIT_NOTE)) {
+                gate(Write::Comment)?;
                 forge
                     .comment(
                         repo,

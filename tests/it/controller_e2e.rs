@@ -287,7 +287,13 @@ async fn resizes_in_place_and_keeps_one_pull_request_across_restarts() {
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": ns.name},
                 "source": {"repoURL": repo_url, "targetRevision": "main", "path": "apps/web"},
             },
-            "status": {"sync": {"status": "Synced", "revision": sha}},
+            // As Argo CD records what it deployed: the controller trusts the tracking id only
+            // for an object listed here.
+            "status": {
+                "sync": {"status": "Synced", "revision": sha},
+                "resources": [{"group": "apps", "version": "v1", "kind": "Deployment",
+                               "namespace": ns.name, "name": "web", "status": "Synced"}],
+            },
         }),
     )
     .await;
@@ -320,7 +326,14 @@ async fn resizes_in_place_and_keeps_one_pull_request_across_restarts() {
                 "sourceRef": {"kind": "GitRepository", "name": "fleet"},
                 "path": "./apps/api",
             },
-            "status": {"lastAppliedRevision": format!("main@sha1:{sha}")},
+            // As kustomize-controller records what it applied: the owner labels are trusted
+            // only for an object in the inventory.
+            "status": {
+                "lastAppliedRevision": format!("main@sha1:{sha}"),
+                "inventory": {"entries": [
+                    {"id": format!("{}_api_apps_Deployment", ns.name), "v": "v1"},
+                ]},
+            },
         }),
     )
     .await;

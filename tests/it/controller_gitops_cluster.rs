@@ -1,5 +1,6 @@
 //! The GitOps step through its real entry, `gitops::reconcile(ctx, …)`: the live walk from a
-//! workload's Argo CD tracking id to its Application on a real apiserver, the token Secret read
+//! workload's Argo CD tracking id to its Application on a real apiserver (whose
+//! `status.resources` must list the workload, as Argo CD's does), the token Secret read
 //! from the policy's namespace (a decoy with a wrong token sits in the client's default namespace), and a real
 //! Gitea as forge and git server. `tests/run` starts both (`tests/run --
 //! controller_gitops_cluster::`).
@@ -91,8 +92,10 @@ async fn cluster() -> Client {
     client
 }
 
-/// The Application `argocd/<app>` deploying overlays/production of `repo_url`.
-async fn application(client: &Client, app: &str, repo_url: &str) {
+/// The Application `argocd/<app>` deploying overlays/production of `repo_url`; its
+/// `status.resources` (the test CRD has no status subresource, so the status is created with
+/// the object) lists the Deployment `production/<deployment>` and its Service.
+async fn application(client: &Client, app: &str, repo_url: &str, deployment: &str) {
     let ar = attune::locate::fetch::api_resource(attune::locate::ObjectKind::Application);
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &ar);
     let object: DynamicObject = serde_json::from_value(json!({
@@ -101,7 +104,14 @@ async fn application(client: &Client, app: &str, repo_url: &str) {
         "spec": {"project": "default",
                  "destination": {"server": "https://kubernetes.default.svc", "namespace": "production"},
                  "source": {"repoURL": repo_url, "targetRevision": "main", "path": "overlays/production"}},
-        "status": {"sync": {"status": "Synced", "revision": "0123456789abcdef0123456789abcdef01234567"}}
+        "status": {
+            "sync": {"status": "Synced", "revision": "0123456789abcdef0123456789abcdef01234567"},
+            "resources": [
+                {"version": "v1", "kind": "Service", "namespace": "production", "name": deployment},
+                {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "production",
+                 "name": deployment, "status": "Synced"}
+            ]
+        }
     }))
     .unwrap();
     create(&api, object).await;
@@ -183,7 +193,7 @@ async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
     let repo = format!("gitops-ctl-{suffix}");
     let app = format!("api-{suffix}");
     let url = gitea.repo(&repo).await;
-    application(&client, &app, &url).await;
+    application(&client, &app, &url, "api").await;
     secret(&client, "production", &gitea.token).await;
     // The client's default namespace: what a careless `Api::default_namespaced` would read.
     secret(&client, "default", "not-the-token").await;
@@ -245,7 +255,7 @@ async fn live_walk_to_a_repository_outside_the_allowlist_writes_nothing() {
     let repo = format!("gitops-ctl-refused-{suffix}");
     let app = format!("refused-{suffix}");
     let url = gitea.repo(&repo).await;
-    application(&client, &app, &url).await;
+    application(&client, &app, &url, "api").await;
     let cache = tempfile::tempdir().unwrap();
     let ctx = context(client, vec!["git.example.com/team/*".into()], cache.path());
     let p = policy(&format!("refused-{suffix}"), &gitea);
@@ -254,4 +264,87 @@ async fn live_walk_to_a_repository_outside_the_allowlist_writes_nothing() {
     let notes: Vec<&str> = r.notes.iter().map(|n| n.reason.as_str()).collect();
     assert_eq!(notes, ["RepositoryNotAllowed"]);
     assert!(gitea.pulls(&repo).await.is_empty());
+}
+
+/// A tracking id is an annotation whoever may edit the workload can write. One naming an
+/// Application whose status does not list the workload is not followed: no branch, no pull
+/// request, and the policy says `OwnerNotVerified` — while the same repository stays writable
+/// for a workload the Application does list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_tracking_id_writes_nothing_and_says_owner_not_verified() {
+    let gitea = Gitea::from_env();
+    let client = cluster().await;
+    let suffix = std::process::id();
+    let repo = format!("gitops-ctl-forged-{suffix}");
+    let app = format!("forged-{suffix}");
+    let url = gitea.repo(&repo).await;
+    // The Application deploys production/web, not production/api.
+    application(&client, &app, &url, "web").await;
+    secret(&client, "production", &gitea.token).await;
+    let cache = tempfile::tempdir().unwrap();
+    let ctx = context(
+        client.clone(),
+        vec![format!("{}/*", host_path(&gitea))],
+        cache.path(),
+    );
+    let p = policy(&format!("forged-{suffix}"), &gitea);
+    let forged = [workload(&app, &p)];
+
+    let r = gitops::reconcile(&ctx, &p, &forged).await;
+    assert_eq!(
+        r.condition.reason.as_deref(),
+        Some("OwnerNotVerified"),
+        "{:?}",
+        r.condition
+    );
+    let message = r.condition.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "Deployment production/api names argo cd application argocd/{app} as its owner, but \
+             its status.resources does not list apps/Deployment production/api"
+        )),
+        "{message}"
+    );
+    let notes: Vec<&str> = r.notes.iter().map(|n| n.reason.as_str()).collect();
+    assert_eq!(notes, ["OwnerNotVerified"]);
+    assert!(r.status.unwrap().pull_requests.is_empty());
+    assert!(gitea.pulls(&repo).await.is_empty(), "no pull request");
+    let (_, branches) = gitea
+        .api(
+            reqwest::Method::GET,
+            &format!("/repos/{}/{repo}/branches", gitea.user),
+            None,
+        )
+        .await;
+    let names: Vec<&str> = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["main"], "no branch pushed");
+    // Told once: the same refusal on the next reconcile publishes no second event.
+    let again = gitops::reconcile(&ctx, &p, &forged).await;
+    assert_eq!(again.condition.reason.as_deref(), Some("OwnerNotVerified"));
+    assert!(again.notes.is_empty(), "{:?}", again.notes);
+
+    // Once the Application lists production/api (Argo CD synced it), the same workload is its.
+    let ar = attune::locate::fetch::api_resource(attune::locate::ObjectKind::Application);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &ar);
+    api.delete(&app, &Default::default()).await.unwrap();
+    for _ in 0..100 {
+        if api.get_opt(&app).await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    application(&client, &app, &url, "api").await;
+    let genuine = gitops::reconcile(&ctx, &p, &forged).await;
+    assert_eq!(
+        genuine.condition.reason.as_deref(),
+        Some("PullRequestOpen"),
+        "{:?}",
+        genuine.condition
+    );
+    assert_eq!(gitea.pulls(&repo).await.len(), 1);
 }

@@ -1,6 +1,7 @@
 //! Leader election on the real apiserver: of two `attune controller` processes (in-process
 //! runners here) sharing one Lease, exactly one leads at any time; when the leader shuts down,
-//! the standby takes over within one lease duration, and the lease then names it.
+//! the standby takes over within one lease duration, and the lease then names it. A Lease
+//! namespace that does not exist is named in `/readyz` until someone creates it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,11 +9,16 @@ use std::time::{Duration, Instant};
 use crate::support::cluster::{self, TestNamespace};
 use attune::controller::Config;
 use attune::controller::run::{self, Election, Settings};
+use attune::controller::serve::{self, Health};
 use attune::metrics::Metrics;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 const LEASE: Duration = Duration::from_secs(4);
 
@@ -135,4 +141,103 @@ async fn one_leader_at_a_time_and_a_clean_handover() {
     );
     assert_eq!(holder(&client, &ns.name).await.as_deref(), Some(standby_id));
     standby.stop().await;
+}
+
+async fn readyz(app: &axum::Router) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Outside a pod the Lease goes to a namespace nobody may have created. The controller creates
+/// none: `/readyz` (and the log) name the namespace and the fix, and once the namespace exists
+/// the election recovers without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_lease_namespace_is_named_in_readyz_until_it_exists() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let namespace = format!("lease-missing-{}", cluster::suffix());
+    let tmp = tempfile::tempdir().unwrap();
+    let health = Arc::new(Health::new());
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run::lead(
+        client.clone(),
+        Config {
+            cache_dir: tmp.path().to_owned(),
+            ..Config::default()
+        },
+        Some(Election {
+            lease_name: "attune-controller".into(),
+            namespace: namespace.clone(),
+            identity: "replica-a".into(),
+            lease_duration: LEASE,
+        }),
+        Arc::clone(&metrics),
+        Arc::clone(&health),
+        stopped,
+    ));
+    let app = serve::router(Arc::clone(&metrics), Arc::clone(&health));
+
+    let said = cluster::eventually(
+        "/readyz to name the missing namespace",
+        Duration::from_secs(30),
+        || async {
+            match readyz(&app).await {
+                (StatusCode::SERVICE_UNAVAILABLE, body) if body.contains("does not exist") => {
+                    Ok(body)
+                }
+                (status, body) => Err(format!("{status}: {body}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        said,
+        format!(
+            "leader election cannot reach the lease: namespace {namespace} does not exist, so \
+             Lease {namespace}/attune-controller cannot be created ({namespace} was given as the \
+             lease namespace); the controller creates no namespace: create it or pass \
+             --lease-namespace\n"
+        )
+    );
+    let namespaces: kube::Api<Namespace> = kube::Api::all(client.clone());
+    assert!(
+        namespaces.get_opt(&namespace).await.unwrap().is_none(),
+        "the controller created no namespace"
+    );
+    assert!(metrics.encode().lines().any(|l| l == "attune_leader 0"));
+
+    cluster::ensure_namespace(&client, &namespace).await;
+    cluster::eventually(
+        "the election to recover once the namespace exists",
+        Duration::from_secs(60),
+        || async {
+            let leads = metrics.encode().lines().any(|l| l == "attune_leader 1");
+            match readyz(&app).await {
+                (StatusCode::OK, _) if leads => Ok(()),
+                (status, body) => Err(format!("leading {leads}, {status}: {body}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        holder(&client, &namespace).await.as_deref(),
+        Some("replica-a")
+    );
+
+    stop.send_replace(true);
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("stops within 30 s")
+        .expect("no panic")
+        .expect("ends without error");
+    let _ = namespaces.delete(&namespace, &Default::default()).await;
 }

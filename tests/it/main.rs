@@ -29,6 +29,7 @@ mod golden;
 mod locate_cluster;
 mod pr_gitea;
 mod pr_github;
+mod pr_leadership;
 mod pr_lifecycle;
 mod propose_bad_input;
 mod propose_scoped;

@@ -41,6 +41,7 @@ fn settings(cache: &Path) -> Settings {
         replicas: Default::default(),
         git_token: Some(TOKEN.into()),
         push_attempts: 3,
+        write_gate: attune::pr::WriteGate::always_open(),
     }
 }
 

@@ -23,7 +23,24 @@ pub struct Located {
     pub name: String,
     pub recommendation: WorkloadRecommendation,
     /// The source, or why it could not be found (the message names the object).
-    pub source: Result<Source, String>,
+    pub source: Result<Source, Unlocated>,
+}
+
+/// Why a workload has no source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlocated {
+    pub message: String,
+    /// The owner its marker names does not list it in its status: the marker may be forged.
+    pub owner_not_verified: bool,
+}
+
+impl From<String> for Unlocated {
+    fn from(message: String) -> Unlocated {
+        Unlocated {
+            message,
+            owner_not_verified: false,
+        }
+    }
 }
 
 impl Located {
@@ -64,11 +81,20 @@ pub struct Group {
 pub struct Refusal {
     /// The workload (`Kind/name`) or group it concerns.
     pub key: String,
-    /// True when the allowlist or the ownership check refused the repository.
-    pub not_allowed: bool,
-    /// True when tracing the workload to its source failed.
-    pub locate: bool,
+    pub cause: Cause,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The allowlist or a policy override refused the repository.
+    NotAllowed,
+    /// Tracing the workload to its source failed.
+    Locate,
+    /// The owner the workload's marker names does not list it: nothing is written for it.
+    OwnerNotVerified,
+    /// The source cannot take a pull request (a tag, a URL without owner/name).
+    Source,
 }
 
 /// The admitted groups and the refused workloads.
@@ -106,8 +132,11 @@ fn admit(
     let owner = source.owner.to_string();
     let refuse = |not_allowed: bool, message: String| Refusal {
         key: who.clone(),
-        not_allowed,
-        locate: false,
+        cause: if not_allowed {
+            Cause::NotAllowed
+        } else {
+            Cause::Source
+        },
         message,
     };
     let repo =
@@ -202,9 +231,12 @@ pub fn plan(
             Err(why) => {
                 out.refusals.push(Refusal {
                     key: w.label(),
-                    not_allowed: false,
-                    locate: true,
-                    message: why.clone(),
+                    cause: if why.owner_not_verified {
+                        Cause::OwnerNotVerified
+                    } else {
+                        Cause::Locate
+                    },
+                    message: why.message.clone(),
                 });
                 continue;
             }
@@ -339,7 +371,7 @@ mod tests {
         }
     }
 
-    fn located(name: &str, source: Result<Source, String>) -> Located {
+    fn located(name: &str, source: Result<Source, Unlocated>) -> Located {
         Located {
             kind: "Deployment".into(),
             name: name.into(),
@@ -465,7 +497,7 @@ mod tests {
         )];
         let plan1 = plan("shop", "p", &PullRequestExport::default(), &allowed(), &ws);
         assert!(plan1.groups.is_empty());
-        assert!(plan1.refusals[0].not_allowed);
+        assert_eq!(plan1.refusals[0].cause, Cause::NotAllowed);
         assert!(
             plan1.refusals[0]
                 .message
@@ -481,7 +513,7 @@ mod tests {
         let ws = [located("api", Ok(source(URL, BRANCH, ".")))];
         let plan2 = plan("shop", "p", &export, &allowed(), &ws);
         assert!(plan2.groups.is_empty());
-        assert!(plan2.refusals[0].not_allowed);
+        assert_eq!(plan2.refusals[0].cause, Cause::NotAllowed);
         assert!(
             plan2.refusals[0].message.contains("\"team/elsewhere\""),
             "{}",
@@ -542,17 +574,31 @@ mod tests {
             located("api", Ok(source(URL, (RevisionKind::Tag, "v1.2"), "."))),
             located(
                 "web",
-                Err("Deployment shop/web carries no argo cd tracking id".into()),
+                Err("Deployment shop/web carries no argo cd tracking id"
+                    .to_owned()
+                    .into()),
             ),
             located(
                 "db",
                 Ok(source(URL, (RevisionKind::DefaultBranch, "HEAD"), ".")),
             ),
+            located(
+                "forged",
+                Err(Unlocated {
+                    message: "names argo cd application argocd/shop as its owner, but".into(),
+                    owner_not_verified: true,
+                }),
+            ),
         ];
         let p = plan("n", "p", &PullRequestExport::default(), &allowed(), &ws);
         assert_eq!(p.groups.len(), 1);
+        assert_eq!(p.groups[0].workloads.len(), 1, "only db rides in a branch");
+        assert_eq!(p.refusals.len(), 3);
+        assert_eq!(p.refusals[2].cause, Cause::OwnerNotVerified);
+        assert_eq!(p.refusals[2].key, "Deployment/forged");
         assert_eq!(p.groups[0].base, "main");
         assert!(p.refusals[0].message.contains("tag \"v1.2\", not a branch"));
-        assert!(p.refusals[1].locate);
+        assert_eq!(p.refusals[0].cause, Cause::Source);
+        assert_eq!(p.refusals[1].cause, Cause::Locate);
     }
 }

@@ -19,6 +19,7 @@ pub mod forge;
 pub mod group;
 mod memory;
 pub mod outcome;
+mod refuse;
 mod run;
 
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub use allow::{
     Verdict, check as check_repository, malformed as malformed_pattern,
     matches as repository_matches,
 };
-pub use group::Located;
+pub use group::{Located, Unlocated};
 pub use memory::Memory;
 pub use run::Env;
 
@@ -36,6 +37,8 @@ use crate::crd::{
     AttunePolicy, Condition, GitOpsStatus, GitProvider, PullRequestExport, UpdateMode,
 };
 use crate::forge::Forge;
+use crate::locate::LocateError;
+use crate::locate::fetch::FetchError;
 use outcome::{Outcome, Reason};
 
 /// What the step reports back to the reconcile.
@@ -64,7 +67,7 @@ impl Report {
 /// A setting that stops the whole policy, reported with an event the first time.
 fn refuse(env: &Env<'_>, policy: &AttunePolicy, message: &str) -> Report {
     let uid = policy.metadata.uid.clone().unwrap_or_default();
-    run::invalid(
+    refuse::invalid(
         env,
         &uid,
         message,
@@ -125,7 +128,13 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
         let source =
             crate::locate::fetch::locate_live(&ctx.client, &w.identity, &ctx.config.locate)
                 .await
-                .map_err(|e| format!("locating {}: {}", w.identity.describe(), outcome::chain(&e)));
+                .map_err(|e| Unlocated {
+                    owner_not_verified: matches!(
+                        e,
+                        FetchError::Locate(LocateError::OwnerNotVerified { .. })
+                    ),
+                    message: format!("locating {}: {}", w.identity.describe(), outcome::chain(&e)),
+                });
         located.push(Located {
             kind: w.identity.kind.clone(),
             name: w.identity.name.clone(),

@@ -13,10 +13,12 @@ use crate::pr::{Action, PrError, RunResult};
 
 /// `GitOpsPullRequest` reasons, most urgent first: the condition shows the first one present.
 /// The spelling follows the Go operator's (`PullRequest{Open,Failed,DryRun,Cooldown,Disabled}`,
-/// `NoDrift`), extended with `PullRequestMerged` and `PullRequestClosed`.
+/// `NoDrift`), extended with `PullRequestMerged`, `PullRequestClosed` and `OwnerNotVerified`
+/// (a workload's owner marker is not confirmed by the owner's status, so nothing is written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
     Failed,
+    OwnerNotVerified,
     Cooldown,
     Open,
     Closed,
@@ -30,6 +32,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Failed => "PullRequestFailed",
+            Reason::OwnerNotVerified => "OwnerNotVerified",
             Reason::Cooldown => "PullRequestCooldown",
             Reason::Open => "PullRequestOpen",
             Reason::Closed => "PullRequestClosed",
@@ -203,6 +206,7 @@ pub fn category(err: &PrError) -> FailureCategory {
     match err {
         PrError::Forge(_) => FailureCategory::Forge,
         PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
+        PrError::NotLeader { .. } => FailureCategory::Kubernetes,
         PrError::Template { .. } | PrError::NoBase { .. } | PrError::BadPath { .. } => {
             FailureCategory::Repository
         }

@@ -13,7 +13,7 @@ use super::forge::{Failure, ForgeSlot};
 use super::group::{self, Group, Located};
 use super::memory::{Entry, Memory};
 use super::outcome::{self, Outcome, Reason, note};
-use super::{Report, fingerprint};
+use super::{Report, fingerprint, refuse};
 use crate::controller::{Config, Note};
 use crate::crd::{AttunePolicy, GitOpsPullRequest, GitOpsStatus, PullRequestExport};
 use crate::forge::{Forge, PrState};
@@ -69,7 +69,7 @@ pub(crate) async fn pass<S: ForgeSlot>(
                 let message = format!(
                     "export.pullRequest.cooldown {text:?} is not a duration ({why}); write it like 24h"
                 );
-                return invalid(env, &uid, &message, generation, now);
+                return refuse::invalid(env, &uid, &message, generation, now);
             }
         },
     };
@@ -78,7 +78,7 @@ pub(crate) async fn pass<S: ForgeSlot>(
     {
         let message =
             format!("export.pullRequest.minChangePercent {percent} is out of range; use 0 to 100");
-        return invalid(env, &uid, &message, generation, now);
+        return refuse::invalid(env, &uid, &message, generation, now);
     }
     let plan = group::plan(
         &ns,
@@ -89,35 +89,7 @@ pub(crate) async fn pass<S: ForgeSlot>(
     );
 
     for r in &plan.refusals {
-        let key = format!("refused:{}", r.key);
-        let fresh = env
-            .memory
-            .get(&uid, &key)
-            .is_none_or(|e| e.fingerprint != r.message);
-        if fresh {
-            let (reason, category) = if r.not_allowed {
-                ("RepositoryNotAllowed", FailureCategory::Repository)
-            } else if r.locate {
-                ("PullRequestFailed", FailureCategory::Locate)
-            } else {
-                ("PullRequestFailed", FailureCategory::Repository)
-            };
-            env.metrics.failure(category);
-            notes.push(note(true, reason, "WriteBack", &r.message));
-        }
-        let o = Outcome::new(Reason::Failed, r.message.clone());
-        env.memory.put(
-            &uid,
-            &key,
-            Entry {
-                fingerprint: r.message.clone(),
-                wanted: String::new(),
-                outcome: o.clone(),
-                polled: now,
-                written: None,
-                row: GitOpsPullRequest::default(),
-            },
-        );
+        let (key, o) = refuse::workload(env, &uid, r, now, &mut notes);
         keys.push(key);
         outcomes.push(o);
     }
@@ -163,47 +135,6 @@ pub(crate) async fn pass<S: ForgeSlot>(
 
 fn rfc3339(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// The report for a setting that stops the whole policy: its condition, and a warning event
-/// the first time the message is seen.
-pub(crate) fn invalid(
-    env: &Env<'_>,
-    uid: &str,
-    message: &str,
-    generation: Option<i64>,
-    now: SystemTime,
-) -> Report {
-    const KEY: &str = "settings";
-    let fresh = env
-        .memory
-        .get(uid, KEY)
-        .is_none_or(|e| e.fingerprint != message);
-    let o = Outcome::new(Reason::Failed, message.to_owned());
-    let mut notes = Vec::new();
-    if fresh {
-        env.metrics.failure(FailureCategory::InvalidPolicy);
-        notes.push(note(true, "PullRequestFailed", "WriteBack", message));
-    }
-    env.memory.put(
-        uid,
-        KEY,
-        Entry {
-            fingerprint: message.to_owned(),
-            wanted: String::new(),
-            outcome: o.clone(),
-            polled: now,
-            written: None,
-            row: GitOpsPullRequest::default(),
-        },
-    );
-    env.memory.retain(uid, &[KEY.to_owned()]);
-    Report {
-        status: None,
-        condition: outcome::condition(&[&o], generation),
-        notes,
-        requeue_after: None,
-    }
 }
 
 fn since(now: SystemTime, then: SystemTime) -> Duration {
@@ -477,6 +408,7 @@ async fn sync<S: ForgeSlot>(
         replicas: Default::default(),
         git_token: token.clone(),
         push_attempts: 3,
+        write_gate: config.write_gate.clone(),
     };
     let secrets: Vec<&str> = token.as_deref().into_iter().collect();
     // `pr::sync` holds a libgit2 handle across its awaits, so its future is not `Send`; it runs
@@ -494,6 +426,7 @@ async fn sync<S: ForgeSlot>(
         tokio::task::block_in_place(|| handle.block_on(pr::sync(forge, &target, &one, &settings)));
     let r = match result {
         Ok(r) => r,
+        Err(e @ pr::PrError::NotLeader { .. }) => return abandoned(g, &e, now, written_before),
         Err(e) => {
             let category = outcome::category(&e);
             let message = git::redact(
@@ -554,6 +487,37 @@ async fn sync<S: ForgeSlot>(
         Done {
             outcome: o,
             requeue,
+        },
+        entry,
+    )
+}
+
+/// A write abandoned because this replica lost the leader lease: not the policy's failure, so
+/// no event and no failure metric; the new leader runs the branch again. The empty fingerprint
+/// makes this replica run it again too, should it lead again with this memory.
+fn abandoned(
+    g: &Group,
+    e: &pr::PrError,
+    now: SystemTime,
+    written: Option<SystemTime>,
+) -> (Done, Entry) {
+    tracing::info!(branch = %g.branch, repository = %g.repo, "{e}");
+    let o = Outcome::new(
+        Reason::Failed,
+        format!("pull request {} in {}: {e}", g.branch, g.repo),
+    );
+    let entry = Entry {
+        fingerprint: String::new(),
+        wanted: String::new(),
+        outcome: o.clone(),
+        polled: now,
+        written,
+        row: row(g, &o),
+    };
+    (
+        Done {
+            outcome: o,
+            requeue: None,
         },
         entry,
     )

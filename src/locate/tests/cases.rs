@@ -378,6 +378,7 @@ fn cases() -> Vec<(&'static str, Want)> {
                 checks: &[],
                 hints: &[
                     "app.kubernetes.io/instance=podinfo",
+                    "rests on helm's release annotations",
                     "chart podinfo comes from HelmRepository/podinfo",
                 ],
             }),
@@ -425,6 +426,49 @@ fn cases() -> Vec<(&'static str, Want)> {
                 ],
             }),
         ),
+        // ---- forged owner markers: the owner's status does not vouch for the object ----
+        (
+            "argocd-forged-tracking-id",
+            Want::Fails(
+                is_unverified,
+                "Deployment shop/web names argo cd application argocd/shop as its owner, but its status.resources does not list apps/Deployment shop/web",
+            ),
+        ),
+        (
+            "argocd-remote-destination",
+            Want::Fails(
+                is_unverified,
+                "but it deploys to https://prod.example.com:6443, not to the cluster it runs in",
+            ),
+        ),
+        (
+            "flux-forged-labels",
+            Want::Fails(
+                is_unverified,
+                "names flux kustomization flux-system/apps as its owner, but its status.inventory does not list shop_web_apps_Deployment",
+            ),
+        ),
+        (
+            "flux-remote-kubeconfig",
+            Want::Fails(
+                is_unverified,
+                "it applies to the cluster of its spec.kubeConfig",
+            ),
+        ),
+        (
+            "flux-helm-forged",
+            Want::Fails(
+                is_unverified,
+                "Deployment podinfo/podinfo names flux helmrelease podinfo/podinfo as its owner, but the object lacks the annotations meta.helm.sh/release-name=podinfo",
+            ),
+        ),
+        (
+            "flux-helm-forged-applier",
+            Want::Fails(
+                is_unverified,
+                "HelmRelease podinfo/podinfo names flux kustomization flux-system/apps as its owner, but its status.inventory does not list podinfo_podinfo_helm.toolkit.fluxcd.io_HelmRelease",
+            ),
+        ),
         // ---- both tools ----
         (
             "both-tools-ambiguous",
@@ -451,6 +495,10 @@ fn cases() -> Vec<(&'static str, Want)> {
             }),
         ),
     ]
+}
+
+fn is_unverified(e: &LocateError) -> bool {
+    matches!(e, LocateError::OwnerNotVerified { .. })
 }
 
 fn check(name: &str, got: &Source, want: &Found) {
