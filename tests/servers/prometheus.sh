@@ -62,6 +62,9 @@ cached_tsdb() {
       rm -rf "$dir.tmp"
       cmd_backfill "$dir.tmp" >&2
       mv "$dir.tmp" "$dir"
+      # Histories of earlier generator versions are never used again.
+      find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -name 'prometheus-history-*' ! -path "$dir" \
+        -exec rm -rf {} +
     fi
     exec 9>&-
   fi
