@@ -4,24 +4,13 @@
 use std::collections::BTreeMap;
 
 use super::answer::Series;
-use super::promql::{self, Resource};
+use super::promql::{self, Resource, Workload};
 use super::{Prometheus, QuerySettings, RangePlan, UsageError};
-use crate::crd::TargetKind;
 use crate::recommend::Sample;
 
 /// The pause container's series in older kubelets (dockershim). Container names are DNS labels
 /// (lowercase), so no real container can be called this.
 const PAUSE_CONTAINER: &str = "POD";
-
-/// Which pods to read: a workload by namespace, name and kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Workload<'a> {
-    pub namespace: &'a str,
-    pub name: &'a str,
-    pub kind: TargetKind,
-    /// A Job's or CronJob's `completionMode: Indexed` (its pods carry an index).
-    pub indexed: bool,
-}
 
 /// Usage history of one workload and resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,26 +48,31 @@ impl Usage {
     }
 }
 
-/// Queries the history of `resource` for `workload` over the window ending at `now_ms`.
+/// What to read: one workload's usage of one resource over the window ending at `now_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageRequest<'a> {
+    pub settings: &'a QuerySettings,
+    pub workload: Workload<'a>,
+    pub resource: Resource,
+    /// Unix milliseconds; the last point is the last step-aligned instant at or before it.
+    pub now_ms: i64,
+}
+
+/// Queries Prometheus for one workload and resource and groups the answer by container.
 pub async fn fetch_usage(
     prometheus: &Prometheus,
-    settings: &QuerySettings,
-    workload: &Workload<'_>,
-    resource: Resource,
-    now_ms: i64,
+    request: &UsageRequest<'_>,
 ) -> Result<Usage, UsageError> {
-    let plan = RangePlan::new(settings, now_ms);
-    let regex = promql::pod_regex(workload.kind, workload.name, workload.indexed);
+    let plan = RangePlan::new(request.settings, request.now_ms);
     let query = promql::expression(
-        resource,
-        settings,
-        workload.namespace,
-        &regex,
+        request.resource,
+        request.settings,
+        &request.workload,
         plan.rate_window,
     );
     let series = prometheus.query_range(&query, &plan).await?;
     Ok(Usage {
-        resource,
+        resource: request.resource,
         query,
         plan,
         containers: by_container(series),

@@ -24,6 +24,16 @@ impl Resource {
     }
 }
 
+/// Which pods to read: a workload by namespace, name and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workload<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub kind: TargetKind,
+    /// A Job's or CronJob's `completionMode: Indexed` (its pods carry an index).
+    pub indexed: bool,
+}
+
 /// The regex matching the names of a workload's pods: the workload name, regex-escaped, and the
 /// suffix its controller appends. `indexed` is a Job's or CronJob's `completionMode: Indexed`.
 ///
@@ -45,19 +55,19 @@ pub fn pod_regex(kind: TargetKind, name: &str, indexed: bool) -> String {
     regex
 }
 
-/// The range-query expression for one workload and resource. `pod_regex` is regex text (it is
-/// PromQL-string-escaped here); `rate_window` is only used for CPU without a recording metric.
+/// The range-query expression for one workload and resource. `rate_window` is only used for
+/// CPU without a recording metric.
 pub fn expression(
     resource: Resource,
     settings: &QuerySettings,
-    namespace: &str,
-    pod_regex: &str,
+    workload: &Workload<'_>,
     rate_window: Duration,
 ) -> String {
+    let pod_regex = pod_regex(workload.kind, workload.name, workload.indexed);
     let selector = format!(
         "{{namespace=\"{}\",pod=~\"{}\"}}",
-        escape_string(namespace),
-        escape_string(pod_regex)
+        escape_string(workload.namespace),
+        escape_string(&pod_regex)
     );
     let recording = match resource {
         Resource::Cpu => settings.cpu_recording_metric.as_deref(),
@@ -142,79 +152,60 @@ mod tests {
         }
     }
 
+    fn workload(
+        namespace: &'static str,
+        name: &'static str,
+        kind: TargetKind,
+    ) -> Workload<'static> {
+        Workload {
+            namespace,
+            name,
+            kind,
+            indexed: false,
+        }
+    }
+
+    const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
     #[test]
     fn the_go_operators_queries() {
+        let api = workload("shop", "api", TargetKind::Deployment);
+        let db = workload("shop", "db", TargetKind::StatefulSet);
         let max = settings(PodAggregation::Max);
-        let regex = pod_regex(TargetKind::Deployment, "api", false);
         assert_eq!(
-            expression(
-                Resource::Cpu,
-                &max,
-                "shop",
-                &regex,
-                Duration::from_secs(300)
-            ),
+            expression(Resource::Cpu, &max, &api, FIVE_MINUTES),
             r#"max by (container) (rate(container_cpu_usage_seconds_total{namespace="shop",pod=~"api-[a-z0-9]+-[a-z0-9]{5}"}[5m]))"#
         );
         assert_eq!(
-            expression(
-                Resource::Memory,
-                &max,
-                "shop",
-                &regex,
-                Duration::from_secs(300)
-            ),
+            expression(Resource::Memory, &max, &api, FIVE_MINUTES),
             r#"max by (container) (container_memory_working_set_bytes{namespace="shop",pod=~"api-[a-z0-9]+-[a-z0-9]{5}"})"#
         );
         let avg = settings(PodAggregation::Avg);
         assert_eq!(
-            expression(
-                Resource::Cpu,
-                &avg,
-                "shop",
-                "db-[0-9]+",
-                Duration::from_secs(30)
-            ),
+            expression(Resource::Cpu, &avg, &db, Duration::from_secs(30)),
             r#"avg by (container) (rate(container_cpu_usage_seconds_total{namespace="shop",pod=~"db-[0-9]+"}[30s]))"#
         );
         let none = settings(PodAggregation::None);
         assert_eq!(
-            expression(
-                Resource::Memory,
-                &none,
-                "shop",
-                "db-[0-9]+",
-                Duration::from_secs(30)
-            ),
+            expression(Resource::Memory, &none, &db, Duration::from_secs(30)),
             r#"container_memory_working_set_bytes{namespace="shop",pod=~"db-[0-9]+"}"#
         );
     }
 
     #[test]
     fn recording_metrics_replace_the_expression_without_rate() {
+        let x = workload("a", "x", TargetKind::StatefulSet);
         let recorded = QuerySettings {
             cpu_recording_metric: Some("namespace_pod_container:cpu:rate5m".into()),
             memory_recording_metric: Some("attune:memory_ws".into()),
             ..QuerySettings::default()
         };
         assert_eq!(
-            expression(
-                Resource::Cpu,
-                &recorded,
-                "a",
-                "x-[0-9]+",
-                Duration::from_secs(300)
-            ),
+            expression(Resource::Cpu, &recorded, &x, FIVE_MINUTES),
             r#"max by (container) (namespace_pod_container:cpu:rate5m{namespace="a",pod=~"x-[0-9]+"})"#
         );
         assert_eq!(
-            expression(
-                Resource::Memory,
-                &recorded,
-                "a",
-                "x-[0-9]+",
-                Duration::from_secs(300)
-            ),
+            expression(Resource::Memory, &recorded, &x, FIVE_MINUTES),
             r#"max by (container) (attune:memory_ws{namespace="a",pod=~"x-[0-9]+"})"#
         );
         // An unchecked name never reaches the query: the default expression is used.
@@ -222,12 +213,11 @@ mod tests {
             cpu_recording_metric: Some("up} or vector(1)".into()),
             ..QuerySettings::default()
         };
-        let query = expression(Resource::Cpu, &injected, "a", "x", Duration::from_secs(60));
-        assert!(
-            query.contains("rate(container_cpu_usage_seconds_total"),
-            "{query}"
+        let query = expression(Resource::Cpu, &injected, &x, Duration::from_secs(60));
+        assert_eq!(
+            query,
+            r#"max by (container) (rate(container_cpu_usage_seconds_total{namespace="a",pod=~"x-[0-9]+"}[1m]))"#
         );
-        assert!(!query.contains("vector"), "{query}");
     }
 
     #[test]
@@ -253,17 +243,18 @@ mod tests {
 
     #[test]
     fn names_are_regex_escaped_then_string_escaped() {
-        let regex = pod_regex(TargetKind::StatefulSet, "my.app", false);
-        assert_eq!(regex, r"my\.app-[0-9]+");
-        let query = expression(
-            Resource::Memory,
-            &settings(PodAggregation::None),
-            "team\"a\\b",
-            &regex,
-            Duration::from_secs(60),
-        );
         assert_eq!(
-            query,
+            pod_regex(TargetKind::StatefulSet, "my.app", false),
+            r"my\.app-[0-9]+"
+        );
+        let odd = workload("team\"a\\b", "my.app", TargetKind::StatefulSet);
+        assert_eq!(
+            expression(
+                Resource::Memory,
+                &settings(PodAggregation::None),
+                &odd,
+                FIVE_MINUTES
+            ),
             r#"container_memory_working_set_bytes{namespace="team\"a\\b",pod=~"my\\.app-[0-9]+"}"#
         );
         assert_eq!(

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use attune::crd::{MetricsSource, TargetKind};
 use attune::recommend::Sample;
 use attune::usage::{
-    Prometheus, QueryBudget, QueryLimits, RangePlan, Resolution, Resource, Usage, UsageSettings,
-    Workload, fetch_usage,
+    Prometheus, QueryBudget, QueryLimits, RangePlan, Resolution, Resource, Usage, UsageRequest,
+    UsageSettings, Workload, fetch_usage,
 };
 use serde_json::{Value, json};
 
@@ -55,7 +55,13 @@ fn workload(name: &'static str, kind: TargetKind) -> Workload<'static> {
 async fn fetch(extra: Value, workload: Workload<'_>, resource: Resource) -> Usage {
     let (prometheus, settings) = setup(extra);
     let started = Instant::now();
-    let usage = fetch_usage(&prometheus, &settings.query, &workload, resource, NOW_MS)
+    let request = UsageRequest {
+        settings: &settings.query,
+        workload,
+        resource,
+        now_ms: NOW_MS,
+    };
+    let usage = fetch_usage(&prometheus, &request)
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", workload.name));
     eprintln!(

@@ -11,8 +11,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::crd::{MetricsSource, TargetKind};
 use crate::recommend::Sample;
 use crate::usage::{
-    BearerToken, Prometheus, QueryBudget, QueryLimits, Resource, UsageError, UsageSettings,
-    Workload, fetch_usage,
+    BearerToken, Prometheus, QueryBudget, QueryLimits, Resource, UsageError, UsageRequest,
+    UsageSettings, Workload, fetch_usage,
 };
 
 /// 2026-01-05T00:00:00Z.
@@ -31,6 +31,19 @@ fn settings(spec: Value, token: Option<&str>) -> UsageSettings {
     let source: MetricsSource = serde_json::from_value(spec).unwrap();
     let token = token.map(|t| BearerToken::from_secret_value(t.as_bytes()).unwrap());
     UsageSettings::from_spec(&source, token).unwrap()
+}
+
+fn request<'a>(
+    settings: &'a UsageSettings,
+    workload: Workload<'a>,
+    resource: Resource,
+) -> UsageRequest<'a> {
+    UsageRequest {
+        settings: &settings.query,
+        workload,
+        resource,
+        now_ms: NOW_MS,
+    }
 }
 
 fn client(settings: &UsageSettings, limits: QueryLimits) -> Prometheus {
@@ -97,7 +110,7 @@ async fn sends_the_exact_query_headers_and_parameters() {
         Some(TOKEN),
     );
     let prometheus = client(&settings, QueryLimits::default());
-    let usage = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let usage = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap();
 
@@ -166,7 +179,7 @@ async fn memory_with_avg_and_a_statefulset() {
         kind: TargetKind::StatefulSet,
         indexed: false,
     };
-    let usage = fetch_usage(&prometheus, &settings.query, &db, Resource::Memory, NOW_MS)
+    let usage = fetch_usage(&prometheus, &request(&settings, db, Resource::Memory))
         .await
         .unwrap();
     let requests = server.received_requests().await.unwrap();
@@ -198,7 +211,7 @@ async fn too_many_points_is_prometheus_unavailable_with_its_message() {
         .await;
     let settings = settings(json!({"prometheus": {"address": server.uri()}}), None);
     let prometheus = client(&settings, QueryLimits::default());
-    let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap_err();
     assert!(!err.is_setting());
@@ -229,7 +242,7 @@ async fn a_slow_answer_times_out() {
     };
     let prometheus = client(&settings, limits);
     let started = std::time::Instant::now();
-    let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap_err();
     assert!(
@@ -272,7 +285,7 @@ async fn the_token_never_follows_a_redirect_to_another_host() {
         Some(TOKEN),
     );
     let prometheus = client(&settings, QueryLimits::default());
-    let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap_err();
     assert_eq!(
@@ -310,7 +323,7 @@ async fn a_redirect_within_the_address_is_followed_with_the_token() {
         Some(TOKEN),
     );
     let prometheus = client(&settings, QueryLimits::default());
-    let usage = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Memory, NOW_MS)
+    let usage = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Memory))
         .await
         .unwrap();
     assert_eq!(
@@ -344,7 +357,7 @@ async fn echoed_secrets_are_redacted_from_errors() {
         Some(TOKEN),
     );
     let prometheus = client(&settings, QueryLimits::default());
-    let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap_err()
         .to_string();
@@ -408,7 +421,7 @@ async fn unusable_answers_are_specific_errors() {
         let address = format!("{}/{prefix}", server.uri());
         let settings = settings(json!({"prometheus": {"address": address}}), None);
         let prometheus = client(&settings, limits);
-        let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+        let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), format!("prometheus at {address} {want}"));
@@ -422,7 +435,7 @@ async fn a_closed_port_is_unreachable() {
     drop(listener);
     let settings = settings(json!({"prometheus": {"address": address}}), None);
     let prometheus = client(&settings, QueryLimits::default());
-    let err = fetch_usage(&prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+    let err = fetch_usage(&prometheus, &request(&settings, WEB, Resource::Cpu))
         .await
         .unwrap_err();
     match &err {
@@ -459,7 +472,7 @@ async fn queries_wait_for_the_shared_budget() {
     let b = Prometheus::new(settings.endpoint.clone(), budget.clone()).unwrap();
     let started = std::time::Instant::now();
     for prometheus in [&a, &b, &a, &b, &a] {
-        fetch_usage(prometheus, &settings.query, &WEB, Resource::Cpu, NOW_MS)
+        fetch_usage(prometheus, &request(&settings, WEB, Resource::Cpu))
             .await
             .unwrap();
     }

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::crd::{MetricsSource, TargetKind};
 use crate::usage::{
-    Prometheus, QueryBudget, QueryLimits, Resource, UsageError, UsageSettings, Workload,
-    fetch_usage,
+    Prometheus, QueryBudget, QueryLimits, Resource, UsageError, UsageRequest, UsageSettings,
+    Workload, fetch_usage,
 };
 
 struct Server(Child);
@@ -90,21 +90,18 @@ async fn query(address: &str, insecure: bool) -> UsageError {
     let settings = UsageSettings::from_spec(&source, None).unwrap();
     let budget = Arc::new(QueryBudget::new(QueryLimits::default()).unwrap());
     let prometheus = Prometheus::new(settings.endpoint, budget).unwrap();
-    let web = Workload {
-        namespace: "shop",
-        name: "web",
-        kind: TargetKind::Deployment,
-        indexed: false,
+    let request = UsageRequest {
+        settings: &settings.query,
+        workload: Workload {
+            namespace: "shop",
+            name: "web",
+            kind: TargetKind::Deployment,
+            indexed: false,
+        },
+        resource: Resource::Cpu,
+        now_ms: 1_767_571_200_000,
     };
-    fetch_usage(
-        &prometheus,
-        &settings.query,
-        &web,
-        Resource::Cpu,
-        1_767_571_200_000,
-    )
-    .await
-    .unwrap_err()
+    fetch_usage(&prometheus, &request).await.unwrap_err()
 }
 
 #[tokio::test]
