@@ -35,5 +35,6 @@ mod propose_bad_input;
 mod propose_scoped;
 mod quantity_parse;
 mod quantity_props;
+mod usage_prometheus;
 mod yamledit_edits;
 mod yamledit_props;
