@@ -3,7 +3,8 @@
 # build starts, so that a fresh machine fails in the first second with a clear line instead of
 # after a long build:
 #   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
-#   App tests), curl (health polls), python3 (free ports, fixtures)
+#   App tests), curl (health polls), python3 (free ports, fixtures), prometheus with promtool
+#   (the recommender's usage history, tests/servers/prometheus.sh)
 #   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
 #   kustomize: `kubectl kustomize` or a `kustomize` binary (the render oracle); when neither is
 #   there, kustomize is built from its Go module into the cache and put first on PATH
@@ -21,12 +22,13 @@ apt_for() { # apt_for COMMAND -> Debian package providing it
     curl) echo curl ;;
     git) echo git ;;
     python3) echo python3 ;;
+    prometheus | promtool) echo prometheus ;;
     *) echo "$1" ;;
   esac
 }
 
 missing=()
-for cmd in git lighttpd openssl curl python3; do
+for cmd in git lighttpd openssl curl python3 prometheus promtool; do
   command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
 done
 if ((${#missing[@]})); then
@@ -36,7 +38,7 @@ if ((${#missing[@]})); then
   fi
   log "installing ${missing[*]} (apt-get)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 for tool in cargo go; do
