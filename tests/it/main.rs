@@ -13,6 +13,7 @@ mod support;
 mod chart;
 mod cluster_harness;
 mod controller_cli;
+mod controller_conditions;
 mod controller_e2e;
 mod controller_gitops;
 mod controller_gitops_cluster;
