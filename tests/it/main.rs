@@ -24,6 +24,7 @@ mod controller_serve;
 mod crd_generated;
 mod crd_load;
 mod crd_status;
+mod crd_validation;
 mod forge_gitea;
 mod forge_github;
 mod golden;
