@@ -110,8 +110,9 @@ async fn run(
     let mut notes = Vec::new();
 
     let target = &policy.spec.target_ref;
-    if target.name.is_none() && target.selector.is_none() {
-        facts.invalid = Some("targetRef needs a name or a selector".into());
+    // The CRD's rules, again: a policy may predate them or come from a CRD without them.
+    if let Err(invalid) = crate::crd::validate(&policy.spec) {
+        facts.invalid = Some(invalid.to_string());
     } else if !is_supported(target.kind) {
         facts.invalid = Some(format!(
             "targetRef.kind {} is not resized by this controller; use Deployment, StatefulSet \

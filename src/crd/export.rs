@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::rules::{self, DURATION_MAX_LENGTH, URL_MAX_LENGTH, cel, cel_text};
 use super::spec::SecretKeyRef;
 
 /// Where recommendations are published besides the policy status.
@@ -47,12 +48,15 @@ pub struct PullRequestExport {
     pub base_branch: Option<String>,
     /// Forge API base URL, for self-hosted forges. Default: the provider's public API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(URL_MAX_LENGTH, &[rules::HTTP_URL]))]
     pub api_url: Option<String>,
     /// Least time between pull-request updates for this policy, as a duration. Default: 24h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::ANY_DURATION]))]
     pub cooldown: Option<String>,
     /// Smallest request change, in percent, that is worth a pull request. Default: 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MIN_CHANGE_PERCENT]))]
     pub min_change_percent: Option<i32>,
     /// Labels put on the pull request. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

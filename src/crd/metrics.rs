@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::rules::{self, DURATION_MAX_LENGTH, URL_MAX_LENGTH, cel, cel_text};
 use super::spec::SecretKeyRef;
 
 /// Usage-history backend and query shape. Set exactly one of `prometheus`, `datadog`,
 /// `cloudwatch` or `vpa`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = cel(&[rules::ONE_BACKEND]))]
 pub struct MetricsSource {
     /// Prometheus-compatible query API. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,15 +28,19 @@ pub struct MetricsSource {
     pub vpa: Option<VpaSource>,
     /// How far back usage is read, as a duration (1h-720h). Default: 168h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::HISTORY_WINDOW]))]
     pub history_window: Option<String>,
     /// Samples each resource needs before a recommendation is made. Default: 48.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MINIMUM_DATA_POINTS]))]
     pub minimum_data_points: Option<i32>,
     /// Resolution of range queries, as a duration (10s-1h). Default: 5m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::QUERY_STEP]))]
     pub query_step: Option<String>,
     /// Window of the CPU rate() function, as a duration (at least 30s). Default: the query step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::RATE_WINDOW]))]
     pub rate_window: Option<String>,
     /// How samples of the pods of one workload are combined. Default: Max.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +69,7 @@ pub enum PodAggregation {
 pub struct PrometheusSource {
     /// Base URL, e.g. `http://prometheus-server.monitoring:80`. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(URL_MAX_LENGTH, &[rules::HTTP_URL]))]
     pub address: Option<String>,
     /// Extra HTTP headers sent with every query. Default: none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

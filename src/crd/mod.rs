@@ -13,11 +13,13 @@ mod generate;
 mod load;
 mod metrics;
 mod resources;
+pub mod rules;
 mod scalar;
 mod schema;
 mod spec;
 mod status;
 mod strategy;
+mod validate;
 
 pub use export::{ConfigMapExport, Export, GitProvider, PullRequestExport};
 pub use generate::{CrdYamlError, crd_yaml};
@@ -39,3 +41,4 @@ pub use strategy::{
     Canary, PersistWhen, ResizeMethod, Schedule, ScheduleWindow, SloComparison, SloGuardrail,
     TemplatePersistence, UpdateMode, UpdateStrategy,
 };
+pub use validate::{InvalidPolicy, Violation, ViolationKind, validate};

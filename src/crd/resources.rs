@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::rules::{self, DURATION_MAX_LENGTH, PERCENT_TEXT_MAX_LENGTH, cel, cel_text};
 use super::scalar::opt_text;
 
 /// Recommendation settings for one resource. The same shape serves CPU and memory; defaults
@@ -12,6 +13,7 @@ use super::scalar::opt_text;
 pub struct ResourcePolicy {
     /// Usage percentile to size for: 50, 90, 95 or 99. Default: 95 / 99.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::PERCENTILE]))]
     pub percentile: Option<i32>,
     /// Headroom added on top of the percentile, in percent, written as a string (e.g. "20").
     /// Default: "20" / "30".
@@ -20,6 +22,7 @@ pub struct ResourcePolicy {
         deserialize_with = "opt_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(transform = cel_text(PERCENT_TEXT_MAX_LENGTH, &[rules::OVERHEAD]))]
     pub overhead: Option<String>,
     /// Lowest value ever recommended, as a quantity. Default: 1m / 4Mi.
     #[serde(
@@ -27,7 +30,7 @@ pub struct ResourcePolicy {
         deserialize_with = "opt_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "super::schema::quantity")]
+    #[schemars(schema_with = "super::schema::quantity", transform = cel(&[rules::QUANTITY]))]
     pub min_allowed: Option<String>,
     /// Highest value ever recommended, as a quantity. Default: 4000m / 8Gi.
     #[serde(
@@ -35,7 +38,7 @@ pub struct ResourcePolicy {
         deserialize_with = "opt_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "super::schema::quantity")]
+    #[schemars(schema_with = "super::schema::quantity", transform = cel(&[rules::QUANTITY]))]
     pub max_allowed: Option<String>,
     /// Whether limits are changed along with requests. Default: RequestsOnly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,24 +48,30 @@ pub struct ResourcePolicy {
     pub allow_decrease: Option<bool>,
     /// How strongly bursts (max above 3x p95) raise the recommendation, 0-1. Default: 0.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::BURST_SENSITIVITY]))]
     pub burst_sensitivity: Option<f64>,
     /// Largest change per cycle in either direction, in percent. Default: 50 / 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::CHANGE_PERCENT]))]
     pub max_change_percent: Option<i32>,
     /// Largest increase per cycle, in percent; overrides `maxChangePercent` upwards.
     /// Default: `maxChangePercent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::INCREASE_PERCENT]))]
     pub max_increase_percent: Option<i32>,
     /// Largest decrease per cycle, in percent; overrides `maxChangePercent` downwards.
     /// Default: `maxChangePercent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::CHANGE_PERCENT]))]
     pub max_decrease_percent: Option<i32>,
     /// Memory only: derive memory from the final CPU recommendation by this ratio instead of
     /// from memory usage. Default: unset (memory follows its own usage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MEMORY_FROM_CPU_RATIO]))]
     pub memory_from_cpu_ratio: Option<f64>,
     /// Memory only: margin kept above recent usage when decreasing, in percent. Default: 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MARGIN_PERCENT]))]
     pub decrease_usage_margin_percent: Option<i32>,
     /// CPU only: temporary extra CPU while a container starts. Default: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,8 +100,10 @@ pub enum ControlledValues {
 pub struct StartupBoost {
     /// Factor applied to the CPU request, 1-10, capped at `maxAllowed`. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::BOOST_MULTIPLIER]))]
     pub multiplier: Option<f64>,
     /// Longest boost, as a duration (10s-1h). Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::BOOST_DURATION]))]
     pub duration: Option<String>,
 }

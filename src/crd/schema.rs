@@ -17,3 +17,12 @@ pub(crate) fn free_form_object(_: &mut SchemaGenerator) -> Schema {
         "x-kubernetes-preserve-unknown-fields": true,
     })
 }
+
+/// A schemars transform that makes `fields` required in the CRD even though Rust reads them
+/// leniently (with defaults), e.g. the key fields of a list-map.
+pub(crate) fn require(fields: &'static [&'static str]) -> impl FnMut(&mut Schema) {
+    move |schema: &mut Schema| {
+        let required = fields.iter().map(|f| serde_json::Value::from(*f)).collect();
+        schema.insert("required".into(), serde_json::Value::Array(required));
+    }
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::MetricsSource;
 use super::resources::ResourcePolicy;
+use super::rules::{self, cel};
 use super::status::AttunePolicyStatus;
 use super::strategy::{UpdateMode, UpdateStrategy};
 
@@ -28,8 +29,10 @@ pub struct AttunePolicySpec {
     /// Where usage history comes from; set exactly one backend. Required.
     pub metrics_source: MetricsSource,
     /// How CPU requests (and optionally limits) are computed. Required.
+    #[schemars(transform = cel(&[rules::CPU_BOUNDS]))]
     pub cpu: ResourcePolicy,
     /// How memory requests (and optionally limits) are computed. Required.
+    #[schemars(transform = cel(&[rules::MEMORY_BOUNDS]))]
     pub memory: ResourcePolicy,
     /// Stops recommending and resizing while true; status is kept. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ pub struct AttunePolicySpec {
     /// Priority when several policies select the same workload; the highest weight owns it.
     /// Range 1-1000. Default: 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::WEIGHT]))]
     pub weight: Option<i32>,
     /// Language runtime of the workload, which adjusts memory defaults (java: no decrease and
     /// 40% overhead; python, nodejs: no decrease). Default: generic.
@@ -68,6 +72,7 @@ impl AttunePolicySpec {
 /// Selects the workloads to size: one kind, by name or by label selector.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = cel(&[rules::TARGET_REF]))]
 pub struct TargetRef {
     /// Workload kind. Job and CronJob are recommend-only. Required.
     pub kind: TargetKind,

@@ -14,7 +14,10 @@ use super::scalar::opt_text;
 pub struct AttunePolicyStatus {
     /// Ready, Resizing, Degraded, ScheduleBlocked, ResizeBlocked and GitOpsPullRequest
     /// conditions.
+    // A map keyed by `type`, so that each writer owns the conditions it applies and a
+    // server-side apply of some conditions leaves the others' in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// Counts of the targeted workloads by state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,11 +99,13 @@ pub struct GitOpsPullRequest {
 
 /// A Kubernetes-style condition.
 // Every field is optional on read (missing text reads as ""). Empty text is left out when
-// writing, which also keeps schemars from putting `default: ""` into the CRD schema.
+// writing, which also keeps schemars from putting `default: ""` into the CRD schema. The API
+// server requires `type` (the list's key) and `status` on write.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = super::schema::require(&["type", "status"]))]
 pub struct Condition {
-    /// Condition type, e.g. Ready.
+    /// Condition type, e.g. Ready; the key of the list.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
     pub type_: String,
     /// "True", "False" or "Unknown".

@@ -4,6 +4,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::export::Export;
+use super::rules::{
+    self, DURATION_MAX_LENGTH, MAX_GUARDRAILS, MAX_WINDOWS, TIME_MAX_LENGTH, cel, cel_text,
+    max_items,
+};
 use super::scalar::{opt_text, text};
 
 /// When and how recommendations are applied.
@@ -19,6 +23,7 @@ pub struct UpdateStrategy {
     pub canary: Option<Canary>,
     /// Least time between resizes of one workload, as a duration (at least 1m). Default: 1h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::COOLDOWN]))]
     pub cooldown: Option<String>,
     /// Reverts a resize after OOM kills, restarts, readiness loss, throttling or an SLO breach.
     /// Default: true.
@@ -31,6 +36,7 @@ pub struct UpdateStrategy {
     /// How long a resized pod is watched before the resize counts as safe, as a duration.
     /// Default: 5m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::POSITIVE_DURATION]))]
     pub safety_observation_period: Option<String>,
     /// Sizes new pods at admission from the current recommendation. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,9 +47,11 @@ pub struct UpdateStrategy {
     pub schedule: Option<Schedule>,
     /// Pods resized at the same time, at most 50. Default: 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MAX_CONCURRENT_RESIZES]))]
     pub max_concurrent_resizes: Option<i32>,
     /// Workloads listed in `status.recommendations`, at most 500. Default: 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::MAX_STATUS_RECOMMENDATIONS]))]
     pub max_status_recommendations: Option<i32>,
     /// Writes the per-stage explanation of each recommendation into status. Default: true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +62,7 @@ pub struct UpdateStrategy {
         deserialize_with = "opt_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "super::schema::quantity")]
+    #[schemars(schema_with = "super::schema::quantity", transform = cel(&[rules::QUANTITY]))]
     pub max_total_cpu_increase: Option<String>,
     /// Total memory that one cycle may add across all workloads, as a quantity.
     /// Default: no limit.
@@ -63,13 +71,14 @@ pub struct UpdateStrategy {
         deserialize_with = "opt_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "super::schema::quantity")]
+    #[schemars(schema_with = "super::schema::quantity", transform = cel(&[rules::QUANTITY]))]
     pub max_total_memory_increase: Option<String>,
     /// Publishing recommendations outside the cluster status. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<Export>,
     /// Queries that revert a resize when they cross a threshold, at most 10. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = max_items(MAX_GUARDRAILS))]
     pub slo_guardrails: Vec<SloGuardrail>,
     /// Writes applied sizes back into the Deployment or StatefulSet pod template.
     /// Default: off.
@@ -101,9 +110,11 @@ pub enum UpdateMode {
 pub struct Canary {
     /// Share of eligible pods resized first, in percent (at least one pod). Default: 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel(&[rules::CANARY_PERCENTAGE]))]
     pub percentage: Option<i32>,
     /// Time the canary pods are watched before promotion, as a duration. Default: 5m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::POSITIVE_DURATION]))]
     pub observation_period: Option<String>,
     /// Resizes the remaining pods after a clean observation period. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +135,7 @@ pub enum ResizeMethod {
 pub struct Schedule {
     /// Daily windows in which resizes may start. Default: none (always).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = max_items(MAX_WINDOWS))]
     pub windows: Vec<ScheduleWindow>,
     /// Days on which the windows apply, e.g. Monday. Default: every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -138,8 +150,10 @@ pub struct Schedule {
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleWindow {
     /// Start time, `HH:MM`. Required.
+    #[schemars(transform = cel_text(TIME_MAX_LENGTH, &[rules::TIME_OF_DAY]))]
     pub start: String,
     /// End time, `HH:MM`. Required.
+    #[schemars(transform = cel_text(TIME_MAX_LENGTH, &[rules::TIME_OF_DAY]))]
     pub end: String,
 }
 
@@ -159,6 +173,7 @@ pub struct SloGuardrail {
     pub comparison: Option<SloComparison>,
     /// Range the query is evaluated over, as a duration. Default: 5m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = cel_text(DURATION_MAX_LENGTH, &[rules::POSITIVE_DURATION]))]
     pub evaluation_window: Option<String>,
 }
 

@@ -224,6 +224,43 @@ async fn steady_state_makes_no_call_at_all() {
 }
 
 #[tokio::test]
+async fn another_writers_condition_is_neither_sent_nor_a_reason_to_write() {
+    let mut p = policy(json!({"type": "Auto"}), recommend("150m"));
+    let degraded = json!({"type": "Degraded", "status": "True", "reason": "HighRevertRate"});
+    p["status"]["conditions"] = json!([degraded]);
+    let (c, log) = client(p.clone());
+    let ctx = context(c, vec![deployment()], vec![pod("web-5d8f-a", "150m")]);
+    reconcile(std::sync::Arc::new(typed(&p)), ctx.clone())
+        .await
+        .unwrap();
+    let first = status_body(&log);
+    let sent: Vec<&str> = first["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, crate::controller::status::OWNED_CONDITIONS);
+
+    // The apiserver merges the list by type: theirs stays next to ours. They change theirs.
+    let mut stored = after_apply(&p, &first);
+    let conditions = stored["status"]["conditions"].as_array_mut().unwrap();
+    conditions.insert(
+        1,
+        json!({"type": "Degraded", "status": "False", "reason": "Healthy"}),
+    );
+    log.lock().unwrap().clear();
+    reconcile(std::sync::Arc::new(typed(&stored)), ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        lines(&log),
+        Vec::<String>::new(),
+        "their change is not ours to write"
+    );
+}
+
+#[tokio::test]
 async fn a_deferred_pod_is_reported_once_and_never_patched() {
     let p = policy(json!({"type": "Auto"}), recommend("150m"));
     let (c, log) = client(p.clone());
