@@ -34,5 +34,6 @@ mod propose_bad_input;
 mod propose_scoped;
 mod quantity_parse;
 mod quantity_props;
+mod render_oracle;
 mod yamledit_edits;
 mod yamledit_props;
