@@ -401,7 +401,7 @@ proptest! {
     #![proptest_config(Config { cases: cases(), ..Config::default() })]
 
     /// Generated layouts: the renders change exactly as wanted, and only a workload that a
-    /// component deletes is reported (as not located).
+    /// component deletes, or (with `--path`) that another overlay deploys, is reported.
     #[test]
     fn generated_layouts_render_as_intended(layout in layout::layout()) {
         let work = tempfile::tempdir().unwrap();
@@ -409,7 +409,11 @@ proptest! {
         let policies = work.path().join("policies.yaml");
         std::fs::write(&policies, layout.policies()).unwrap();
         let repo = work.path().join("repo");
-        let verdict = oracle(&repo, &policies, &Place::Everywhere);
+        let place = match layout.path {
+            Some(o) => Place::Path { dir: format!("overlays/o{o}"), recurse: false },
+            None => Place::Everywhere,
+        };
+        let verdict = oracle(&repo, &policies, &place);
         prop_assert!(verdict.roots == layout.overlays.len(), "roots: {}", verdict.roots);
         prop_assert!(verdict.failures.is_empty(), "{}", verdict.failures.join("\n"));
         let mut reported: Vec<String> = verdict.report["problems"]
@@ -420,6 +424,6 @@ proptest! {
             .collect();
         reported.sort();
         reported.dedup();
-        prop_assert_eq!(reported, layout.deleted_wants(), "{:#}", verdict.report["problems"]);
+        prop_assert_eq!(reported, layout.unlocated_wants(), "{:#}", verdict.report["problems"]);
     }
 }

@@ -281,3 +281,70 @@ fn helm_hint(index: &Index, want: &Want) -> String {
         want.workload
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::repo::{ContainerWant, Field, Repo, Scope, Want, resolve};
+
+    fn want() -> Want {
+        Want {
+            policy: "sizing".into(),
+            namespace: "production".into(),
+            kind: "Deployment".into(),
+            workload: "podinfo".into(),
+            containers: vec![ContainerWant {
+                name: "podinfo".into(),
+                fields: vec![(Field::CpuRequest, "100m".into())],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_helm_release_without_markers_gets_the_marker_to_add() {
+        let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  \
+                       name: podinfo\nspec:\n  values:\n    resources:\n      requests:\n        \
+                       cpu: 250m\n";
+        let repo = Repo::from_texts([("clusters/prod/podinfo.yaml".into(), release.into())]);
+        let plan = resolve(&repo, &Scope::source("clusters/prod", true), &[want()]);
+        assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+        let reason = &plan.problems[0].reason;
+        for part in [
+            "no manifest renders production/Deployment/podinfo",
+            "the HelmRelease in clusters/prod/podinfo.yaml",
+            r#"# {"$attune": "production/podinfo:podinfo:cpu-request"}"#,
+        ] {
+            assert!(reason.contains(part), "{reason:?} lacks {part:?}");
+        }
+    }
+
+    #[test]
+    fn a_root_that_others_build_on_is_shared_and_refused_not_edited() {
+        // --path apps/api names a root that clusters/eu builds on: editing it would change
+        // clusters/eu's workload too, so nothing is written and the problem names it.
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n\
+                          spec:\n  template:\n    spec:\n      containers:\n      - name: podinfo\n\
+                          \x20       resources:\n          requests:\n            cpu: 250m\n";
+        let repo = Repo::from_texts(
+            [
+                (
+                    "apps/api/kustomization.yaml",
+                    "namespace: production\nresources: [d.yaml]\n",
+                ),
+                ("apps/api/d.yaml", deployment),
+                (
+                    "clusters/eu/kustomization.yaml",
+                    "namePrefix: eu-\nresources: [../../apps/api]\n",
+                ),
+            ]
+            .map(|(p, t)| (p.to_owned(), t.to_owned())),
+        );
+        let plan = resolve(&repo, &Scope::source("apps/api", false), &[want()]);
+        assert!(plan.changes.is_empty(), "{:#?}", plan.changes);
+        assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+        assert!(
+            plan.problems[0].reason.contains("clusters/eu"),
+            "{}",
+            plan.problems[0].reason
+        );
+    }
+}

@@ -60,22 +60,7 @@ pub(super) fn overlay_change(ctx: &mut Ctx<'_, '_>, entry: &Entry, v: Value<'_>)
         .enumerate()
         .find(|(_, d)| !index.is_component(d) && entry.exclusive(index.dir_usage.get(*d)))
     else {
-        let users: Vec<String> = index
-            .file_usage
-            .get(&obj.source.file)
-            .map(|u| u.iter().cloned().collect())
-            .unwrap_or_default();
-        let reason = format!(
-            "ambiguous: {} is rendered by {} and no kustomization renders only {}; pass the \
-             directory your application deploys as --path",
-            obj.source.file,
-            if users.is_empty() {
-                "several roots".to_owned()
-            } else {
-                users.join(", ")
-            },
-            super::identity(ctx.want)
-        );
+        let reason = shared(ctx, entry);
         ctx.problem(Some(v.container), &[v.field], reason);
         return;
     };
@@ -106,6 +91,34 @@ pub(super) fn overlay_change(ctx: &mut Ctx<'_, '_>, entry: &Entry, v: Value<'_>)
         }
     }
     new_patch(ctx, entry, level, dir, v);
+}
+
+/// Why no place renders only this identity, and what to do about it.
+fn shared(ctx: &Ctx<'_, '_>, entry: &Entry) -> String {
+    let index = ctx.index;
+    let file = &entry.obj.source.file;
+    let users: Vec<String> = index
+        .file_usage
+        .get(file)
+        .map(|u| u.iter().cloned().collect())
+        .unwrap_or_default();
+    let users = if users.is_empty() {
+        "several roots".to_owned()
+    } else {
+        users.join(", ")
+    };
+    let id = super::identity(ctx.want);
+    match (&index.scope.reach, &entry.root) {
+        (crate::repo::Reach::Source { .. }, Some(root)) => format!(
+            "ambiguous: {file} is rendered by {users}, and every place that sets {id} is \
+             shared with roots that build on {root}: an edit would change them too; give them \
+             their own overlay (or mark the value with $attune if they should change too)"
+        ),
+        _ => format!(
+            "ambiguous: {file} is rendered by {users} and no kustomization renders only {id}; \
+             pass the directory your application deploys as --path"
+        ),
+    }
 }
 
 fn new_patch(ctx: &mut Ctx<'_, '_>, entry: &Entry, level: usize, dir: &str, v: Value<'_>) {

@@ -81,6 +81,9 @@ pub struct Layout {
     wants: Vec<Want>,
     cpu_limits: bool,
     memory_limits: bool,
+    /// `--path overlays/o<n>`: only that overlay deploys; wants in other namespaces are not
+    /// located.
+    pub path: Option<usize>,
 }
 
 fn container() -> impl Strategy<Value = Container> {
@@ -185,9 +188,10 @@ pub fn layout() -> impl Strategy<Value = Layout> {
         prop::collection::vec(want(), 1..=4),
         any::<bool>(),
         any::<bool>(),
+        prop::option::weighted(0.3, 0..3usize),
     )
         .prop_map(
-            |(workloads, overlays, component, wants, cpu_limits, memory_limits)| {
+            |(workloads, overlays, component, wants, cpu_limits, memory_limits, path)| {
                 Layout {
                     workloads,
                     overlays,
@@ -195,6 +199,7 @@ pub fn layout() -> impl Strategy<Value = Layout> {
                     wants,
                     cpu_limits,
                     memory_limits,
+                    path,
                 }
                 .normalized()
             },
@@ -252,6 +257,9 @@ impl Layout {
             });
         }
         let overlays = self.overlays.len();
+        if let Some(p) = &mut self.path {
+            *p %= overlays;
+        }
         for w in &mut self.wants {
             w.overlay %= overlays;
             w.workload %= n;
@@ -282,13 +290,16 @@ impl Layout {
         }
     }
 
-    /// `namespace/workload` of every want for an object a component deletes: the problems the
-    /// run must report, and the only ones.
-    pub fn deleted_wants(&self) -> Vec<String> {
+    /// `namespace/workload` of every want for an object a component deletes or that `--path`
+    /// does not deploy: the problems the run must report, and the only ones.
+    pub fn unlocated_wants(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .wants
             .iter()
-            .filter(|w| self.deleted() && self.overlays[w.overlay].component && w.workload == 1)
+            .filter(|w| {
+                (self.deleted() && self.overlays[w.overlay].component && w.workload == 1)
+                    || self.path.is_some_and(|p| p != w.overlay)
+            })
             .map(|w| format!("ns{}/{}", w.overlay, self.name(w.overlay, w.workload)))
             .collect();
         out.sort();
