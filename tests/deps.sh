@@ -6,10 +6,10 @@
 #   App tests), curl (health polls), python3 (free ports, fixtures), prometheus with promtool
 #   (the recommender's usage history, tests/servers/prometheus.sh)
 #   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
-#   kustomize: `kubectl kustomize` or a `kustomize` binary (the render oracle); when neither is
-#   there, kustomize is built from its Go module into the cache and put first on PATH
+#   (kubectl for the render oracle's `kubectl kustomize` is not checked here: without one on PATH,
+#   tests/run uses the kubectl that tests/cluster/build.sh builds beside the control plane)
 # Missing packages are installed with apt-get when running as root; otherwise the exact command
-# is printed and the script fails. Prints `export PATH=...` lines for the caller to eval.
+# is printed and the script fails. Prints shell lines (none today) for the caller to eval.
 set -euo pipefail
 
 log() { printf 'tests/deps.sh: %s\n' "$*" >&2; }
@@ -48,15 +48,4 @@ go_minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
 if [[ -z "$go_minor" || "$go_minor" -lt 26 ]]; then
   log "go $(go env GOVERSION) is too old: the test servers need Go >= 1.26"
   exit 1
-fi
-
-# kustomize for the render oracle: kubectl's built-in one, a kustomize binary, or one built here.
-if ! { command -v kustomize >/dev/null || { command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; }; }; then
-  kdir="$cache/kustomize-v5.5.0"
-  if [[ ! -x "$kdir/kustomize" ]]; then
-    log "building kustomize v5.5.0 from its Go module (about a minute, cached in $kdir)"
-    mkdir -p "$kdir"
-    GOBIN="$kdir" GOTOOLCHAIN=local CGO_ENABLED=0 go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
-  fi
-  echo "export PATH=\"$kdir:\$PATH\""
 fi

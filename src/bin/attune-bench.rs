@@ -774,7 +774,7 @@ fn phases(policies: &Path, repo: &Path) -> Res<Vec<(&'static str, f64)>> {
     let loaded_repo = attune::repo::Repo::load(repo)?;
     out.push(("Repo::load (read_tree + parse all)", ms(t.elapsed())));
     let t = Instant::now();
-    let plan = attune::repo::resolve(&loaded_repo, "", &wants);
+    let plan = attune::repo::resolve(&loaded_repo, &attune::repo::Scope::whole(), &wants);
     out.push(("repo::resolve (index + render + plan)", ms(t.elapsed())));
     let t = Instant::now();
     let outcome = attune::propose::apply(&loaded_repo, plan);

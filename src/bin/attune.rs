@@ -72,9 +72,19 @@ struct ProposeArgs {
     /// Base branch of the pull request (default: the policy's baseBranch, else main).
     #[arg(long)]
     base: Option<String>,
-    /// Limit the search to this subfolder (like an Argo CD Application's path).
-    #[arg(long)]
+    /// The directory the workloads are deployed from, exactly as an Argo CD Application's
+    /// spec.source.path or a Flux Kustomization's spec.path: its kustomization alone if it has
+    /// one (roots nested below are other applications), else its manifest files.
+    #[arg(long, conflicts_with = "scope")]
     path: Option<String>,
+    /// With --path on a plain directory: read its subdirectories too, as Flux does (and Argo
+    /// CD with directory.recurse); a subdirectory with a kustomization is read as that root.
+    #[arg(long, requires = "path")]
+    recurse: bool,
+    /// Search every Kustomize root and plain manifest below this directory; two of them
+    /// rendering one workload are reported as ambiguous.
+    #[arg(long)]
+    scope: Option<String>,
     /// Edit the files of --repo in place instead of printing a diff.
     #[arg(long, requires = "repo")]
     write: bool,
@@ -253,6 +263,7 @@ fn crd() -> Result<(), Box<dyn Error>> {
 }
 
 fn local(args: ProposeArgs) -> i32 {
+    let place = place(&args);
     let Some(repo) = args.repo else {
         eprintln!(
             "error: give --repo DIR (a local checkout), or --repository OWNER/NAME --open-pr"
@@ -270,7 +281,7 @@ fn local(args: ProposeArgs) -> i32 {
     let opts = propose::Options {
         policies: args.policies,
         repo,
-        path: args.path,
+        place,
         write: args.write,
         output,
     };
@@ -284,6 +295,17 @@ fn local(args: ProposeArgs) -> i32 {
             eprintln!("error: {}", error_chain(&err));
             2
         }
+    }
+}
+
+fn place(args: &ProposeArgs) -> propose::Place {
+    match (&args.path, &args.scope) {
+        (Some(dir), _) => propose::Place::Path {
+            dir: dir.clone(),
+            recurse: args.recurse,
+        },
+        (None, Some(dir)) => propose::Place::Scope(dir.clone()),
+        (None, None) => propose::Place::Everywhere,
     }
 }
 
@@ -305,12 +327,13 @@ fn open_pr(args: ProposeArgs) -> i32 {
         app_id: std::env::var("ATTUNE_GITHUB_APP_ID").ok(),
         app_key_file: std::env::var_os("ATTUNE_GITHUB_APP_KEY_FILE").map(PathBuf::from),
     };
+    let place = place(&args);
     let opts = command::Options {
         policies: args.policies,
         repository: args.repository.unwrap_or_default(),
         repo_url: args.repo_url,
         base: args.base,
-        path: args.path,
+        place,
         forge: args.forge,
         api_url: args.api_url,
         dry_run: args.dry_run,

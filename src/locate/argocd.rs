@@ -100,6 +100,10 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
         repo_url: repo_url.to_owned(),
         revision: Revision::argo(text(source, "/targetRevision")).with_resolved(resolved),
         path,
+        recurse: source
+            .pointer("/directory/recurse")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         chain: vec![owner.clone()],
         owner,
         shadows: shadows(source),

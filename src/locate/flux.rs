@@ -59,6 +59,8 @@ pub(crate) fn from_kustomization(
         repo_url: url.to_owned(),
         revision: revision.with_resolved(resolved),
         path: clean_path(text(ks, "/spec/path").unwrap_or_default()),
+        // A path without a kustomization gets one generated over every manifest below it.
+        recurse: true,
         owner: key.clone(),
         chain: vec![key.clone(), repo_key],
         shadows: kustomization_shadows(ks),

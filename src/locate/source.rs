@@ -25,6 +25,10 @@ pub struct Source {
     pub revision: Revision,
     /// Directory inside the repository, without `./` or a trailing slash; `.` is the root.
     pub path: String,
+    /// Whether a plain directory at `path` (no kustomization) is read with its
+    /// subdirectories: always for Flux, for Argo CD with `directory.recurse`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub recurse: bool,
     /// The Application, Kustomization or HelmRelease that owns the workload. For
     /// [`Tool::FluxHelm`] it is the HelmRelease, whose file (found by its identity or markers)
     /// is the edit target.

@@ -37,7 +37,8 @@ pub struct Options {
     pub repository: String,
     pub repo_url: Option<String>,
     pub base: Option<String>,
-    pub path: Option<String>,
+    /// `--path`/`--scope`, checked against the base branch when it is fetched.
+    pub place: crate::propose::Place,
     pub forge: ForgeKind,
     pub api_url: Option<String>,
     pub dry_run: bool,
@@ -167,11 +168,10 @@ pub async fn run<F: Forge>(
 ) -> Result<i32, CommandError> {
     let policies = crate::propose::read_policies(&opts.policies)?;
     let repo = RepoRef::parse(&opts.repository)?;
-    let path = match &opts.path {
-        None => String::new(),
-        Some(p) => crate::repo::walk::join("", p)
-            .ok_or_else(|| CommandError::Input(format!("--path {p} leaves the repository")))?,
-    };
+    // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).
+    let scope = opts.place.scope(|_| true).ok_or_else(|| {
+        CommandError::Input(format!("{} leaves the repository", opts.place.given()))
+    })?;
     let mut code = 0;
     for (branch, unit) in units(&policies, opts.branch_per) {
         let export = unit[0]
@@ -198,7 +198,7 @@ pub async fn run<F: Forge>(
                 .clone()
                 .unwrap_or_else(|| forge.clone_url(&repo)),
             base,
-            path: path.clone(),
+            scope: scope.clone(),
             scopes: Default::default(),
         };
         let settings = Settings {

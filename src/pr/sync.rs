@@ -16,7 +16,7 @@ use crate::crd::AttunePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
-use crate::repo::{Notice, Repo};
+use crate::repo::{Notice, Repo, Scope};
 
 /// Where the pull request goes.
 #[derive(Debug, Clone)]
@@ -25,11 +25,12 @@ pub struct Target {
     /// Git transport URL (`https://`, `http://` or `file://`).
     pub url: String,
     pub base: String,
-    /// Subdirectory the search is limited to (`""` for the whole repository).
-    pub path: String,
-    /// Workloads searched under a path of their own (`namespace/Kind/name` → path, same form
-    /// as `path`): when one pull request carries workloads of several GitOps owners.
-    pub scopes: BTreeMap<String, String>,
+    /// What is searched: an application's source path, or everything below a directory
+    /// (the whole repository for `""`).
+    pub scope: Scope,
+    /// Workloads searched in a scope of their own (`namespace/Kind/name` → scope): when one
+    /// pull request carries workloads of several GitOps owners.
+    pub scopes: BTreeMap<String, Scope>,
 }
 
 /// Per-repository limits, as Renovate users know them.
@@ -274,9 +275,9 @@ fn edit(
     target: &Target,
     policies: &[AttunePolicy],
 ) -> Result<Outcome, PrError> {
-    if !git::is_dir(ws, base, &target.path) {
+    if !git::is_dir(ws, base, &target.scope.dir) {
         return Err(PrError::BadPath {
-            path: target.path.clone(),
+            path: target.scope.dir.clone(),
             branch: target.base.clone(),
         });
     }
@@ -294,7 +295,7 @@ fn edit(
     repo.notices.extend(skipped);
     Ok(outcome_scoped(
         &repo,
-        &target.path,
+        &target.scope,
         &target.scopes,
         policies,
     ))

@@ -1,91 +1,185 @@
 //! Applying a plan file by file. A file whose edits fail verification is not written; the
 //! changes that caused it become problems and the others in that file are still applied.
+//!
+//! New files go first: a kustomization's entry for a new patch is written only when the
+//! patch was, and a patch whose entry cannot be written is withdrawn, so no edit reports
+//! success without rendering.
 
-use crate::repo::{FilePlan, Op, Plan, Problem, Repo};
+use std::collections::BTreeMap;
+
+use crate::repo::{FilePlan, Op, Plan, Problem, Repo, merge_problems};
 use crate::yamledit::{self, EmbeddedSet, Set, YamlError};
 
 use super::{FileChange, Outcome};
 
+/// The texts decided so far and the changes that failed.
+struct Run<'p> {
+    plan: &'p Plan,
+    failed: Vec<bool>,
+    problems: Vec<Problem>,
+    after: BTreeMap<String, String>,
+}
+
 pub fn apply(repo: &Repo, plan: Plan) -> Outcome {
-    let mut outcome = Outcome {
-        problems: plan.problems,
-        notices: plan.notices,
-        ..Outcome::default()
+    let mut run = Run {
+        plan: &plan,
+        failed: vec![false; plan.changes.len()],
+        problems: Vec::new(),
+        after: BTreeMap::new(),
     };
-    outcome.notices.extend(repo.notices.iter().cloned());
-    let mut failed = vec![false; plan.changes.len()];
-    for (path, file_plan) in &plan.files {
-        let before = repo.files.get(path).map(|f| f.text.as_str());
-        if before.is_none() && file_plan.create.is_none() {
-            continue;
+    let (new, existing): (Vec<_>, Vec<_>) = plan
+        .files
+        .iter()
+        .filter(|(path, fp)| repo.files.contains_key(*path) || fp.create.is_some())
+        .partition(|(path, _)| !repo.files.contains_key(*path));
+    for (path, fp) in new {
+        run.file(path, "", fp);
+    }
+    for (path, fp) in existing {
+        let before = repo.files.get(path).map_or("", |f| f.text.as_str());
+        run.listing_file(path, before, fp);
+    }
+    let Run {
+        failed,
+        problems,
+        after,
+        ..
+    } = run;
+    let mut files = Vec::new();
+    for (path, text) in after {
+        let before = repo.files.get(&path).map(|f| f.text.clone());
+        if before.as_deref() != Some(text.as_str()) {
+            files.push(FileChange {
+                path,
+                before,
+                after: text,
+            });
         }
-        match edit_file(before.unwrap_or(""), file_plan, &|_| true) {
-            Ok(after) => push(&mut outcome, path, before, after),
-            Err(_) => {
-                // Find the changes that fail on their own and apply the rest together.
-                let mut errors = Vec::new();
-                for id in change_ids(file_plan) {
-                    if let Err(e) = edit_file(before.unwrap_or(""), file_plan, &|c| c == id) {
-                        errors.push((id, e));
-                    }
-                }
-                for (id, _) in &errors {
-                    failed[*id] = true;
-                }
-                let keep = |c: usize| !failed[c];
-                match edit_file(before.unwrap_or(""), file_plan, &keep) {
-                    Ok(after) => push(&mut outcome, path, before, after),
-                    Err(e) => {
-                        for id in change_ids(file_plan) {
-                            if !failed[id] {
-                                failed[id] = true;
-                                errors.push((id, e.clone()));
-                            }
-                        }
-                    }
-                }
-                for (id, e) in errors {
-                    let c = &plan.changes[id];
-                    outcome.problems.push(Problem {
-                        namespace: c.namespace.clone(),
-                        kind: c.kind.clone(),
-                        workload: c.workload.clone(),
-                        container: Some(c.container.clone()),
-                        reason: reason(&c.file, c.field.name(), &e),
-                    });
-                }
+    }
+    let mut all_problems = plan.problems;
+    all_problems.extend(problems);
+    let mut notices = plan.notices;
+    notices.extend(repo.notices.iter().cloned());
+    Outcome {
+        changes: plan
+            .changes
+            .into_iter()
+            .zip(failed)
+            .filter(|(_, f)| !f)
+            .map(|(c, _)| c)
+            .collect(),
+        problems: merge_problems(all_problems),
+        notices,
+        files,
+    }
+}
+
+impl Run<'_> {
+    /// Edits one file with the changes that work; `false` when not even its supporting
+    /// operations do, or when it was to be created and none of its changes survived.
+    fn file(&mut self, path: &str, before: &str, fp: &FilePlan) -> bool {
+        let ids = change_ids(fp);
+        match edit_file(before, fp, &|_| true) {
+            Ok(text) => {
+                self.after.insert(path.to_owned(), text);
+                return true;
+            }
+            Err(e) if !ids.is_empty() && edit_file(before, fp, &|_| false).is_err() => {
+                self.fail(&ids, path, &e);
+                return false;
+            }
+            Err(_) => {}
+        }
+        // Find the changes that fail on their own and apply the rest together.
+        for &id in &ids {
+            if let Err(e) = edit_file(before, fp, &|c| c == id) {
+                self.fail(&[id], path, &e);
+            }
+        }
+        let failed = self.failed.clone();
+        let kept: Vec<usize> = ids.iter().copied().filter(|&c| !failed[c]).collect();
+        if fp.create.is_some() && kept.is_empty() && !ids.is_empty() {
+            return false;
+        }
+        match edit_file(before, fp, &|c| !failed[c]) {
+            Ok(text) => {
+                self.after.insert(path.to_owned(), text);
+                true
+            }
+            Err(e) => {
+                self.fail(&kept, path, &e);
+                false
             }
         }
     }
-    outcome.changes = plan
-        .changes
-        .into_iter()
-        .zip(failed)
-        .filter(|(_, f)| !f)
-        .map(|(c, _)| c)
-        .collect();
-    outcome
-}
 
-fn reason(file: &str, field: &str, e: &YamlError) -> String {
-    match e {
-        YamlError::Shared { .. } => format!("ambiguous: {field} in {file}: {e}"),
-        _ => format!("cannot edit {field} in {file}: {e}"),
+    /// Edits an existing file together with its entries for the new files that were written;
+    /// an entry that cannot be written withdraws its file.
+    fn listing_file(&mut self, path: &str, before: &str, fp: &FilePlan) {
+        let mut with = fp.clone();
+        with.lists.clear();
+        for (listed, op) in &fp.lists {
+            if !self.after.contains_key(listed) {
+                continue;
+            }
+            let mut one = with.clone();
+            one.ops.push((None, op.clone()));
+            match edit_file(before, &one, &|_| false) {
+                Ok(_) => with = one,
+                Err(e) => self.withdraw(listed, path, &e),
+            }
+        }
+        if !self.file(path, before, &with) {
+            for (listed, _) in &fp.lists {
+                let e = YamlError::Verify("the kustomization could not be edited".into());
+                self.withdraw(listed, path, &e);
+            }
+        }
+    }
+
+    /// Takes back a new file whose listing failed: its changes become problems.
+    fn withdraw(&mut self, listed: &str, kustomization: &str, e: &YamlError) {
+        if self.after.remove(listed).is_none() {
+            return;
+        }
+        let ids: Vec<usize> = self
+            .plan
+            .files
+            .get(listed)
+            .map(change_ids)
+            .unwrap_or_default();
+        let why = YamlError::Verify(format!("cannot list {listed} in {kustomization}: {e}"));
+        self.fail(&ids, listed, &why);
+    }
+
+    fn fail(&mut self, ids: &[usize], file: &str, e: &YamlError) {
+        for &id in ids {
+            if std::mem::replace(&mut self.failed[id], true) {
+                continue;
+            }
+            let c = &self.plan.changes[id];
+            self.problems.push(Problem {
+                namespace: c.namespace.clone(),
+                kind: c.kind.clone(),
+                workload: c.workload.clone(),
+                container: Some(c.container.clone()),
+                fields: vec![c.field],
+                reason: reason(file, e),
+            });
+        }
     }
 }
 
-fn push(outcome: &mut Outcome, path: &str, before: Option<&str>, after: String) {
-    if before != Some(after.as_str()) {
-        outcome.files.push(FileChange {
-            path: path.to_owned(),
-            before: before.map(str::to_owned),
-            after,
-        });
+fn reason(file: &str, e: &YamlError) -> String {
+    match e {
+        YamlError::Shared { .. } => format!("ambiguous: in {file}, {e}"),
+        _ => format!("cannot edit {file}: {e}"),
     }
 }
 
 fn change_ids(plan: &FilePlan) -> Vec<usize> {
     let mut ids: Vec<usize> = plan.ops.iter().filter_map(|(id, _)| *id).collect();
+    ids.sort_unstable();
     ids.dedup();
     ids
 }
@@ -110,5 +204,93 @@ fn edit_file(
     match &plan.create {
         Some(style) => yamledit::set_values_styled(text, &sets, &embedded, style),
         None => yamledit::set_values(text, &sets, &embedded),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::repo::{ContainerWant, Field, Repo, Scope, Want, resolve};
+
+    fn deployment(name: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        resources:\n          requests:\n            cpu: 500m\n"
+        )
+    }
+
+    fn want(workload: &str) -> Want {
+        Want {
+            policy: "sizing".into(),
+            namespace: "production".into(),
+            kind: "Deployment".into(),
+            workload: workload.into(),
+            containers: vec![ContainerWant {
+                name: "app".into(),
+                fields: vec![(Field::CpuRequest, "250m".into())],
+            }],
+        }
+    }
+
+    fn repo(prod: &str) -> Repo {
+        Repo::from_texts(
+            [
+                (
+                    "base/kustomization.yaml",
+                    "resources: [a.yaml, b.yaml]\n".to_owned(),
+                ),
+                ("base/a.yaml", deployment("a")),
+                ("base/b.yaml", deployment("b")),
+                (
+                    "staging/kustomization.yaml",
+                    "namespace: staging\nresources: [../base]\n".to_owned(),
+                ),
+                ("prod/kustomization.yaml", prod.to_owned()),
+            ]
+            .map(|(p, t)| (p.to_owned(), t)),
+        )
+    }
+
+    #[test]
+    fn new_patches_are_written_with_their_entries() {
+        let repo = repo("namespace: production\nresources: [../base]\npatches:\n- path: x.yaml\n");
+        let plan = resolve(&repo, &Scope::whole(), &[want("a"), want("b")]);
+        let outcome = super::apply(&repo, plan);
+        assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+        let k = outcome
+            .files
+            .iter()
+            .find(|f| f.path == "prod/kustomization.yaml")
+            .map(|f| f.after.as_str());
+        assert_eq!(
+            k,
+            Some(
+                "namespace: production\nresources: [../base]\npatches:\n- path: x.yaml\n\
+                 - path: attune-deployment-a.yaml\n- path: attune-deployment-b.yaml\n"
+            )
+        );
+        assert_eq!(outcome.files.len(), 3);
+    }
+
+    #[test]
+    fn a_new_patch_whose_entry_cannot_be_written_is_withdrawn_and_reported() {
+        // The list is shared through an anchor, so appending to it would change `also` too.
+        let repo = repo("namespace: production\nresources: [../base]\npatches: &p []\nalso: *p\n");
+        let plan = resolve(&repo, &Scope::whole(), &[want("a"), want("b")]);
+        let outcome = super::apply(&repo, plan);
+        assert!(
+            outcome.files.is_empty(),
+            "nothing is written: {:?}",
+            outcome.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+        );
+        assert!(outcome.changes.is_empty());
+        assert_eq!(outcome.problems.len(), 2, "{:#?}", outcome.problems);
+        for p in &outcome.problems {
+            assert_eq!(p.fields, [Field::CpuRequest]);
+            assert!(
+                p.reason.contains("cannot list prod/attune-deployment-")
+                    && p.reason.contains("in prod/kustomization.yaml"),
+                "{}",
+                p.reason
+            );
+        }
     }
 }

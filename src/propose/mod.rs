@@ -15,8 +15,8 @@ use serde::Serialize;
 
 pub use apply::apply;
 pub use run::{
-    Format, Options, ProposeError, compute, outcome_of, outcome_scoped, problems_and_notices,
-    read_policies, run,
+    Format, Options, Place, ProposeError, compute, outcome_of, outcome_scoped,
+    problems_and_notices, read_policies, run,
 };
 pub use wants::wants;
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Outcome, apply, diff, wants, write};
-use crate::repo::{self, Repo};
+use crate::repo::{self, Repo, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -16,10 +16,44 @@ pub enum Format {
 pub struct Options {
     pub policies: PathBuf,
     pub repo: PathBuf,
-    /// Subfolder the search is limited to, relative to `repo`.
-    pub path: Option<String>,
+    /// Where the workloads are deployed from, relative to `repo`: `--path` or `--scope`.
+    pub place: Place,
     pub write: bool,
     pub output: Format,
+}
+
+/// Which part of the repository is searched, as the command line gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Place {
+    /// The whole repository; every root is a candidate.
+    #[default]
+    Everywhere,
+    /// `--path DIR [--recurse]`: exactly the application whose source path is `DIR`.
+    Path { dir: String, recurse: bool },
+    /// `--scope DIR`: every root and plain manifest below `DIR` is a candidate.
+    Scope(String),
+}
+
+impl Place {
+    /// The scope for a repository whose directories `is_dir` knows; `None` when the
+    /// directory leaves the repository or does not exist.
+    pub fn scope(&self, is_dir: impl Fn(&str) -> bool) -> Option<Scope> {
+        let dir = |d: &str| repo::walk::join("", d).filter(|n| is_dir(n));
+        Some(match self {
+            Place::Everywhere => Scope::whole(),
+            Place::Path { dir: d, recurse } => Scope::source(dir(d)?, *recurse),
+            Place::Scope(d) => Scope::below(dir(d)?),
+        })
+    }
+
+    /// The flag as given, for messages.
+    pub fn given(&self) -> String {
+        match self {
+            Place::Everywhere => String::new(),
+            Place::Path { dir, .. } => format!("--path {dir}"),
+            Place::Scope(dir) => format!("--scope {dir}"),
+        }
+    }
 }
 
 /// Bad input: nothing was touched. The binary exits 2.
@@ -40,9 +74,9 @@ pub enum ProposeError {
     #[error("repository directory {path} does not exist or is not a directory")]
     NoRepo { path: String },
     #[error(
-        "--path {path} is not a directory inside the repository (give it relative to --repo, e.g. overlays/production)"
+        "{given} is not a directory inside the repository (give it relative to --repo, e.g. overlays/production)"
     )]
-    BadPath { path: String },
+    BadPath { given: String },
     #[error("cannot read the repository {path}")]
     ReadRepo {
         path: String,
@@ -96,13 +130,12 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
             path: display(&opts.repo),
         });
     }
-    let scope = match &opts.path {
-        None => String::new(),
-        Some(p) => {
-            let normalized = repo::walk::join("", p).filter(|n| opts.repo.join(n).is_dir());
-            normalized.ok_or_else(|| ProposeError::BadPath { path: p.clone() })?
-        }
-    };
+    let scope = opts
+        .place
+        .scope(|d| opts.repo.join(d).is_dir())
+        .ok_or_else(|| ProposeError::BadPath {
+            given: opts.place.given(),
+        })?;
     let repo = Repo::load(&opts.repo).map_err(|source| ProposeError::ReadRepo {
         path: display(&opts.repo),
         source,
@@ -110,19 +143,19 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
     Ok(outcome_of(&repo, &scope, &policies))
 }
 
-/// The outcome for an already loaded repository: resolve every recommendation under `scope`
-/// (`""` for all) and edit in memory.
-pub fn outcome_of(repo: &Repo, scope: &str, policies: &[crate::crd::AttunePolicy]) -> Outcome {
+/// The outcome for an already loaded repository: resolve every recommendation in what `scope`
+/// deploys and edit in memory.
+pub fn outcome_of(repo: &Repo, scope: &Scope, policies: &[crate::crd::AttunePolicy]) -> Outcome {
     let plan = repo::resolve(repo, scope, &wants(policies));
     apply(repo, plan)
 }
 
-/// Like [`outcome_of`], with some workloads (`namespace/Kind/name`) searched under their own
-/// path instead of `scope`.
+/// Like [`outcome_of`], with some workloads (`namespace/Kind/name`) searched in their own
+/// scope instead of `scope`.
 pub fn outcome_scoped(
     repo: &Repo,
-    scope: &str,
-    scopes: &std::collections::BTreeMap<String, String>,
+    scope: &Scope,
+    scopes: &std::collections::BTreeMap<String, Scope>,
     policies: &[crate::crd::AttunePolicy],
 ) -> Outcome {
     let plan = repo::resolve_scoped(repo, scope, scopes, &wants(policies));

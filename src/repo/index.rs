@@ -1,6 +1,6 @@
 //! What each file holds: workload objects, a kustomization, patch documents, `$attune` markers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Notice;
 use super::walk::RawFile;
@@ -68,6 +68,34 @@ pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFi
     out
 }
 
+/// What file names and kinds say about how Argo CD and Flux read the tree, before parsing.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// Directories holding a kustomization file, parsable or not: the tools build them with
+    /// Kustomize, so only what it lists is deployed from there.
+    pub kustomization_dirs: BTreeSet<String>,
+    /// Directories holding a Helm chart (`Chart.yaml`).
+    pub charts: Vec<String>,
+    /// Files declaring a Flux `HelmRelease`.
+    pub helm_releases: Vec<String>,
+}
+
+pub fn layout(raw: &[RawFile]) -> Layout {
+    let mut out = Layout::default();
+    for f in raw {
+        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
+        let dir = super::walk::parent(&f.rel).to_owned();
+        if is_kustomization_name(&f.rel) {
+            out.kustomization_dirs.insert(dir);
+        } else if name == "Chart.yaml" {
+            out.charts.push(dir);
+        } else if f.text.lines().any(|l| l.trim_end() == "kind: HelmRelease") {
+            out.helm_releases.push(f.rel.clone());
+        }
+    }
+    out
+}
+
 /// Words one of which every file resolution reads contains (see [`parse_files`]).
 const INTERESTING: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "$attune"];
 
@@ -80,8 +108,8 @@ fn is_kustomization_name(rel: &str) -> bool {
 }
 
 /// Paths of the patch files the kustomizations name (strategic-merge or JSON 6902).
-fn patch_files(kustomizations: &[ParsedFile]) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
+fn patch_files(kustomizations: &[ParsedFile]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
     for file in kustomizations {
         let Some(root) = file.stream.docs.first().map(|d| &d.root) else {
             continue;

@@ -2,12 +2,14 @@
 //! `components`, `namespace`, `namePrefix`, `nameSuffix`, `patches` (file or inline, with an
 //! optional `target`), `patchesStrategicMerge` and `patchesJson6902`. Rendering keeps, for
 //! every object, where it came from and which patches touched it, so an edit can go to the
-//! place that decides the live value.
+//! place that decides the live value: the container order each patch leaves ([`Order`]) and
+//! the `$patch: delete` that removes an object are part of that history.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Notice;
 use super::index::{Object, ParsedFile, objects};
+use super::order::Order;
 use super::walk::{join, parent};
 use crate::yamledit::{Node, Seg};
 
@@ -47,6 +49,15 @@ pub struct Kustomization {
     pub name_prefix: String,
     pub name_suffix: String,
     pub patches: Vec<PatchEntry>,
+    /// `kind: Component`: reusable by design, never a root and never where a new patch goes.
+    pub is_component: bool,
+}
+
+/// A patch that matched an object, with the container order it met.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub doc: PatchDoc,
+    pub before: Order,
 }
 
 /// An object as a kustomization emits it, with its history.
@@ -56,11 +67,34 @@ pub struct Rendered {
     pub name: String,
     pub namespace: Option<String>,
     /// Patches that matched it, in the order they were applied.
-    pub patches: Vec<PatchDoc>,
+    pub patches: Vec<Applied>,
     /// Kustomization directories it passed through, innermost first.
     pub chain: Vec<String>,
     /// The name each kustomization in `chain` received it under (before its own prefix/suffix).
     pub names_in: Vec<String>,
+    /// The container order after each kustomization in `chain` applied its patches.
+    pub orders: Vec<Order>,
+    /// The container order now.
+    pub order: Order,
+    /// The `$patch: delete` that removed it: it is carried on (renamed like the rest) only so
+    /// that a search for it can say why no root renders it.
+    pub deleted_by: Option<PatchDoc>,
+}
+
+impl Rendered {
+    pub fn new(source: Object, order: Order) -> Rendered {
+        Rendered {
+            name: source.name.clone(),
+            namespace: source.namespace.clone(),
+            source,
+            patches: Vec::new(),
+            chain: Vec::new(),
+            names_in: Vec::new(),
+            orders: Vec::new(),
+            order,
+            deleted_by: None,
+        }
+    }
 }
 
 fn strings(node: Option<&Node>) -> Vec<String> {
@@ -94,6 +128,7 @@ pub fn read(
         name_prefix: text("namePrefix").unwrap_or_default(),
         name_suffix: text("nameSuffix").unwrap_or_default(),
         patches: Vec::new(),
+        is_component: text("kind").as_deref() == Some("Component"),
     };
     let mut from_file =
         |reference: &str, target: Option<Target>, k: &mut Kustomization, json_hint: bool| {
@@ -317,13 +352,9 @@ impl<'a> Renderer<'a> {
         match self.files.get(&path) {
             Some(file) => objects(file)
                 .into_iter()
-                .map(|o| Rendered {
-                    name: o.name.clone(),
-                    namespace: o.namespace.clone(),
-                    source: o,
-                    patches: Vec::new(),
-                    chain: Vec::new(),
-                    names_in: Vec::new(),
+                .map(|o| {
+                    let order = o.node(file).map(Order::of).unwrap_or_default();
+                    Rendered::new(o, order)
                 })
                 .collect(),
             None => Vec::new(),
@@ -337,13 +368,29 @@ impl<'a> Renderer<'a> {
             obj.chain.push(k.dir.clone());
         }
         for entry in &k.patches {
+            let root = self.patch_root(&entry.doc);
             for obj in objs.iter_mut() {
-                if self.patch_applies(entry, obj) {
-                    obj.patches.push(entry.doc.clone());
+                if obj.deleted_by.is_some() || !self.patch_applies(entry, obj) {
+                    continue;
                 }
+                let before = obj.order.clone();
+                match &root {
+                    Some(r) if entry.doc.json6902 => obj.order.after_json6902(r),
+                    Some(r) if is_delete(r) => {
+                        obj.deleted_by = Some(entry.doc.clone());
+                        continue;
+                    }
+                    Some(r) => obj.order.after_strategic_merge(r),
+                    None => {}
+                }
+                obj.patches.push(Applied {
+                    doc: entry.doc.clone(),
+                    before,
+                });
             }
         }
         for obj in objs.iter_mut() {
+            obj.orders.push(obj.order.clone());
             if let Some(ns) = &k.namespace {
                 obj.namespace = Some(ns.clone());
             }
@@ -371,6 +418,34 @@ impl<'a> Renderer<'a> {
             && ns.is_none_or(|n| obj.namespace.as_deref().is_none_or(|o| o == n))
     }
 
+    /// Every file a kustomization builds from: its own, its resources and patches, and those
+    /// of the kustomizations it uses, transitively.
+    pub fn closure(&self, dir: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            let Some(k) = self.kustomizations.get(&d) else {
+                continue;
+            };
+            if !seen.insert(d) {
+                continue;
+            }
+            out.insert(k.file.clone());
+            out.extend(k.patches.iter().map(|p| p.doc.file.clone()));
+            for r in k.resources.iter().chain(&k.components) {
+                match join(&k.dir, r) {
+                    Some(path) if self.kustomizations.contains_key(&path) => stack.push(path),
+                    Some(path) => {
+                        out.insert(path);
+                    }
+                    None => {}
+                }
+            }
+        }
+        out
+    }
+
     /// The root node of a patch document, parsing inline patch text on demand.
     pub fn patch_root(&self, doc: &PatchDoc) -> Option<Node> {
         let file = self.files.get(&doc.file)?;
@@ -387,6 +462,11 @@ impl<'a> Renderer<'a> {
             }
         }
     }
+}
+
+/// A strategic-merge patch that removes the object it names.
+fn is_delete(root: &Node) -> bool {
+    root.get("$patch").and_then(Node::as_str) == Some("delete")
 }
 
 fn target_matches(t: &Target, obj: &Rendered) -> bool {

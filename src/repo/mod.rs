@@ -2,7 +2,9 @@
 //! places in it that decide that workload's resources.
 //!
 //! The index holds every YAML file's workload objects, Kustomize roots (our own model of the
-//! subset in [`kustomize`], no kustomize binary) and `$attune` marker comments. Resolution
+//! subset in [`kustomize`], no kustomize binary; the render oracle test checks it against the
+//! real one) and `$attune` marker comments. A [`Scope`] says which roots and files deploy a
+//! workload: exactly an application's source path, or everything below a directory. Resolution
 //! follows the precedence users expect: a marker wins; then the overlay patch that already sets
 //! the value; then the defining manifest, when nothing else renders it; and when a base is
 //! shared, a strategic-merge patch in the overlay that renders the target namespace — never the
@@ -12,15 +14,20 @@
 mod field;
 mod index;
 mod kustomize;
+mod order;
 mod patch;
+mod problem;
 mod resolve;
+mod scope;
 pub mod walk;
 
 use std::collections::BTreeMap;
 
 pub use field::Field;
-pub use index::{ParsedFile, WORKLOAD_KINDS};
+pub use index::{Layout, ParsedFile, WORKLOAD_KINDS};
+pub use problem::{Problem, merge_problems};
 pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve, resolve_scoped};
+pub use scope::{Reach, Scope};
 
 /// Something about a file that the user should know but that does not stop the run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -35,45 +42,45 @@ impl Notice {
     }
 }
 
-/// A workload or container that could not be located (or not unambiguously).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Problem {
-    pub namespace: String,
-    pub kind: String,
-    pub workload: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    pub reason: String,
-}
-
 /// A parsed checkout: every readable YAML file by its `/`-separated relative path.
 pub struct Repo {
     pub files: BTreeMap<String, ParsedFile>,
     pub notices: Vec<Notice>,
+    pub layout: Layout,
 }
 
 impl Repo {
     /// Reads and parses the YAML files below `root`. Unreadable or invalid files become notices.
     pub fn load(root: &std::path::Path) -> std::io::Result<Repo> {
         let (raw, mut notices) = walk::read_tree(root)?;
+        let layout = index::layout(&raw);
         let files = index::parse_files(raw, &mut notices)
             .into_iter()
             .map(|f| (f.rel.clone(), f))
             .collect();
-        Ok(Repo { files, notices })
+        Ok(Repo {
+            files,
+            notices,
+            layout,
+        })
     }
 
     /// Builds a repository from in-memory files (tests, benchmarks).
     pub fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> Repo {
-        let raw = texts
+        let raw: Vec<walk::RawFile> = texts
             .into_iter()
             .map(|(rel, text)| walk::RawFile { rel, text })
             .collect();
         let mut notices = Vec::new();
+        let layout = index::layout(&raw);
         let files = index::parse_files(raw, &mut notices)
             .into_iter()
             .map(|f| (f.rel.clone(), f))
             .collect();
-        Repo { files, notices }
+        Repo {
+            files,
+            notices,
+            layout,
+        }
     }
 }

@@ -61,16 +61,21 @@ pub fn field_path(container: &[Seg], field: Field) -> Vec<Seg> {
     path
 }
 
-/// The scalar a JSON6902 patch writes for `field` of the container at `at` (in the object
-/// being patched), as a path inside the patch document and the value written there.
-pub fn json6902_sets(root: &Node, at: &ContainerAt, field: Field) -> Option<(Vec<Seg>, String)> {
+/// The scalar a JSON6902 patch writes for `field` of the container at `index` of `list` (in
+/// the object as the patch meets it), as a path inside the patch document and the value.
+pub fn json6902_sets(
+    root: &Node,
+    list: &str,
+    index: usize,
+    field: Field,
+) -> Option<(Vec<Seg>, String)> {
     let [kind, resource] = field.keys();
     let target = [
         "spec",
         "template",
         "spec",
-        at.list,
-        &at.index.to_string(),
+        list,
+        &index.to_string(),
         "resources",
         kind,
         resource,

@@ -14,7 +14,8 @@ use super::{MAX_FILE_BYTES, YamlError};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Seg {
     Key(String),
-    /// A sequence index; the current length appends a new item.
+    /// A sequence index; the current length appends a new item (and, in one batch, the
+    /// lengths after it append more).
     Index(usize),
 }
 
@@ -260,9 +261,8 @@ fn land<'a>(
                 .iter()
                 .find(|(k, _)| k.as_str() == Some(key))
                 .map(|(k, v)| (k.col, v)),
-            (Kind::Seq { items, .. }, Seg::Index(i)) if *i <= items.len() => {
-                items.get(*i).map(|v| (node.col, v))
-            }
+            // Past the end: a new item. Several in one batch must be contiguous (`Fresh::add`).
+            (Kind::Seq { items, .. }, Seg::Index(i)) => items.get(*i).map(|v| (node.col, v)),
             (Kind::Alias(_), _) => {
                 return Err(YamlError::Shared {
                     at: describe(set, node.line),

@@ -91,6 +91,7 @@ fn located_with(
             resolved: Some(synced.into()),
         },
         path: "overlays/production".into(),
+        recurse: false,
         owner: ObjectRef::new(ObjectKind::Application, "argocd", "api"),
         chain: vec![],
         shadows: vec![],

@@ -37,6 +37,7 @@ mod propose_bad_input;
 mod propose_scoped;
 mod quantity_parse;
 mod quantity_props;
+mod render_oracle;
 mod usage_prometheus;
 mod yamledit_edits;
 mod yamledit_props;

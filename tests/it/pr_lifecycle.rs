@@ -60,7 +60,7 @@ fn world() -> World {
         repo: RepoRef::parse("acme/gitops").unwrap(),
         url: server.url("gitops"),
         base: "main".into(),
-        path: String::new(),
+        scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
     };
     World {

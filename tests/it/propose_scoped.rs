@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use attune::crd::load_policies;
 use attune::propose::outcome_scoped;
-use attune::repo::Repo;
+use attune::repo::{Repo, Scope};
 
 const POLICY: &str = "apiVersion: attune.io/v1alpha1
 kind: AttunePolicy
@@ -68,10 +68,16 @@ fn repo() -> Repo {
 fn each_workload_is_edited_in_its_own_owners_path_only() {
     let policies = load_policies(POLICY).unwrap();
     let scopes = BTreeMap::from([
-        ("shop/Deployment/web".to_owned(), "apps/web".to_owned()),
-        ("shop/Deployment/api".to_owned(), "apps/api".to_owned()),
+        (
+            "shop/Deployment/web".to_owned(),
+            Scope::source("apps/web", false),
+        ),
+        (
+            "shop/Deployment/api".to_owned(),
+            Scope::source("apps/api", false),
+        ),
     ]);
-    let outcome = outcome_scoped(&repo(), "apps", &scopes, &policies);
+    let outcome = outcome_scoped(&repo(), &Scope::below("apps"), &scopes, &policies);
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
     let files: Vec<&str> = outcome.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
@@ -99,7 +105,7 @@ fn each_workload_is_edited_in_its_own_owners_path_only() {
 #[test]
 fn without_scopes_the_shared_directory_finds_both_copies_and_refuses_to_guess() {
     let policies = load_policies(POLICY).unwrap();
-    let outcome = outcome_scoped(&repo(), "", &BTreeMap::new(), &policies);
+    let outcome = outcome_scoped(&repo(), &Scope::whole(), &BTreeMap::new(), &policies);
     assert!(
         outcome.files.is_empty(),
         "{:?}",

@@ -95,6 +95,7 @@ mod tests {
         let source = Source {
             tool: Tool::Flux,
             repo_url: "https://git.example.com/team/deploy".into(),
+            recurse: true,
             revision: Revision {
                 kind: RevisionKind::Branch,
                 name: "main".into(),

@@ -105,7 +105,7 @@ pub struct Plan {
 }
 
 /// A path as the tools read it: `./a/b/` is `a/b`, and the root is `.`.
-fn clean(path: &str) -> String {
+pub(super) fn clean(path: &str) -> String {
     let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -363,6 +363,7 @@ mod tests {
                 resolved: Some("abc123".into()),
             },
             path: path.into(),
+            recurse: false,
             owner: ObjectRef::new(ObjectKind::Application, "argocd", "shop"),
             chain: vec![],
             shadows: vec![],

@@ -20,6 +20,7 @@ use crate::forge::{Forge, PrState};
 use crate::git::{self, Workspace};
 use crate::metrics::{FailureCategory, Metrics, PrAction};
 use crate::pr::{self, Limits, Settings, Target};
+use crate::repo::Scope;
 use crate::resize::duration::parse_go_duration;
 
 /// What a pass needs from the controller besides the policy.
@@ -380,11 +381,11 @@ async fn sync<S: ForgeSlot>(
         repo: g.forge_repo.clone(),
         url: clone,
         base: g.base.clone(),
-        path: root_as_empty(&g.path),
+        scope: Scope::below(root_as_empty(&g.path)),
         scopes: g
             .scopes
             .iter()
-            .map(|(id, path)| (id.clone(), root_as_empty(path)))
+            .map(|(id, path)| (id.clone(), scope_of(g, id, path)))
             .collect(),
     };
     let config = env.config;
@@ -521,6 +522,21 @@ fn abandoned(
         },
         entry,
     )
+}
+
+/// Where a workload is searched: exactly its owner's source path, read as that tool reads it
+/// (see [`Scope`]), or everything below the narrower `export.pullRequest.path`.
+fn scope_of(g: &Group, id: &str, path: &str) -> Scope {
+    let dir = root_as_empty(path);
+    let source = g
+        .workloads
+        .iter()
+        .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
+        .and_then(|w| w.source.as_ref().ok());
+    match source {
+        Some(s) if group::clean(&s.path) == path => Scope::source(dir, s.recurse),
+        _ => Scope::below(dir),
+    }
 }
 
 /// `pr::Target` spells the repository root as `""`, the tools as `.`.

@@ -627,3 +627,22 @@ fn the_source_serialises_for_the_json_report() {
     assert_eq!(json["revision"]["kind"], "branch");
     assert_eq!(json["shadows"][1]["what"], "helm-values-from");
 }
+
+#[test]
+fn a_plain_directory_is_read_recursively_for_flux_and_for_argo_cd_with_directory_recurse() {
+    use crate::locate::ObjectRef;
+    for (name, recurse) in [("argocd-basic", false), ("flux-basic", true)] {
+        let got = run(&load(name)).unwrap();
+        assert_eq!(got.recurse, recurse, "{name}");
+    }
+    let app = serde_json::json!({
+        "spec": {"source": {
+            "repoURL": "https://github.com/acme/gitops.git",
+            "path": "apps/shop",
+            "directory": {"recurse": true}
+        }}
+    });
+    let owner = ObjectRef::new(Application, "argocd", "shop");
+    let got = crate::locate::argocd::from_application(owner, &app).unwrap();
+    assert!(got.recurse);
+}

@@ -1,0 +1,182 @@
+//! From a live identity and the values wanted for its containers to edit operations per file.
+//!
+//! [`roots`] decides which renders a scope deploys and who else uses each file; [`locate`]
+//! finds the render (or the markers) of one identity; [`container`] picks the place that
+//! decides each value; [`overlay`] writes new patches into the root that renders the identity;
+//! [`settle`] reconciles identities that meet at one value.
+
+mod container;
+mod locate;
+mod overlay;
+mod roots;
+mod settle;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::field::Field;
+use super::scope::Scope;
+use super::{Notice, Problem, Repo};
+use crate::yamledit::style::Style;
+use crate::yamledit::{EmbeddedSet, Set};
+
+/// The values wanted for one live workload, already limited to the fields its policy controls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want {
+    pub policy: String,
+    pub namespace: String,
+    pub kind: String,
+    pub workload: String,
+    pub containers: Vec<ContainerWant>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerWant {
+    pub name: String,
+    /// Requests always; limits only when the policy controls them. Limits are written only
+    /// where one already exists.
+    pub fields: Vec<(Field, String)>,
+}
+
+/// Why a file was chosen, for the report and the PR body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Site {
+    /// A `$attune` marker comment named the value.
+    Marker,
+    /// An overlay patch already set the value.
+    Patch,
+    /// The manifest defining the object, rendered by nothing else.
+    Manifest,
+    /// A strategic-merge patch in the overlay, because the base is shared.
+    OverlayPatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub policy: String,
+    pub namespace: String,
+    pub kind: String,
+    pub workload: String,
+    pub container: String,
+    pub field: Field,
+    pub file: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub site: Site,
+}
+
+/// One edit operation in a file, owned by a change or (`None`) supporting several.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Set(Set),
+    Embedded(EmbeddedSet),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FilePlan {
+    /// For a file that does not exist yet: the style to write it in.
+    pub create: Option<Style>,
+    pub ops: Vec<(Option<usize>, Op)>,
+    /// Entries that list a new file (a kustomization's `patches:` item for a new patch), each
+    /// with that file: an entry is written only with its file and the file only with its
+    /// entry, so a patch is never left unlisted (rendering nothing) or listed but missing.
+    pub lists: Vec<(String, Op)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub files: BTreeMap<String, FilePlan>,
+    pub changes: Vec<Change>,
+    pub problems: Vec<Problem>,
+    pub notices: Vec<Notice>,
+    /// Values found already right, by file and spot: another identity that shares the spot and
+    /// wants something else is a conflict even though this one needs no edit.
+    settled: Vec<(String, settle::Spot, Change)>,
+}
+
+/// Resolves every want against `repo`, searching the renders `scope` deploys.
+pub fn resolve(repo: &Repo, scope: &Scope, wants: &[Want]) -> Plan {
+    resolve_scoped(repo, scope, &BTreeMap::new(), wants)
+}
+
+/// Like [`resolve`], but a want whose identity (`namespace/Kind/name`) is in `scopes` is
+/// searched in its own scope: one pull request can carry workloads that two GitOps owners
+/// deploy from two directories, each still edited where its own owner renders it. Edits from
+/// several scopes into one file land in one file plan, and conflicts are found across scopes.
+pub fn resolve_scoped(
+    repo: &Repo,
+    default_scope: &Scope,
+    scopes: &BTreeMap<String, Scope>,
+    wants: &[Want],
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut by_scope: BTreeMap<&Scope, Vec<&Want>> = BTreeMap::new();
+    for want in distinct(wants, &mut plan.problems) {
+        let scope = scopes.get(&identity(want)).unwrap_or(default_scope);
+        by_scope.entry(scope).or_default().push(want);
+    }
+    for (scope, wants) in by_scope {
+        let index = roots::Index::new(repo, scope, &mut plan.notices);
+        let mut overlays = overlay::Overlays::default();
+        for want in wants {
+            locate::resolve_one(&index, want, &mut plan, &mut overlays);
+        }
+        overlays.finish(&index, &mut plan);
+    }
+    // The same notice (a file that does not parse) comes once per scope that indexed it.
+    let mut seen = std::collections::BTreeSet::new();
+    plan.notices.retain(|n| seen.insert(format!("{n:?}")));
+    settle::settle_shared_spots(&mut plan);
+    plan.problems = super::merge_problems(std::mem::take(&mut plan.problems));
+    plan
+}
+
+/// One want per live identity. Two policies recommending the same workload either agree (the
+/// first is kept) or conflict; a conflict is reported for every policy involved and nothing is
+/// written for that workload, since which policy should win is the user's call.
+fn distinct<'w>(wants: &'w [Want], problems: &mut Vec<Problem>) -> Vec<&'w Want> {
+    let mut by_identity: BTreeMap<String, Vec<&Want>> = BTreeMap::new();
+    for want in wants {
+        by_identity.entry(identity(want)).or_default().push(want);
+    }
+    let mut out = Vec::new();
+    for want in wants {
+        let group = &by_identity[&identity(want)];
+        if !std::ptr::eq(group[0], want) {
+            continue;
+        }
+        if group.iter().all(|w| w.containers == want.containers) {
+            out.push(want);
+            continue;
+        }
+        let names: Vec<&str> = group.iter().map(|w| w.policy.as_str()).collect();
+        problems.push(problem(
+            want,
+            None,
+            &[],
+            format!(
+                "policies {} recommend different values for this workload; make only one \
+                 of them target it",
+                names.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+fn problem(want: &Want, container: Option<&str>, fields: &[Field], reason: String) -> Problem {
+    Problem {
+        namespace: want.namespace.clone(),
+        kind: want.kind.clone(),
+        workload: want.workload.clone(),
+        container: container.map(str::to_owned),
+        fields: fields.to_vec(),
+        reason,
+    }
+}
+
+fn identity(want: &Want) -> String {
+    format!("{}/{}/{}", want.namespace, want.kind, want.workload)
+}
