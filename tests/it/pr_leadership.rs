@@ -71,7 +71,7 @@ fn world() -> World {
         repo: RepoRef::parse(REPO).unwrap(),
         url: server.url(REPO),
         base: "main".into(),
-        path: String::new(),
+        scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
     };
     World {
@@ -233,6 +233,7 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
                 resolved: Some("c1".into()),
             },
             path: "overlays/production".into(),
+            recurse: false,
             owner: ObjectRef::new(ObjectKind::Application, "argocd", "api"),
             chain: vec![],
             shadows: vec![],
