@@ -3,7 +3,9 @@
 # build starts, so that a fresh machine fails in the first second with a clear line instead of
 # after a long build:
 #   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
-#   App tests), curl (health polls), python3 (free ports, fixtures)
+#   App tests), curl (health polls), python3 (free ports, fixtures); for the test node
+#   (tests/node): containerd, runc, containernetworking-plugins (bridge + host-local),
+#   busybox-static (the workload image) and gcc + libc6-dev (the static pause binary)
 #   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
 #   kustomize: `kubectl kustomize` or a `kustomize` binary (the render oracle); when neither is
 #   there, kustomize is built from its Go module into the cache and put first on PATH
@@ -28,6 +30,11 @@ apt_for() { # apt_for COMMAND -> Debian package providing it
 missing=()
 for cmd in git lighttpd openssl curl python3; do
   command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
+done
+# The node's packages, by package: Debian's `busybox` (dynamic) also has /bin/busybox, and only
+# a static one runs inside an image that holds nothing else.
+for pkg in containerd runc containernetworking-plugins busybox-static gcc libc6-dev; do
+  [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) == ii* ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
