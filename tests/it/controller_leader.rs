@@ -83,6 +83,7 @@ async fn holder(client: &Client, ns: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_leader_at_a_time_and_a_clean_handover() {
+    let _controllers = crate::support::controller_lock::shared().await;
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
     let ns = TestNamespace::new(&client, "leader").await;
