@@ -15,8 +15,22 @@ node="$(cd "$1" && pwd)"
 log() { echo "node/down.sh: $*"; }
 problems=0
 
-ours() { # ours PID -> alive and started for this node
-  [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$node/"
+owned() { # owned PID DIR -> alive and started for the node in DIR
+  [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2/"
+}
+ours() { owned "$1" "$node"; }
+alive() { # alive DIR UP_PID -> that node's up.sh or one of its processes still runs
+  local dir="$1" up="${2:-}" name p
+  [[ -n "$dir" ]] || return 1
+  if [[ "$up" =~ ^[0-9]+$ && -r "/proc/$up/cmdline" ]] &&
+    { tr '\0' ' ' <"/proc/$up/cmdline"; echo; } | grep -qF -- "$dir "; then
+    return 0
+  fi
+  [[ -f "$dir/pids" ]] || return 1
+  while IFS='=' read -r name p; do
+    [[ "$p" =~ ^[0-9]+$ ]] && owned "$p" "$dir" && return 0
+  done <"$dir/pids"
+  return 1
 }
 stop() { # stop NAME PID
   local name="$1" pid="$2" i
@@ -62,6 +76,14 @@ for p in $(pgrep -f -- "containerd-shim-runc-v2 .*-address $node/" || true); do
 done
 [[ -n "${pid[containerd]:-}" ]] && stop containerd "${pid[containerd]}"
 rm -f "$node/pids"
+# A killed shim leaves its socket in the shared /run/containerd/s: drop every socket there that
+# nobody listens on any more (another node's live shims keep theirs).
+if [[ -d /run/containerd/s ]]; then
+  for sock in /run/containerd/s/*; do
+    [[ -S "$sock" ]] || continue
+    grep -qF -- " $sock" /proc/net/unix || rm -f "$sock"
+  done
+fi
 
 # Mounts below the state dir, deepest first: container rootfs overlays, sandbox shm, network
 # namespaces, the kubelet's projected volumes and its rshared bind of its root dir.
@@ -103,10 +125,20 @@ if [[ -n "$id" && -d "$registry" ]]; then
   exec 8</run
   flock 8
   rm -f "$registry/node-$id"
+  # An entry whose node has no process left (its run was killed before its teardown) is
+  # dropped, or the shared paths would never be removed.
   shopt -s nullglob
-  others=("$registry"/node-*)
+  others=0
+  for entry in "$registry"/node-*; do
+    # shellcheck disable=SC2046
+    if alive $(cat "$entry" 2>/dev/null); then
+      others=$((others + 1))
+    else
+      rm -f "$entry"
+    fi
+  done
   shopt -u nullglob
-  if ((${#others[@]} == 0)); then
+  if ((others == 0)); then
     # Deepest first, so that a recorded parent is empty by the time it comes.
     if [[ -f "$registry/created" ]]; then
       while IFS= read -r p; do

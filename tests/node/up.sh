@@ -29,7 +29,6 @@ started=$SECONDS
 log() { echo "node/up.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# shellcheck disable=SC1090
 KUBECONFIG= ATTUNE_KUBE_SERVER= ATTUNE_KUBE_TOKEN= ATTUNE_KUBE_CA=
 # shellcheck disable=SC1090
 . "$cluster_env"
@@ -93,8 +92,12 @@ if ((${#live[@]} == 0)); then
     [[ -e "$p" ]] || echo "$p" >>"$registry/created"
   done
 fi
-echo "$node" >"$registry/node-$id"
+# The entry names this script too, so that a node still starting counts as alive.
+echo "$node $$" >"$registry/node-$id"
 flock -u 8
+# From here on, any way out but success takes down what was started (down.sh is idempotent).
+ready=0
+trap '[[ $ready == 1 ]] || "$here/down.sh" "$node" >&2 || true' EXIT
 
 # --- process helpers (as tests/cluster/up.sh) ----------------------------------
 : >"$node/pids"
@@ -301,4 +304,5 @@ CONTAINERD_PID=$pid_containerd
 KUBELET_PID=$pid_kubelet
 KUBE_SCHEDULER_PID=$pid_kube_scheduler
 EOF
+ready=1
 log "node $name ($node_ip) Ready in ${ready_s}s, scheduler '$sched_name' up in $((SECONDS - started))s (state $node)"
