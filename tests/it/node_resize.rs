@@ -4,12 +4,14 @@
 //! and the container's cgroup files — and what the policy's status and events make of it.
 //! The test plays the recommender (writes `status.recommendations`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::support::cluster::{self, TestNamespace};
 use crate::support::node::{self, Node, NodeController, NodeWorkload};
 use attune::crd::{AttunePolicy, WorkloadRecommendation};
+use attune::quantity::semantically_equal;
 use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
 use serde_json::{Value, json};
 
 const APP: &str = "web";
@@ -67,12 +69,43 @@ fn history(policy: &AttunePolicy, resource: &str) -> Vec<[Option<String>; 4]> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auto_resize_is_applied_by_the_kubelet_without_a_restart() {
+/// A namespace with the workload's pod running on the node.
+struct Scene {
+    node: Node,
+    client: Client,
+    ns: TestNamespace,
+    pod: Pod,
+}
+
+async fn scene(prefix: &str, workload: &NodeWorkload<'_>) -> Scene {
     let node = Node::from_env();
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "node-auto").await;
+    let ns = TestNamespace::new(&client, prefix).await;
+    let pod = node::create_running(&ns, &node, workload).await;
+    Scene {
+        node,
+        client,
+        ns,
+        pod,
+    }
+}
+
+/// `cpu.cfs_quota_us`, `cpu.shares` and `memory.limit_in_bytes` of the pod's container.
+fn cgroup(node: &Node, pod: &Pod) -> [i64; 3] {
+    [
+        node::cgroup_value(node, pod, "cpu", "cpu.cfs_quota_us"),
+        node::cgroup_value(node, pod, "cpu", "cpu.shares"),
+        node::cgroup_value(node, pod, "memory", "memory.limit_in_bytes"),
+    ]
+}
+
+fn quantity_is(value: Option<&str>, want: &str) -> bool {
+    value.is_some_and(|v| semantically_equal(v, want).unwrap_or(false))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_resize_is_applied_by_the_kubelet_without_a_restart() {
     let workload = NodeWorkload {
         name: APP,
         resources: json!({
@@ -81,45 +114,31 @@ async fn auto_resize_is_applied_by_the_kubelet_without_a_restart() {
         }),
         resize_policy: Value::Null,
     };
-    let pod = node::create_running(&ns, &node, &workload).await;
-    assert_eq!(
-        node::cgroup_value(&node, &pod, "cpu", "cpu.cfs_quota_us"),
-        20_000
-    );
-    assert_eq!(node::cgroup_value(&node, &pod, "cpu", "cpu.shares"), 102);
-    assert_eq!(
-        node::cgroup_value(&node, &pod, "memory", "memory.limit_in_bytes"),
-        64 * MI
-    );
+    let Scene {
+        node,
+        client,
+        ns,
+        pod,
+    } = scene("node-auto", &workload).await;
+    assert_eq!(cgroup(&node, &pod), [20_000, 102, 64 * MI]);
     let before_id = node::container_id(&pod);
 
     let limits = json!({"controlledValues": "RequestsAndLimits"});
     cluster::apply_policy(&ns, &policy(limits.clone(), limits)).await;
     let controller = NodeController::start(&client).await;
     let asked = Instant::now();
-    cluster::set_recommendations(
-        &ns,
-        APP,
-        &recommendation(json!({"cpuRequest": "150m", "memoryRequest": "48Mi"})),
-    )
-    .await;
+    let wanted = json!({"cpuRequest": "150m", "memoryRequest": "48Mi"});
+    cluster::set_recommendations(&ns, APP, &recommendation(wanted)).await;
 
-    // The kubelet reports the new size (limits kept in ratio: 300m, 96Mi), nothing pending,
-    // the same container, not restarted.
+    // The kubelet reports the new size (limits kept in ratio: 300m, 96Mi) with nothing in
+    // progress or pending, for the same container, not restarted.
+    let target = json!({"requests": {"cpu": "150m", "memory": "48Mi"},
+                        "limits": {"cpu": "300m", "memory": "96Mi"}});
     let name = node::name(&pod).to_owned();
-    let resized = node::wait_for_pod(
-        &ns,
-        &name,
-        "the kubelet applied 150m/300m, 48Mi/96Mi",
-        |p| {
-            let spec = &node::json(p)["spec"]["containers"][0]["resources"];
-            node::same_resources(
-                spec,
-                &json!({"requests": {"cpu": "150m", "memory": "48Mi"},
-                    "limits": {"cpu": "300m", "memory": "96Mi"}}),
-            ) && node::resize_settled(p)
-        },
-    )
+    let resized = node::wait_for_pod(&ns, &name, "the kubelet applied the resize", |p| {
+        let spec = &node::json(p)["spec"]["containers"][0]["resources"];
+        node::same_resources(spec, &target) && node::resize_settled(p)
+    })
     .await;
     eprintln!(
         "node_resize: recommendation to resize applied by the kubelet in {:.1} s",
@@ -131,70 +150,59 @@ async fn auto_resize_is_applied_by_the_kubelet_without_a_restart() {
     assert!(
         node::same_resources(
             &json!({"requests": allocated}),
-            &json!({"requests": {"cpu": "150m", "memory": "48Mi"}})
+            &json!({"requests": target["requests"]})
         ),
         "{allocated}"
     );
-    // The cgroup of the very same container follows.
-    assert_eq!(
-        node::cgroup_value(&node, &resized, "cpu", "cpu.cfs_quota_us"),
-        30_000
-    );
-    assert_eq!(
-        node::cgroup_value(&node, &resized, "cpu", "cpu.shares"),
-        153
-    );
-    assert_eq!(
-        node::cgroup_value(&node, &resized, "memory", "memory.limit_in_bytes"),
-        96 * MI
-    );
+    // The very same container's cgroup follows.
+    assert_eq!(cgroup(&node, &resized), [30_000, 153, 96 * MI]);
 
-    let reported = cluster::wait_for_policy(
-        &ns,
-        APP,
-        "a Success entry per resource",
-        node::NODE_WAIT,
-        |p| !history(p, "cpu").is_empty() && !history(p, "memory").is_empty(),
-    )
+    let reported = cluster::wait_for_policy(&ns, APP, "history entries", node::NODE_WAIT, |p| {
+        !history(p, "cpu").is_empty() && !history(p, "memory").is_empty()
+    })
     .await;
     for (resource, from, to) in [("cpu", "100m", "150m"), ("memory", "32Mi", "48Mi")] {
         let entries = history(&reported, resource);
         assert_eq!(entries.len(), 1, "{resource}: {entries:?}");
         let [f, t, result, reason] = &entries[0];
-        assert!(attune::quantity::semantically_equal(f.as_deref().unwrap(), from).unwrap());
-        assert!(attune::quantity::semantically_equal(t.as_deref().unwrap(), to).unwrap());
+        assert!(
+            quantity_is(f.as_deref(), from) && quantity_is(t.as_deref(), to),
+            "{entries:?}"
+        );
         assert_eq!(
             (result.as_deref(), reason.as_deref()),
             (Some("Success"), None)
         );
     }
-    let uid = reported.metadata.uid.clone().unwrap();
-    cluster::wait_for_event(&ns, &uid, "Resized").await;
-    // Once applied, nothing is pending and nothing is blocked.
-    let settled = cluster::wait_for_policy(&ns, APP, "no pod blocked", node::NODE_WAIT, |p| {
+    cluster::wait_for_event(&ns, reported.metadata.uid.as_deref().unwrap(), "Resized").await;
+    // Nothing blocked, and the workload counts as resized (from the pods' annotations, so one
+    // reconcile after the resize).
+    cluster::wait_for_policy(&ns, APP, "resized, nothing blocked", node::NODE_WAIT, |p| {
+        let workloads = p.status.as_ref().and_then(|s| s.workloads.as_ref());
         cluster::condition(p, "ResizeBlocked").and_then(|c| c.reason.as_deref())
             == Some("NotBlocked")
+            && workloads.is_some_and(|w| w.resized == Some(1))
     })
     .await;
-    assert_eq!(settled.status.unwrap().workloads.unwrap().resized, Some(1));
     controller.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_beyond_the_nodes_allocatable_is_reported_infeasible() {
-    let node = Node::from_env();
-    let client = cluster::client().await;
-    cluster::install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "node-infeasible").await;
     // No cpu limit, so a request of 4 cores is a valid spec; the node has 1500m allocatable.
     let workload = NodeWorkload {
         name: APP,
         resources: json!({"requests": {"cpu": "100m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}),
         resize_policy: Value::Null,
     };
-    let pod = node::create_running(&ns, &node, &workload).await;
-    let shares = node::cgroup_value(&node, &pod, "cpu", "cpu.shares");
-    assert_eq!(shares, 102);
+    let Scene {
+        node,
+        client,
+        ns,
+        pod,
+    } = scene("node-infeasible", &workload).await;
+    let before = cgroup(&node, &pod);
+    assert_eq!(before[1], 102);
     let created = cluster::apply_policy(&ns, &policy(json!({}), json!({}))).await;
     let controller = NodeController::start(&client).await;
     cluster::set_recommendations(&ns, APP, &recommendation(json!({"cpuRequest": "4"}))).await;
@@ -211,57 +219,52 @@ async fn a_request_beyond_the_nodes_allocatable_is_reported_infeasible() {
         "4"
     );
     let running = &j["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"];
-    assert!(
-        attune::quantity::semantically_equal(running.as_str().unwrap(), "100m").unwrap(),
-        "{running}"
-    );
-    assert_eq!(
-        node::cgroup_value(&node, &refused, "cpu", "cpu.shares"),
-        shares
-    );
+    assert!(quantity_is(running.as_str(), "100m"), "{running}");
+    assert_eq!(cgroup(&node, &refused), before);
     assert_eq!(restarts(&refused), 0);
 
-    // The policy says so: blocked, an Infeasible event naming the pod, and a history entry
-    // that does not claim the resize succeeded.
+    assert_reported_infeasible(&ns, created.metadata.uid.as_deref().unwrap(), &name).await;
+    // Counted right after the status write that the test has just read.
+    cluster::eventually(
+        "infeasible counted once",
+        Duration::from_secs(5),
+        || async {
+            match controller.resizes("infeasible") {
+                1 => Ok(()),
+                n => Err(format!("attune_resizes_total{{result=\"infeasible\"}} {n}")),
+            }
+        },
+    )
+    .await;
+    controller.stop().await;
+}
+
+/// The policy says what the kubelet decided: blocked, an Infeasible event naming the pod, and
+/// a history entry that does not claim the resize succeeded.
+async fn assert_reported_infeasible(ns: &TestNamespace, uid: &str, pod: &str) {
     let blocked =
-        cluster::wait_for_condition(&ns, APP, "ResizeBlocked", "PodsInfeasible", node::NODE_WAIT)
+        cluster::wait_for_condition(ns, APP, "ResizeBlocked", "PodsInfeasible", node::NODE_WAIT)
             .await;
     let message = cluster::condition(&blocked, "ResizeBlocked")
         .unwrap()
         .message
         .clone();
     assert!(
-        message.as_deref().unwrap_or_default().contains(&name),
+        message.as_deref().unwrap_or_default().contains(pod),
         "{message:?}"
     );
-    assert_eq!(
-        blocked
-            .status
-            .as_ref()
-            .unwrap()
-            .workloads
-            .as_ref()
-            .unwrap()
-            .infeasible,
-        Some(1)
-    );
-    let uid = created.metadata.uid.unwrap();
-    let event = cluster::wait_for_event(&ns, &uid, "ResizeInfeasible").await;
+    let workloads = blocked.status.as_ref().and_then(|s| s.workloads.clone());
+    assert_eq!(workloads.and_then(|w| w.infeasible), Some(1));
+    let event = cluster::wait_for_event(ns, uid, "ResizeInfeasible").await;
     assert!(
-        event.message.as_deref().unwrap_or_default().contains(&name),
+        event.message.as_deref().unwrap_or_default().contains(pod),
         "{event:?}"
     );
-    let reported = cluster::wait_for_policy(
-        &ns,
-        APP,
-        "the cpu resize recorded as infeasible",
-        node::NODE_WAIT,
-        |p| {
-            history(p, "cpu")
-                .iter()
-                .any(|[_, _, result, _]| result.as_deref() == Some("Failed"))
-        },
-    )
+    let reported = cluster::wait_for_policy(ns, APP, "a Failed cpu entry", node::NODE_WAIT, |p| {
+        history(p, "cpu")
+            .iter()
+            .any(|[_, _, result, _]| result.as_deref() == Some("Failed"))
+    })
     .await;
     let entries = history(&reported, "cpu");
     assert_eq!(entries.len(), 1, "{entries:?}");
@@ -271,16 +274,10 @@ async fn a_request_beyond_the_nodes_allocatable_is_reported_infeasible() {
         (result.as_deref(), reason.as_deref()),
         (Some("Failed"), Some("infeasible"))
     );
-    assert_eq!(controller.resizes("infeasible"), 1);
-    controller.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_container_resize_policy_restarts_the_container() {
-    let node = Node::from_env();
-    let client = cluster::client().await;
-    cluster::install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "node-restart").await;
     let workload = NodeWorkload {
         name: APP,
         resources: json!({"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}),
@@ -289,7 +286,12 @@ async fn a_restart_container_resize_policy_restarts_the_container() {
             {"resourceName": "memory", "restartPolicy": "RestartContainer"},
         ]),
     };
-    let pod = node::create_running(&ns, &node, &workload).await;
+    let Scene {
+        node,
+        client,
+        ns,
+        pod,
+    } = scene("node-restart", &workload).await;
     let before_id = node::container_id(&pod);
     assert_eq!(restarts(&pod), 0);
     let memory = json!({"controlledValues": "RequestsAndLimits"});
@@ -297,21 +299,19 @@ async fn a_restart_container_resize_policy_restarts_the_container() {
     let controller = NodeController::start(&client).await;
     cluster::set_recommendations(&ns, APP, &recommendation(json!({"memoryRequest": "48Mi"}))).await;
 
+    let target =
+        json!({"requests": {"cpu": "50m", "memory": "48Mi"}, "limits": {"memory": "96Mi"}});
     let name = node::name(&pod).to_owned();
-    let restarted = node::wait_for_pod(&ns, &name, "restarted with 48Mi/96Mi", |p| {
+    let restarted = node::wait_for_pod(&ns, &name, "restarted at 48Mi/96Mi", |p| {
         let status = &node::json(p)["status"]["containerStatuses"][0];
-        restarts(p) == 1 && status["state"]["running"].is_object() && node::resize_settled(p)
-            && node::same_resources(
-                &status["resources"],
-                &json!({"requests": {"cpu": "50m", "memory": "48Mi"}, "limits": {"memory": "96Mi"}}),
-            )
+        restarts(p) == 1
+            && status["state"]["running"].is_object()
+            && node::resize_settled(p)
+            && node::same_resources(&status["resources"], &target)
     })
     .await;
     // A new container, in a new cgroup with the new limit.
     assert_ne!(node::container_id(&restarted), before_id);
-    assert_eq!(
-        node::cgroup_value(&node, &restarted, "memory", "memory.limit_in_bytes"),
-        96 * MI
-    );
+    assert_eq!(cgroup(&node, &restarted)[2], 96 * MI);
     controller.stop().await;
 }
