@@ -29,6 +29,11 @@ impl Runner {
         let settings = Settings {
             config: Config {
                 cache_dir: cache.to_owned(),
+                // As the other shared-cluster controllers (see support::controller_lock): the
+                // leader reconciles every test's policies, whose pods are Pending.
+                eligibility: attune::resize::Eligibility {
+                    require_running: false,
+                },
                 ..Config::default()
             },
             election: Some(Election {

@@ -1,9 +1,10 @@
 //! One rule for tests that run a controller on the shared test cluster. A controller watches
 //! every namespace, so one started by a test also reconciles the policies of every other test
-//! running at that moment. Controllers that decide alike (all of them resize Pending pods) may
-//! meet; a controller that must see only its own test's policies (the node tests: it resizes
-//! running pods only, and its view of other tests' Pending pods would fight theirs in the
-//! status) takes the lock exclusively, every other controller-running test takes it shared.
+//! running at that moment. Controllers that decide alike (those with `require_running: false`,
+//! which resize Pending pods) may meet and take the lock shared. A controller that resizes
+//! running pods only (the default, as in production: the node tests) would write its own view
+//! of the other tests' Pending pods into their status — e.g. `Ready` without the resize history
+//! they wait for — so it takes the lock exclusively.
 
 use std::sync::LazyLock;
 
