@@ -4,7 +4,9 @@
 # after a long build:
 #   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
 #   App tests), curl (health polls), python3 (free ports, fixtures), prometheus with promtool
-#   (the recommender's usage history, tests/servers/prometheus.sh)
+#   (the recommender's usage history, tests/servers/prometheus.sh); for the test node
+#   (tests/node): containerd, runc, containernetworking-plugins (bridge + host-local),
+#   busybox-static (the workload image) and gcc + libc6-dev (the static pause binary)
 #   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
 #   (kubectl for the render oracle's `kubectl kustomize` is not checked here: without one on PATH,
 #   tests/run uses the kubectl that tests/cluster/build.sh builds beside the control plane)
@@ -30,6 +32,11 @@ apt_for() { # apt_for COMMAND -> Debian package providing it
 missing=()
 for cmd in git lighttpd openssl curl python3 prometheus promtool; do
   command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
+done
+# The node's packages, by package: Debian's `busybox` (dynamic) also has /bin/busybox, and only
+# a static one runs inside an image that holds nothing else.
+for pkg in containerd runc containernetworking-plugins busybox-static gcc libc6-dev; do
+  [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) == ii* ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then

@@ -15,12 +15,13 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 
 use super::events::Note;
-use super::status::{self, Facts};
+use super::status::{self, Facts, InfeasibleChange};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
 use crate::crd::{AttunePolicy, Condition, ResizeHistoryEntry, TargetKind};
 use crate::error_chain;
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
-use crate::resize::{self, Change, Field, Outcome, SkipReason, annotations::RESIZED_AT};
+use crate::resize::annotations::{RESIZED_AT, read_history};
+use crate::resize::{self, Change, Field, Outcome, SkipReason};
 
 /// How long a reconcile waits for the caches' first full list before it requeues.
 const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -235,6 +236,11 @@ async fn run(
             policy: key.clone(),
             source,
         })?;
+        // Counted once it is written: the next reconcile finds these entries turned already.
+        let (_, turned) = status::history(policy.status.as_ref(), &facts);
+        for _ in 0..turned {
+            ctx.metrics.resize(ResizeResult::Infeasible);
+        }
     }
     ctx.events.publish(policy, &notes).await;
     if let Some(source) = stopped {
@@ -358,7 +364,12 @@ fn absorb(
             Outcome::Skipped { pod, skip } => {
                 match skip.reason {
                     SkipReason::Deferred => facts.deferred.push(pod.clone()),
-                    SkipReason::Infeasible => facts.infeasible.push(pod.clone()),
+                    SkipReason::Infeasible => {
+                        facts.infeasible.push(pod.clone());
+                        facts
+                            .infeasible_changes
+                            .extend(last_request_changes(workload, &pod));
+                    }
                     SkipReason::ResizeInProgress => facts.in_progress += 1,
                     SkipReason::Cooldown => facts.cooling_down += 1,
                     SkipReason::Rejected => ctx.metrics.resize(ResizeResult::Skipped),
@@ -382,6 +393,33 @@ fn absorb(
             }
         }
     }
+}
+
+/// The request changes of the pod's last resize, from its tracking annotations (the entries of
+/// `attune.io/resize-history` made at `attune.io/resized-at`); none when Attune never resized it.
+fn last_request_changes(workload: &LiveWorkload, pod: &str) -> Vec<InfeasibleChange> {
+    let Some(found) = workload
+        .pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(pod))
+    else {
+        return Vec::new();
+    };
+    let Some(at) = found.annotations().get(RESIZED_AT) else {
+        return Vec::new();
+    };
+    read_history(found)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| &e.at == at && e.field == Field::Request.as_str())
+        .map(|e| InfeasibleChange {
+            workload: workload.identity.name.clone(),
+            at: e.at,
+            container: e.container,
+            resource: e.resource,
+            to: e.to,
+        })
+        .collect()
 }
 
 /// Skips a user wants to hear about once. Routine ones (at target, cooldown, outside the
@@ -415,6 +453,8 @@ fn new_skip_notes(ctx: &Context, policy: &str, now: BTreeSet<String>) -> Vec<Not
             let (pod, reason, detail) = (parts.next()?, parts.next()?, parts.next()?);
             Some(match reason {
                 "Deferred" => {
+                    // Counted once per deferral, as its event is published once.
+                    ctx.metrics.resize(ResizeResult::Deferred);
                     Note::warning("ResizeDeferred", "Resize", format!("pod {pod}: {detail}"))
                 }
                 "Infeasible" => {

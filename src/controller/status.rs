@@ -1,6 +1,6 @@
 //! The status this controller owns, built from what one reconcile found: the `Ready`,
 //! `Resizing`, `ResizeBlocked` and `GitOpsPullRequest` conditions, the workload counts, the
-//! resize history and the GitOps state. Pure: it turns [`Facts`] and the previous status into
+//! resize history (with the kubelet's later Infeasible verdicts folded in) and the GitOps state. Pure: it turns [`Facts`] and the previous status into
 //! the body of one server-side apply, and says whether that body differs from what is there
 //! (timestamps aside), because the policy watch sees our own writes and an unconditional write
 //! would reconcile forever. It must not know about clients or how the facts were gathered;
@@ -43,6 +43,70 @@ pub struct Facts {
     pub failures: Vec<String>,
     /// Entries to append to `resizeHistory`.
     pub history: Vec<ResizeHistoryEntry>,
+    /// The request changes of resizes the kubelet has declared infeasible, one per pod.
+    pub infeasible_changes: Vec<InfeasibleChange>,
+}
+
+/// One change of a pod's last resize, which the API server accepted (so the history says
+/// `Success`) and the kubelet then refused as Infeasible. Read from the pod's own
+/// `attune.io/resize-history` annotation, whose `at` is the history entry's timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InfeasibleChange {
+    pub workload: String,
+    pub at: String,
+    pub container: String,
+    pub resource: String,
+    pub to: String,
+}
+
+impl InfeasibleChange {
+    fn matches(&self, e: &ResizeHistoryEntry) -> bool {
+        e.workload.as_deref() == Some(self.workload.as_str())
+            && e.timestamp.as_deref() == Some(self.at.as_str())
+            && e.container.as_deref() == Some(self.container.as_str())
+            && e.resource.as_deref() == Some(self.resource.as_str())
+            && e.to.as_deref() == Some(self.to.as_str())
+    }
+}
+
+const INFEASIBLE: &str = "infeasible";
+
+/// The history to write — the previous one plus this reconcile's entries, newest
+/// [`HISTORY_LIMIT`] — with the entries of resizes the kubelet has since refused turned from
+/// `Success` into `Failed`/`infeasible`, and how many were turned just now. Each infeasible pod
+/// accounts for one entry per change, so a second pod resized alike that the kubelet did apply
+/// keeps its `Success`, and a later reconcile turns nothing twice.
+pub fn history(
+    previous: Option<&AttunePolicyStatus>,
+    facts: &Facts,
+) -> (Vec<ResizeHistoryEntry>, usize) {
+    let mut history: Vec<ResizeHistoryEntry> = previous
+        .map(|p| p.resize_history.clone())
+        .unwrap_or_default();
+    history.extend(facts.history.iter().cloned());
+    let excess = history.len().saturating_sub(HISTORY_LIMIT);
+    history.drain(..excess);
+
+    let mut changes = facts.infeasible_changes.clone();
+    changes.sort();
+    let mut turned = 0;
+    for group in changes.chunk_by(|a, b| a == b) {
+        let change = &group[0];
+        let done = history
+            .iter()
+            .filter(|e| change.matches(e) && e.reason.as_deref() == Some(INFEASIBLE))
+            .count();
+        let open = history
+            .iter_mut()
+            .rev()
+            .filter(|e| change.matches(e) && e.result.as_deref() == Some("Success"));
+        for entry in open.take(group.len().saturating_sub(done)) {
+            entry.result = Some("Failed".into());
+            entry.reason = Some(INFEASIBLE.into());
+            turned += 1;
+        }
+    }
+    (history, turned)
 }
 
 fn time(now: DateTime<Utc>) -> String {
@@ -197,12 +261,7 @@ pub fn build(
             _ => Some(time(now)),
         };
     }
-    let mut history: Vec<ResizeHistoryEntry> = previous
-        .map(|p| p.resize_history.clone())
-        .unwrap_or_default();
-    history.extend(facts.history.iter().cloned());
-    let excess = history.len().saturating_sub(HISTORY_LIMIT);
-    history.drain(..excess);
+    let (history, _) = history(previous, facts);
 
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     let mut workloads = json!({

@@ -2,11 +2,12 @@
 # Build the binaries of the test control plane from Go modules (the module
 # proxy is the only source reachable here; no release tarballs):
 #   kube-apiserver, kube-controller-manager   from k8s.io/kubernetes  (go/kube)
+#   kubelet, kube-scheduler (the test node)   from k8s.io/kubernetes  (go/kube); ~50s warm
 #   etcd                                      from go.etcd.io/etcd/server/v3 (go/etcd)
 #   kubectl (ATTUNE_CI_KUBECTL=0 skips it)   from k8s.io/kubernetes  (go/kube); ~45s extra
 # Versions come from the wrapper modules' go.mod files. Binaries are cached
 # outside the repo, keyed by version:
-#   ${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}/kube-<v>/{kube-apiserver,kube-controller-manager[,kubectl]}
+#   ${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}/kube-<v>/{kube-apiserver,kube-controller-manager,kubelet,kube-scheduler[,kubectl]}
 #   ${ATTUNE_CI_CACHE:-$HOME/.cache/attune-ci}/etcd-<v>/etcd
 # A binary already in the cache is not rebuilt. Prints the cache dirs as
 # KUBE_BIN_DIR=... / ETCD_BIN_DIR=... on the last two lines of stdout.
@@ -63,6 +64,8 @@ total=$SECONDS
 build_one "$here/go/kube" "$kube_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build_one "$here/go/kube" "$kube_dir/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 build_one "$here/go/etcd" "$etcd_dir/etcd" go.etcd.io/etcd/server/v3 "-s -w"
+build_one "$here/go/kube" "$kube_dir/kubelet" k8s.io/kubernetes/cmd/kubelet "$kube_ldflags"
+build_one "$here/go/kube" "$kube_dir/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler "$kube_ldflags"
 if [[ "${ATTUNE_CI_KUBECTL:-1}" == 1 ]]; then
   build_one "$here/go/kube" "$kube_dir/kubectl" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 fi

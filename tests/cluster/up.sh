@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # up.sh STATE_DIR — start a throw-away control plane on 127.0.0.1:
 #   etcd, kube-apiserver (token auth, RBAC), kube-controller-manager
-# (no scheduler, no kubelet: pods stay Pending unless a test binds them).
+# (no scheduler, no kubelet: pods stay Pending unless tests/node/up.sh adds a node).
 # Writes into STATE_DIR:
 #   kubeconfig       server https://127.0.0.1:PORT, CA data, admin bearer token
 #   cluster.env      KEY=value lines (KUBECONFIG, ATTUNE_KUBE_TOKEN, ..., pids)
@@ -174,8 +174,10 @@ ready() { curl -fsS --cacert "$pki/ca.crt" -H "Authorization: Bearer $token" "$s
 wait_for kube-apiserver "$pid_kube_apiserver" ready
 
 # --- kube-controller-manager ------------------------------------------------
-# Only controllers that do something useful without nodes/kubelet.
-controllers="${ATTUNE_KCM_CONTROLLERS:-serviceaccount-controller,namespace-controller,garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,disruption-controller}"
+# The workload controllers, and what a real node (tests/node) needs: node-lifecycle lifts the
+# not-ready taint a new node starts with, root-ca-certificate-publisher makes the
+# kube-root-ca.crt ConfigMap that every service-account token volume mounts.
+controllers="${ATTUNE_KCM_CONTROLLERS:-serviceaccount-controller,namespace-controller,garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,disruption-controller,node-lifecycle-controller,root-ca-certificate-publisher-controller}"
 start kube-controller-manager "$kcm" \
   --kubeconfig="$state/kubeconfig" \
   --controllers="$controllers" \

@@ -251,6 +251,7 @@ async fn one_pull_request(gitea: &Gitea, repo: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resizes_in_place_and_keeps_one_pull_request_across_restarts() {
+    let _controllers = crate::support::controller_lock::shared().await;
     let client = cluster::client().await;
     let gitea = Gitea::from_env();
     cluster::install_crds(&client).await;

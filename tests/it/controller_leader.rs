@@ -35,6 +35,11 @@ impl Runner {
         let settings = Settings {
             config: Config {
                 cache_dir: cache.to_owned(),
+                // As the other shared-cluster controllers (see support::controller_lock): the
+                // leader reconciles every test's policies, whose pods are Pending.
+                eligibility: attune::resize::Eligibility {
+                    require_running: false,
+                },
                 ..Config::default()
             },
             election: Some(Election {
@@ -89,6 +94,7 @@ async fn holder(client: &Client, ns: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_leader_at_a_time_and_a_clean_handover() {
+    let _controllers = crate::support::controller_lock::shared().await;
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
     let ns = TestNamespace::new(&client, "leader").await;

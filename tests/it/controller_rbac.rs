@@ -94,6 +94,7 @@ async fn cleanup(admin: &Client, role: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chart_role_is_enough_to_resize_report_and_tell() {
+    let _controllers = crate::support::controller_lock::shared().await;
     let admin = cluster::client().await;
     cluster::install_crds(&admin).await;
     let ns = TestNamespace::new(&admin, "rbac").await;

@@ -29,6 +29,7 @@ mod forge_gitea;
 mod forge_github;
 mod golden;
 mod locate_cluster;
+mod node_resize;
 mod pr_gitea;
 mod pr_github;
 mod pr_leadership;

@@ -309,6 +309,63 @@ async fn an_infeasible_pod_is_blocked_with_its_own_reason() {
     assert!(!lines(&log).iter().any(|l| l.contains("/resize")));
 }
 
+/// `attune_resizes_total{result}` of the context's metrics.
+fn resizes(ctx: &crate::controller::Context, result: &str) -> u64 {
+    let prefix = format!("attune_resizes_total{{result=\"{result}\"}} ");
+    ctx.metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_resize_the_kubelet_refuses_is_recorded_failed_not_success() {
+    // What the API server accepted an hour ago (history: Success) and the kubelet refused.
+    let at = "2026-01-01T12:00:00Z";
+    let mut p = policy(json!({"type": "Auto"}), recommend("4"));
+    p["status"]["resizeHistory"] = json!([{
+        "timestamp": at, "workload": "web", "container": "app", "resource": "cpu",
+        "from": "100m", "to": "4", "method": "InPlace", "result": "Success",
+    }]);
+    let mut refused = pending(pod("web-5d8f-a", "4"), "Infeasible");
+    refused.metadata.annotations = Some(
+        [
+            ("attune.io/resized-at".to_owned(), at.to_owned()),
+            (
+                "attune.io/resize-history".to_owned(),
+                json!([{"at": at, "container": "app", "resource": "cpu", "field": "request",
+                        "from": "100m", "to": "4"}])
+                .to_string(),
+            ),
+        ]
+        .into(),
+    );
+    let (c, log) = client(p.clone());
+    let ctx = context(c, vec![deployment()], vec![refused]);
+    reconcile(std::sync::Arc::new(typed(&p)), ctx.clone())
+        .await
+        .unwrap();
+
+    let status = status_body(&log);
+    let history = status["status"]["resizeHistory"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["result"], "Failed");
+    assert_eq!(history[0]["reason"], "infeasible");
+    assert_eq!(history[0]["to"], "4");
+    assert_eq!(resizes(&ctx, "infeasible"), 1);
+    assert!(!lines(&log).iter().any(|l| l.contains("/resize")));
+
+    // Still refused on the next reconcile: already recorded, nothing written or counted again.
+    let stored = after_apply(&p, &status);
+    log.lock().unwrap().clear();
+    reconcile(std::sync::Arc::new(typed(&stored)), ctx.clone())
+        .await
+        .unwrap();
+    assert_eq!(lines(&log), Vec::<String>::new());
+    assert_eq!(resizes(&ctx, "infeasible"), 1);
+}
+
 #[tokio::test]
 async fn an_invalid_policy_is_reported_and_touches_no_pod() {
     let p = policy(

@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use crate::controller::status::{Facts, HISTORY_LIMIT, build, differs};
+use crate::controller::status::{Facts, HISTORY_LIMIT, InfeasibleChange, build, differs, history};
 use crate::crd::{AttunePolicyStatus, Condition, ResizeHistoryEntry};
 
 fn gitops() -> Condition {
@@ -97,4 +97,69 @@ fn blocked_pods_name_at_most_five() {
         blocked["message"],
         "deferred: p0, p1, p2, p3, p4 and 2 more; infeasible: q"
     );
+}
+
+#[test]
+fn an_infeasible_pod_turns_one_success_entry_per_change_once() {
+    // Two pods resized alike at `at`; the kubelet applied one and refused the other.
+    let at = "2026-01-01T12:00:00Z";
+    let entry = |resource: &str, to: &str| ResizeHistoryEntry {
+        timestamp: Some(at.into()),
+        workload: Some("web".into()),
+        container: Some("app".into()),
+        resource: Some(resource.into()),
+        from: Some("100m".into()),
+        to: Some(to.into()),
+        method: Some("InPlace".into()),
+        result: Some("Success".into()),
+        reason: None,
+    };
+    let earlier = ResizeHistoryEntry {
+        timestamp: Some("2025-12-31T12:00:00Z".into()),
+        ..entry("cpu", "4")
+    };
+    let previous = AttunePolicyStatus {
+        resize_history: vec![
+            earlier,
+            entry("cpu", "4"),
+            entry("cpu", "4"),
+            entry("memory", "1Gi"),
+        ],
+        ..AttunePolicyStatus::default()
+    };
+    let mut f = facts();
+    f.infeasible_changes = vec![InfeasibleChange {
+        workload: "web".into(),
+        at: at.into(),
+        container: "app".into(),
+        resource: "cpu".into(),
+        to: "4".into(),
+    }];
+    let (turned, count) = history(Some(&previous), &f);
+    assert_eq!(count, 1);
+    let results: Vec<_> = turned
+        .iter()
+        .map(|e| (e.result.as_deref().unwrap(), e.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("Success", None),
+            ("Success", None),
+            ("Failed", Some("infeasible")),
+            ("Success", None)
+        ],
+        "the newest matching entry, not the earlier resize nor the memory change"
+    );
+
+    // The next reconcile sees the same refusal and the entry already turned.
+    let stored = AttunePolicyStatus {
+        resize_history: turned,
+        ..AttunePolicyStatus::default()
+    };
+    let (again, count) = history(Some(&stored), &f);
+    assert_eq!(count, 0);
+    assert_eq!(again, stored.resize_history);
+    let out = build(Some(&stored), &f, gitops(), None, None, Utc::now());
+    assert_eq!(out["resizeHistory"][2]["reason"], "infeasible");
 }
