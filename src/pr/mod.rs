@@ -10,11 +10,13 @@
 pub mod body;
 mod changeset;
 pub mod command;
+pub mod gate;
 pub mod marker;
 pub mod plan;
 mod sync;
 
 pub use changeset::ChangeSet;
+pub use gate::{Clearance, GateError};
 pub use plan::{Branch, Decision, decide};
 pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
 
@@ -27,6 +29,8 @@ pub enum PrError {
     Forge(#[from] crate::forge::ForgeError),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    #[error("no token is sent: {0}")]
+    Gate(#[from] GateError),
     #[error("base branch {branch} does not exist on the remote")]
     NoBase { branch: String },
     #[error("--path {path} is not a directory of {branch}")]
@@ -43,7 +47,10 @@ impl PrError {
     /// Exit code for the CLI: 3 for git and forge failures, 2 for bad input.
     pub fn exit_code(&self) -> i32 {
         match self {
-            PrError::Template { .. } | PrError::BadPath { .. } | PrError::NoBase { .. } => 2,
+            PrError::Template { .. }
+            | PrError::BadPath { .. }
+            | PrError::NoBase { .. }
+            | PrError::Gate(_) => 2,
             _ => 3,
         }
     }

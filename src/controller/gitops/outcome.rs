@@ -203,9 +203,10 @@ pub fn category(err: &PrError) -> FailureCategory {
     match err {
         PrError::Forge(_) => FailureCategory::Forge,
         PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
-        PrError::Template { .. } | PrError::NoBase { .. } | PrError::BadPath { .. } => {
-            FailureCategory::Repository
-        }
+        PrError::Template { .. }
+        | PrError::NoBase { .. }
+        | PrError::BadPath { .. }
+        | PrError::Gate(_) => FailureCategory::Repository,
     }
 }
 
