@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
 use attune::crd::{AttunePolicy, load_policies};
-use attune::forge::{PrState, RepoRef};
+use attune::forge::{Forge, PrState, RepoRef};
 use attune::git::Identity;
-use attune::pr::{Action, Limits, Settings, Target, sync};
+use attune::pr::{Action, Clearance, Limits, Settings, Target, sync};
 
 const BRANCH: &str = "attune/production/api";
 
@@ -61,6 +61,7 @@ fn world() -> World {
         base: "main".into(),
         path: String::new(),
         scopes: Default::default(),
+        clearance: Clearance::new(&forge.api_base(), &server.url("gitops")).unwrap(),
     };
     World {
         server,
@@ -219,7 +220,7 @@ async fn a_crash_after_the_push_ends_in_exactly_one_pr_without_a_second_push() {
     // The first run pushed and died before the forge call: simulate with a forge that is
     // emptied afterwards.
     assert_eq!(run(&w, "250m").await.action, Action::Created);
-    w.forge.prs.lock().unwrap().clear();
+    w.forge.clear_prs();
     let tip = w.server.tip("gitops", BRANCH);
     let rerun = run(&w, "250m").await;
     assert_eq!(rerun.action, Action::Created);
@@ -398,4 +399,46 @@ async fn templates_are_overridable_from_a_directory() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("template pr-body.md.j2"), "{err}");
+}
+
+#[test]
+fn settings_and_credentials_print_no_token() {
+    let s = settings(Path::new("/cache"));
+    let shown = format!("{s:?} {:?}", s.git_token);
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("git_token: Some(***)"), "{shown}");
+    let creds = attune::git::Credentials {
+        username: "bot".into(),
+        token: TOKEN.into(),
+    };
+    let shown = format!("{creds:?} {}", creds.token);
+    assert!(!shown.contains(TOKEN), "{shown}");
+}
+
+#[tokio::test]
+async fn one_forge_keeps_each_repository_apart() {
+    // Two repositories on one forge, the same bot branch name in both: each gets its own
+    // pull request #1, and neither run sees the other's.
+    let w = world();
+    w.server
+        .create_repo("other", Path::new("fixtures/demo/repo"), 0);
+    assert_eq!(run(&w, "250m").await.action, Action::Created);
+    let other = Target {
+        repo: RepoRef::parse("acme/other").unwrap(),
+        url: w.server.url("other"),
+        clearance: Clearance::new(&w.forge.api_base(), &w.server.url("other")).unwrap(),
+        ..w.target.clone()
+    };
+    let r = sync(
+        &w.forge,
+        &other,
+        &policies("250m"),
+        &settings(w.cache.path()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.action, Action::Created, "{}", r.reason);
+    assert_eq!(r.number, Some(1));
+    assert_eq!(w.forge.all_in("acme/gitops").len(), 1);
+    assert_eq!(w.forge.all_in("acme/other").len(), 1);
 }

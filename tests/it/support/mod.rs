@@ -6,3 +6,4 @@ pub mod git_http;
 pub mod gitea_repo;
 pub mod github_fake;
 pub mod memory_forge;
+pub mod tiny_http;
