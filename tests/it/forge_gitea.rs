@@ -443,12 +443,16 @@ async fn pull_requests_opened_at_once_share_one_label() {
         // A label the repository does not have yet, wanted by every pull request of the round;
         // each run has its own client, as separate controller replicas or CLI runs would.
         let label = format!("attune-{round}");
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(AT_ONCE));
         let runs: Vec<_> = (0..AT_ONCE)
             .map(|i| {
-                let (g, repo) = (fx.gitea(), fx.repo.clone());
+                let (g, repo, start) = (fx.gitea(), fx.repo.clone(), start.clone());
                 let mut pr = fx.new_pr(&branches[round * AT_ONCE + i]);
                 pr.labels = vec![label.clone()];
-                tokio::spawn(async move { g.create(&repo, &pr).await })
+                tokio::spawn(async move {
+                    start.wait().await;
+                    g.create(&repo, &pr).await
+                })
             })
             .collect();
         let mut created = Vec::new();
