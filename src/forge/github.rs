@@ -99,11 +99,12 @@ impl GitHub {
             Some(url) => url,
             None => Url::parse("https://api.github.com/").map_err(|e| setup_error(&e))?,
         };
-        let web_base = web_base(&api_base);
-        // Credentials in the URL would travel beside the token; only the token is sent.
+        // Credentials in the URL would travel beside the token (to the API, and through the
+        // clone URL to git); only the token is sent.
         let mut api_base = api_base;
         let _ = api_base.set_username("");
         let _ = api_base.set_password(None);
+        let web_base = web_base(&api_base);
         let crab = Octocrab::builder()
             .base_uri(api_base.as_str())
             .map_err(|e| setup_error(&e))?
@@ -415,6 +416,19 @@ mod tests {
 
     fn url(text: &str) -> Url {
         Url::parse(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn credentials_in_the_api_url_reach_neither_the_api_nor_git() {
+        let gh = GitHub::new(
+            GitHubAuth::Token("t0ken".into()),
+            Some(url("https://u:p@ghe.example.com/api/v3/")),
+        )
+        .unwrap();
+        let repo = RepoRef::parse("o/r").unwrap();
+        assert_eq!(gh.clone_url(&repo), "https://ghe.example.com/o/r.git");
+        assert_eq!(gh.api_base().as_str(), "https://ghe.example.com/api/v3/");
+        assert!(!format!("{gh:?}").contains("t0ken"));
     }
 
     #[test]

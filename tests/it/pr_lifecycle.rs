@@ -442,3 +442,46 @@ async fn one_forge_keeps_each_repository_apart() {
     assert_eq!(w.forge.all_in("acme/gitops").len(), 1);
     assert_eq!(w.forge.all_in("acme/other").len(), 1);
 }
+
+#[test]
+fn policies_of_one_repository_sync_at_once_on_one_fresh_cache() {
+    // The controller reconciles several policies at once; those deploying from one repository
+    // share its cache clone. Each run must wait for the clone, not fail on git's lock files.
+    let w = world();
+    for round in 0..3 {
+        let cache = tempfile::tempdir().unwrap();
+        let actions: Vec<Action> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..4)
+                .map(|i| {
+                    let (w, cache) = (&w, cache.path());
+                    scope.spawn(move || {
+                        let mut s = settings(cache);
+                        s.branch = format!("attune/production/api-{round}-{i}");
+                        s.limits = Limits {
+                            hourly: 0,
+                            concurrent: 0,
+                            prefix: "attune/".into(),
+                        };
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap();
+                        runtime
+                            .block_on(sync(&w.forge, &w.target, &policies("250m"), &s))
+                            .map(|r| r.action)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| {
+                    r.join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e}"))
+                })
+                .collect()
+        });
+        assert_eq!(actions, [Action::Created; 4], "round {round}");
+    }
+    assert_eq!(w.forge.all().len(), 12);
+}
