@@ -17,6 +17,7 @@ pub mod quantity;
 pub mod recommend;
 pub mod repo;
 pub mod resize;
+pub mod secret;
 pub mod usage;
 pub mod yamledit;
 

@@ -481,7 +481,7 @@ fn measure(
 ) -> Res<Measured> {
     let creds = Credentials {
         username: USER.to_owned(),
-        token: TOKEN.to_owned(),
+        token: TOKEN.into(),
     };
     let t = Instant::now();
     let ws = Workspace::open(cache, url, Some(creds)).ctx("opening the cache")?;

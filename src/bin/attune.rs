@@ -12,6 +12,7 @@ use attune::forge::github::{GitHub, GitHubAuth};
 use attune::metrics::Metrics;
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
+use attune::secret::SecretToken;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -150,8 +151,9 @@ enum LogFormat {
 
 #[derive(Args)]
 struct ControllerArgs {
-    /// Repositories the controller may write pull requests to, comma-separated
-    /// `host/owner/name` patterns (`*` matches one segment). Empty: no pull requests.
+    /// Repositories the controller may write pull requests to (and send forge tokens to),
+    /// comma-separated `[http://]host[:port]/owner/name` patterns (`*` matches one segment;
+    /// tokens go over https unless a pattern starts with http://). Empty: no pull requests.
     #[arg(
         long,
         env = "ATTUNE_ALLOWED_REPOSITORIES",
@@ -323,7 +325,8 @@ fn open_pr(args: ProposeArgs) -> i32 {
     let env = Env {
         token: std::env::var("ATTUNE_GIT_TOKEN")
             .ok()
-            .filter(|t| !t.is_empty()),
+            .filter(|t| !t.is_empty())
+            .map(SecretToken::from),
         app_id: std::env::var("ATTUNE_GITHUB_APP_ID").ok(),
         app_key_file: std::env::var_os("ATTUNE_GITHUB_APP_KEY_FILE").map(PathBuf::from),
     };
@@ -393,7 +396,7 @@ fn gitea(opts: &command::Options, env: &Env) -> Result<Gitea, command::CommandEr
     let url = url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?;
     let token = env
         .token
-        .as_deref()
+        .as_ref()
         .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?;
     Ok(Gitea::new(url, token)?)
 }
@@ -405,7 +408,7 @@ fn github(opts: &command::Options, env: &Env) -> Result<GitHub, command::Command
         None => None,
     };
     let auth = match (&env.token, &env.app_id, &env.app_key_file) {
-        (Some(token), _, _) => GitHubAuth::Token(token.clone().into()),
+        (Some(token), _, _) => GitHubAuth::Token(token.clone()),
         (None, Some(id), Some(key_file)) => {
             let app_id = id
                 .parse()

@@ -10,10 +10,13 @@
 //!   `head.ref` turns into `refs/pull/N/head` — so merged and deleted branches are still found.
 //! - `list_by_head_prefix`: the same pages, until `limit` matches.
 //! - `create`: `POST /pulls` carrying label ids and reviewers; with labels, one `GET /labels`
-//!   first to map names to ids (Gitea takes ids only) plus one `POST /labels` per label the
-//!   repository lacks, created with a neutral colour. So 1 call without labels, 2 once the labels
-//!   exist, 2 + missing labels the first time.
-//! - `update`, `comment`, `comments`, `close`: one call each; `git_username` one per process.
+//!   first to map names to ids (Gitea takes ids only) plus, per label the repository lacks, one
+//!   `POST /labels` (a neutral colour) and one `GET /labels` to settle a race with another run
+//!   creating it too (and a `DELETE` of our copy if that run was first). So 1 call without
+//!   labels, 2 once the labels exist, 2 + 2 per missing label the first time.
+//! - `update`, `comment`, `comments`, `close`: one call each; `git_username` one per process. A
+//!   comment whose answer was lost (5xx, dropped connection) is looked for before it is sent
+//!   again (one more call).
 //!
 //! Quirks handled here:
 //! - Reviewers in the create body are requested *after* Gitea has stored the pull request: an
@@ -34,14 +37,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue, Method, header};
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::body::floor_char_boundary;
 use super::retry::{self, Attempt, RetryPolicy};
 use super::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
+use crate::secret::SecretToken;
+use wire::{ApiComment, ApiPull, ApiUser, decode, error_message};
+
+mod labels;
+#[cfg(test)]
+mod tests;
+mod wire;
 
 /// Items per list page: Gitea's default `MAX_RESPONSE_ITEMS`, so the server does not cut it.
 const PAGE: usize = 50;
@@ -79,7 +87,7 @@ impl Gitea {
     /// A client for the Gitea at `base_url` (the web root, e.g. `https://git.example.com/` or
     /// `https://example.com/gitea/`). Credentials inside the URL are dropped: the token is the
     /// only one sent, and it is never shown by `Debug`, errors or logs.
-    pub fn new(base_url: Url, token: &str) -> Result<Gitea, ForgeError> {
+    pub fn new(base_url: Url, token: &SecretToken) -> Result<Gitea, ForgeError> {
         if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
             return Err(ForgeError::Transport {
                 step: "configure gitea",
@@ -99,11 +107,12 @@ impl Gitea {
         if let Ok(mut segments) = api.path_segments_mut() {
             segments.extend(["api", "v1"]);
         }
-        let mut auth = HeaderValue::from_str(&format!("token {}", token.trim())).map_err(|_| {
-            ForgeError::Auth(
-                "the gitea token contains characters an http header cannot carry".into(),
-            )
-        })?;
+        let mut auth =
+            HeaderValue::from_str(&format!("token {}", token.expose().trim())).map_err(|_| {
+                ForgeError::Auth(
+                    "the gitea token contains characters an http header cannot carry".into(),
+                )
+            })?;
         auth.set_sensitive(true);
         let http = reqwest::Client::builder()
             .user_agent(concat!("attune/", env!("CARGO_PKG_VERSION")))
@@ -295,58 +304,6 @@ impl Gitea {
         Ok(kept)
     }
 
-    /// Label ids for `names`, creating the ones the repository lacks.
-    async fn label_ids(&self, repo: &RepoRef, names: &[String]) -> Result<Vec<i64>, ForgeError> {
-        const STEP: &str = "look up labels";
-        let mut ids: Vec<Option<i64>> = vec![None; names.len()];
-        let page_size = PAGE.to_string();
-        for page in 1..=MAX_PAGES {
-            let page_text = page.to_string();
-            let url = self.url(
-                repo,
-                &["labels"],
-                &[("limit", &page_size), ("page", &page_text)],
-            );
-            let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-            let labels: Vec<ApiLabel> = decode(STEP, &answer)?;
-            let full = labels.len() >= PAGE;
-            for label in labels {
-                for (name, id) in names.iter().zip(ids.iter_mut()) {
-                    // Gitea allows duplicate names; the first (oldest) one wins.
-                    if id.is_none() && *name == label.name {
-                        *id = Some(label.id);
-                    }
-                }
-            }
-            if !full || ids.iter().all(Option::is_some) {
-                break;
-            }
-        }
-        let mut resolved = Vec::with_capacity(names.len());
-        for (name, id) in names.iter().zip(ids) {
-            let id = match id {
-                Some(id) => id,
-                None => self.create_label(repo, name).await?,
-            };
-            if !resolved.contains(&id) {
-                resolved.push(id);
-            }
-        }
-        Ok(resolved)
-    }
-
-    async fn create_label(&self, repo: &RepoRef, name: &str) -> Result<i64, ForgeError> {
-        const STEP: &str = "create label";
-        let url = self.url(repo, &["labels"], &[]);
-        let body = json!({"name": name, "color": LABEL_COLOR, "description": "added by attune"});
-        let answer = self
-            .send(STEP, Method::POST, &url, Some(&body), true)
-            .await?;
-        let label: ApiLabel = decode(STEP, &answer)?;
-        tracing::info!(repo = %repo, label = name, id = label.id, "created a missing label");
-        Ok(label.id)
-    }
-
     /// After a create answered 5xx or never answered: the pull request may exist anyway (see
     /// the module notes). `Transient` means it does not, so the create may be sent again;
     /// otherwise it does, and its reviewers are requested on their own, which also yields
@@ -465,7 +422,7 @@ impl Forge for Gitea {
                             ),
                         }))
                     }
-                    Err(error) if is_server_side(&error) => {
+                    Err(error) if retry::may_have_acted(&error) => {
                         self.recover_create(repo, pr, teams, error).await
                     }
                     Err(error) => Err(Attempt::Fatal(error)),
@@ -496,13 +453,26 @@ impl Forge for Gitea {
         Ok(())
     }
 
+    /// One request; after a 5xx or a lost connection the comments are read (one more) and the
+    /// comment is sent again only if it is not there.
     async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
-        let number = number.to_string();
-        let url = self.url(repo, &["issues", &number, "comments"], &[]);
-        let body = json!({"body": super::body::fit(body, MAX_BODY_BYTES)});
-        self.send("comment", Method::POST, &url, Some(&body), true)
-            .await?;
-        Ok(())
+        let text = super::body::fit(body, MAX_BODY_BYTES);
+        let index = number.to_string();
+        let url = self.url(repo, &["issues", &index, "comments"], &[]);
+        let request = json!({ "body": text });
+        let send = || async {
+            self.send("comment", Method::POST, &url, Some(&request), false)
+                .await
+                .map(drop)
+        };
+        let landed = || async {
+            let said = self.comments(repo, number).await?;
+            Ok(said
+                .iter()
+                .any(|c| c.trim_end() == text.trim_end())
+                .then_some(()))
+        };
+        self.retry.write_once("comment", send, landed).await
     }
 
     async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
@@ -535,6 +505,10 @@ impl Forge for Gitea {
         url.into()
     }
 
+    fn api_base(&self) -> Url {
+        self.api.clone()
+    }
+
     async fn git_username(&self) -> Result<String, ForgeError> {
         const STEP: &str = "read user";
         let login = self
@@ -557,135 +531,6 @@ impl Forge for Gitea {
     }
 }
 
-#[derive(Deserialize)]
-struct ApiPull {
-    number: u64,
-    html_url: String,
-    state: String,
-    #[serde(default)]
-    merged: bool,
-    title: String,
-    #[serde(default)]
-    body: Option<String>,
-    head: ApiBranch,
-    base: ApiBranch,
-    #[serde(default)]
-    labels: Option<Vec<ApiLabel>>,
-    created_at: String,
-    #[serde(default)]
-    draft: bool,
-}
-
-#[derive(Deserialize)]
-struct ApiBranch {
-    /// The branch name as the pull request was opened, kept after the branch is deleted.
-    #[serde(default)]
-    label: String,
-    #[serde(rename = "ref", default)]
-    git_ref: String,
-    #[serde(default)]
-    repo_id: i64,
-}
-
-#[derive(Deserialize)]
-struct ApiLabel {
-    id: i64,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct ApiComment {
-    #[serde(default)]
-    body: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ApiUser {
-    login: String,
-}
-
-impl ApiPull {
-    fn head_branch(&self) -> &str {
-        if !self.head.label.is_empty() {
-            return &self.head.label;
-        }
-        // AGit pull requests have no label; their ref is still the pushed one.
-        self.head
-            .git_ref
-            .strip_prefix("refs/heads/")
-            .unwrap_or(&self.head.git_ref)
-    }
-
-    fn into_pull_request(self, step: &'static str) -> Result<PullRequest, ForgeError> {
-        let created_at = parse_rfc3339(&self.created_at).ok_or_else(|| ForgeError::Decode {
-            step,
-            message: format!("`created_at` is not a timestamp: {:?}", self.created_at),
-        })?;
-        let state = match (self.state.as_str(), self.merged) {
-            (_, true) => PrState::Merged,
-            ("open", false) => PrState::Open,
-            ("closed", false) => PrState::Closed,
-            (other, false) => {
-                return Err(ForgeError::Decode {
-                    step,
-                    message: format!("unknown pull request state {other:?}"),
-                });
-            }
-        };
-        Ok(PullRequest {
-            number: self.number,
-            head_branch: self.head_branch().to_owned(),
-            url: self.html_url,
-            state,
-            title: self.title,
-            body: self.body.unwrap_or_default(),
-            base_branch: self.base.git_ref,
-            labels: self
-                .labels
-                .unwrap_or_default()
-                .into_iter()
-                .map(|l| l.name)
-                .collect(),
-            created_at,
-            draft: self.draft,
-        })
-    }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(step: &'static str, body: &str) -> Result<T, ForgeError> {
-    serde_json::from_str(body).map_err(|e| ForgeError::Decode {
-        step,
-        message: e.to_string(),
-    })
-}
-
-/// Gitea's `message`, or a bounded piece of a body that is not Gitea's error JSON (a proxy page).
-fn error_message(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct ApiError {
-        message: String,
-    }
-    if let Ok(error) = serde_json::from_str::<ApiError>(body)
-        && !error.message.is_empty()
-    {
-        return error.message;
-    }
-    let text = body.trim();
-    if text.is_empty() {
-        return "no message".into();
-    }
-    text[..floor_char_boundary(text, 200)].to_owned()
-}
-
-/// Failures where the request may have reached Gitea and done its work anyway.
-fn is_server_side(error: &ForgeError) -> bool {
-    match error {
-        ForgeError::Status { status, .. } => retry::is_transient(*status),
-        ForgeError::Transport { .. } => true,
-        _ => false,
-    }
-}
-
 fn is_draft_title(title: &str) -> bool {
     let upper = title.trim_start().to_ascii_uppercase();
     upper.starts_with("WIP:") || upper.starts_with("[WIP]")
@@ -702,287 +547,4 @@ fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Unix seconds of an RFC 3339 timestamp (`2026-01-02T03:04:05Z`, `…+01:00`, fractions allowed).
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let number = |s: &str| -> Option<i64> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let (date, time) = text.split_once(['T', 't', ' '])?;
-    let mut date_parts = date.splitn(3, '-');
-    let year = number(date_parts.next()?)?;
-    let month = number(date_parts.next()?)?;
-    let day = number(date_parts.next()?)?;
-    let (clock, offset) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
-        (clock, 0)
-    } else {
-        let sign_at = time.rfind(['+', '-'])?;
-        let (clock, zone) = time.split_at(sign_at);
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let (hours, minutes) = zone[1..].split_once(':')?;
-        (
-            clock,
-            sign * (number(hours)? * 3600 + number(minutes)? * 60),
-        )
-    };
-    let clock = clock.split_once('.').map_or(clock, |(whole, _)| whole);
-    let mut clock_parts = clock.splitn(3, ':');
-    let hour = number(clock_parts.next()?)?;
-    let minute = number(clock_parts.next()?)?;
-    let second = number(clock_parts.next()?)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    let days = days_since_epoch(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second.min(60) - offset)
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date, counted through 400-year eras (each
-/// exactly 146097 days) with years starting in March so the leap day falls last.
-fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
-
-    fn repo() -> RepoRef {
-        RepoRef::parse("o/r").unwrap()
-    }
-
-    fn fast() -> RetryPolicy {
-        RetryPolicy {
-            attempts: 3,
-            base: Duration::from_millis(1),
-            max_wait: Duration::from_secs(5),
-        }
-    }
-
-    async fn gitea(server: &MockServer) -> Gitea {
-        Gitea::new(Url::parse(&server.uri()).unwrap(), TOKEN)
-            .unwrap()
-            .with_retry(fast())
-    }
-
-    fn pull(number: u64, head: &str, state: &str, merged: bool) -> serde_json::Value {
-        json!({
-            "number": number, "html_url": format!("http://g/o/r/pulls/{number}"),
-            "state": state, "merged": merged, "title": "t", "body": "b",
-            "head": {"label": head, "ref": format!("refs/pull/{number}/head"), "repo_id": 1},
-            "base": {"label": "main", "ref": "main", "repo_id": 1},
-            "labels": [{"id": 1, "name": "attune"}],
-            "created_at": "2026-01-02T03:04:05+01:00", "draft": false,
-        })
-    }
-
-    fn new_pr() -> NewPullRequest {
-        NewPullRequest {
-            title: "t".into(),
-            body: "b".into(),
-            head: "rs".into(),
-            base: "main".into(),
-            draft: false,
-            labels: vec![],
-            reviewers: vec!["ghost".into()],
-            team_reviewers: vec![],
-        }
-    }
-
-    #[test]
-    fn timestamps_parse_with_offsets_and_fractions() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(951_868_800));
-        assert_eq!(
-            parse_rfc3339("2026-01-02T03:04:05+01:00"),
-            parse_rfc3339("2026-01-02T02:04:05.123Z")
-        );
-        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(-1));
-        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("yesterday"), None);
-    }
-
-    #[test]
-    fn urls_keep_a_sub_path_and_drop_credentials() {
-        let g = Gitea::new(Url::parse("https://u:p@example.com/gitea/").unwrap(), TOKEN).unwrap();
-        assert_eq!(g.clone_url(&repo()), "https://example.com/gitea/o/r.git");
-        assert_eq!(
-            g.url(&repo(), &["pulls", "1"], &[("a", "b")]).as_str(),
-            "https://example.com/gitea/api/v1/repos/o/r/pulls/1?a=b"
-        );
-        assert!(!format!("{g:?}").contains(TOKEN));
-    }
-
-    #[tokio::test]
-    async fn rate_limits_are_waited_out_as_asked() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-                pull(2, "other", "open", false),
-                pull(1, "rs", "closed", true),
-            ])))
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let started = std::time::Instant::now();
-        let found = g.find_by_head(&repo(), "rs").await.unwrap().unwrap();
-        assert!(started.elapsed() >= Duration::from_secs(1));
-        assert_eq!(found.number, 1);
-        assert_eq!(found.state, PrState::Merged);
-        assert_eq!(found.created_at, 1_767_319_445);
-        assert_eq!(g.calls(), 2);
-    }
-
-    #[tokio::test]
-    async fn server_errors_back_off_then_report_gitea_message() {
-        let server = MockServer::start().await;
-        Mock::given(method("PATCH"))
-            .respond_with(
-                ResponseTemplate::new(503).set_body_json(json!({"message": "down for a bit"})),
-            )
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let error = g.close(&repo(), 1).await.unwrap_err();
-        assert_eq!(g.calls(), 3);
-        assert_eq!(
-            error.to_string(),
-            "close pull request: the forge answered 503: down for a bit"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_missing_number_is_not_retried() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(500).set_body_json(
-                json!({"message": "issue does not exist [id: 0, repo_id: 1, index: 99]"}),
-            ))
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        assert!(g.comments(&repo(), 99).await.is_err());
-        assert_eq!(g.calls(), 1);
-    }
-
-    #[tokio::test]
-    async fn refused_token_is_an_auth_error_without_the_token() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(401)
-                    .set_body_json(json!({"message": format!("invalid token {TOKEN}")})),
-            )
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let error = g.git_username().await.unwrap_err();
-        assert!(matches!(error, ForgeError::Auth(_)));
-        assert!(!error.to_string().contains(TOKEN));
-        assert!(!format!("{error:?}").contains(TOKEN));
-        assert!(error.to_string().contains("[redacted]"));
-    }
-
-    #[tokio::test]
-    async fn a_create_that_failed_after_storing_the_pull_request_is_recovered() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"})))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!([pull(7, "rs", "open", false)])),
-            )
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/repos/o/r/pulls/7/requested_reviewers"))
-            .respond_with(
-                ResponseTemplate::new(404)
-                    .set_body_json(json!({"message": "User 'ghost' not exist"})),
-            )
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let error = g.create(&repo(), &new_pr()).await.unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "request reviewers: the forge answered 404: pull request #7 was opened without its \
-             reviewers: User 'ghost' not exist"
-        );
-        // Create, find, reviewers: the create is not repeated into a 409.
-        assert_eq!(g.calls(), 3);
-    }
-
-    #[tokio::test]
-    async fn a_create_whose_fate_is_unknown_is_not_sent_again() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"})))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(502))
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let error = g.create(&repo(), &new_pr()).await.unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "create pull request: the forge answered 500: boom"
-        );
-        // One create, then the lookup's own attempts.
-        assert_eq!(g.calls(), 4);
-    }
-
-    #[tokio::test]
-    async fn a_create_that_stored_nothing_is_retried() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(502))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(201).set_body_json(pull(8, "rs", "open", false)))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/o/r/pulls"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-            .mount(&server)
-            .await;
-        let g = gitea(&server).await;
-        let created = g.create(&repo(), &new_pr()).await.unwrap();
-        assert_eq!(created.number, 8);
-        assert_eq!(created.head_branch, "rs");
-        assert_eq!(g.calls(), 3);
-    }
 }

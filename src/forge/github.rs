@@ -12,19 +12,20 @@
 
 mod answer;
 mod app;
+mod request;
 mod wire;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::{HeaderValue, Method, header};
+use http::{HeaderValue, Method};
 use octocrab::Octocrab;
-use octocrab::secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use octocrab::secrecy::SecretString;
 use url::Url;
 
-use super::retry::{Attempt, RetryPolicy};
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
-use answer::{already_exists, classify, decode, transport};
+use super::retry::RetryPolicy;
+use super::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
+use crate::secret::SecretToken;
+use answer::{already_exists, decode};
 use app::AppAuth;
 use wire::{
     AddLabels, CreatePull, RequestReviewers, WireComment, WireLabel, WirePull, split_reviewers,
@@ -40,7 +41,7 @@ const PAGE: usize = 100;
 /// How a [`GitHub`] authenticates.
 pub enum GitHubAuth {
     /// A personal access token or an installation token obtained elsewhere.
-    Token(SecretString),
+    Token(SecretToken),
     /// A GitHub App: installation tokens are minted per repository from the app's private key.
     App {
         app_id: u64,
@@ -59,7 +60,7 @@ impl std::fmt::Debug for GitHubAuth {
 }
 
 enum Credentials {
-    Token(SecretString),
+    Token(SecretToken),
     App(AppAuth),
 }
 
@@ -67,6 +68,7 @@ enum Credentials {
 pub struct GitHub {
     crab: Octocrab,
     credentials: Credentials,
+    api_base: Url,
     /// Where people (and git) reach repositories, as opposed to the API.
     web_base: Url,
     policy: RetryPolicy,
@@ -75,6 +77,7 @@ pub struct GitHub {
 impl std::fmt::Debug for GitHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHub")
+            .field("api_base", &self.api_base.as_str())
             .field("web_base", &self.web_base.as_str())
             .field("policy", &self.policy)
             .finish_non_exhaustive()
@@ -96,6 +99,11 @@ impl GitHub {
             Some(url) => url,
             None => Url::parse("https://api.github.com/").map_err(|e| setup_error(&e))?,
         };
+        // Credentials in the URL would travel beside the token (to the API, and through the
+        // clone URL to git); only the token is sent.
+        let mut api_base = api_base;
+        let _ = api_base.set_username("");
+        let _ = api_base.set_password(None);
         let web_base = web_base(&api_base);
         let crab = Octocrab::builder()
             .base_uri(api_base.as_str())
@@ -110,7 +118,7 @@ impl GitHub {
         let credentials = match auth {
             GitHubAuth::Token(token) => {
                 // Refuse a token that cannot be sent before the first call would.
-                bearer(token.expose_secret())?;
+                bearer(token.expose())?;
                 Credentials::Token(token)
             }
             GitHubAuth::App {
@@ -121,6 +129,7 @@ impl GitHub {
         Ok(GitHub {
             crab,
             credentials,
+            api_base,
             web_base,
             policy: RetryPolicy::default(),
         })
@@ -135,116 +144,11 @@ impl GitHub {
     /// The password to pair with [`Forge::git_username`] when pushing to `repo`: the token, or
     /// for an app a current installation token. The trait has no such call, so the lifecycle
     /// reaches it on the concrete backend.
-    pub async fn git_password(&self, repo: &RepoRef) -> Result<SecretString, ForgeError> {
+    pub async fn git_password(&self, repo: &RepoRef) -> Result<SecretToken, ForgeError> {
         match &self.credentials {
             Credentials::Token(token) => Ok(token.clone()),
             Credentials::App(app) => Ok(app.token(self, repo).await?.0),
         }
-    }
-
-    /// One API call: authenticates for `repo`, retries as the policy allows, returns the body of
-    /// a 2xx answer. An app token GitHub no longer accepts (revoked, or clocks disagree about
-    /// its expiry) is dropped and replaced once.
-    async fn call<B: Serialize + Sync + ?Sized>(
-        &self,
-        step: &'static str,
-        repo: &RepoRef,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<String, ForgeError> {
-        let app = match &self.credentials {
-            Credentials::Token(token) => {
-                let authorization = bearer(token.expose_secret())?;
-                return self.send(step, &method, path, body, &authorization).await;
-            }
-            Credentials::App(app) => app,
-        };
-        let (token, fresh) = app.token(self, repo).await?;
-        let result = self
-            .send(step, &method, path, body, &bearer(token.expose_secret())?)
-            .await;
-        match result {
-            Err(ForgeError::Auth(_)) if !fresh => {
-                app.forget_token(repo).await;
-                let (token, _) = app.token(self, repo).await?;
-                self.send(step, &method, path, body, &bearer(token.expose_secret())?)
-                    .await
-            }
-            other => other,
-        }
-    }
-
-    async fn send<B: Serialize + Sync + ?Sized>(
-        &self,
-        step: &'static str,
-        method: &Method,
-        path: &str,
-        body: Option<&B>,
-        authorization: &HeaderValue,
-    ) -> Result<String, ForgeError> {
-        self.policy
-            .run(step, || {
-                self.attempt(step, method.clone(), path, body, authorization)
-            })
-            .await
-    }
-
-    async fn attempt<B: Serialize + Sync + ?Sized>(
-        &self,
-        step: &'static str,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-        authorization: &HeaderValue,
-    ) -> Result<String, Attempt> {
-        // A path without scheme and host: octocrab's base-URI layer joins it to the API root,
-        // keeping GHE's `/api/v3` prefix.
-        let builder = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, authorization.clone())
-            .header(header::ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28");
-        let request = self.crab.build_request(builder, body).map_err(|e| {
-            Attempt::Fatal(ForgeError::Decode {
-                step,
-                message: format!("cannot build the request: {e}"),
-            })
-        })?;
-        let response = self
-            .crab
-            .execute(request)
-            .await
-            .map_err(|e| Attempt::Transient(transport(step, &e)))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = self
-            .crab
-            .body_to_string(response)
-            .await
-            .map_err(|e| Attempt::Transient(transport(step, &e)))?;
-        if (200..300).contains(&status) {
-            Ok(text)
-        } else {
-            Err(classify(step, status, &headers, &text, now_unix()))
-        }
-    }
-
-    async fn call_json<T, B>(
-        &self,
-        step: &'static str,
-        repo: &RepoRef,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<T, ForgeError>
-    where
-        T: for<'de> Deserialize<'de>,
-        B: Serialize + Sync + ?Sized,
-    {
-        let text = self.call(step, repo, method, path, body).await?;
-        decode(step, &text)
     }
 }
 
@@ -320,11 +224,22 @@ impl Forge for GitHub {
             draft: pr.draft,
         };
         let path = format!("/repos/{repo}/pulls");
-        let pull: WirePull = self
-            .call_json(step, repo, Method::POST, &path, Some(&request))
-            .await
-            .map_err(|e| already_exists(e, &repo.owner, &pr.head))?;
-        let mut created = pull.into_pull_request(step)?;
+        // GitHub may store the pull request and still answer 502 or lose the connection: then
+        // the pull request is looked up by its head before the create is sent again.
+        let send = || async {
+            let text = self
+                .call_once(step, repo, &path, &request)
+                .await
+                .map_err(|e| already_exists(e, &repo.owner, &pr.head))?;
+            decode::<WirePull>(step, &text)?.into_pull_request(step)
+        };
+        let landed = || async {
+            Ok(self
+                .find_by_head(repo, &pr.head)
+                .await?
+                .filter(|p| p.state == PrState::Open && p.base_branch == pr.base))
+        };
+        let mut created = self.policy.write_once(step, send, landed).await?;
 
         if !pr.labels.is_empty() {
             let path = format!("/repos/{repo}/issues/{}/labels", created.number);
@@ -380,13 +295,25 @@ impl Forge for GitHub {
         .map(drop)
     }
 
+    /// One request; after a 5xx or a lost connection the comments are read (one more) and the
+    /// comment is sent again only if it is not there.
     async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
         let body = super::body::fit(body, MAX_BODY_BYTES);
         let path = format!("/repos/{repo}/issues/{number}/comments");
         let request = serde_json::json!({ "body": body });
-        self.call("comment", repo, Method::POST, &path, Some(&request))
-            .await
-            .map(drop)
+        let send = || async {
+            self.call_once("comment", repo, &path, &request)
+                .await
+                .map(drop)
+        };
+        let landed = || async {
+            let said = self.comments(repo, number).await?;
+            Ok(said
+                .iter()
+                .any(|c| c.trim_end() == body.trim_end())
+                .then_some(()))
+        };
+        self.policy.write_once("comment", send, landed).await
     }
 
     /// The first 100 comments: the lifecycle looks for its own few, which come early.
@@ -419,6 +346,10 @@ impl Forge for GitHub {
         format!("{}{}/{}.git", self.web_base, repo.owner, repo.name)
     }
 
+    fn api_base(&self) -> Url {
+        self.api_base.clone()
+    }
+
     /// GitHub ignores the user name for token auth over HTTPS; this is the one it documents
     /// for installation tokens, and personal tokens accept it too.
     async fn git_username(&self) -> Result<String, ForgeError> {
@@ -429,9 +360,8 @@ impl Forge for GitHub {
         MAX_BODY_BYTES
     }
 
-    async fn git_token(&self, repo: &RepoRef) -> Result<Option<String>, ForgeError> {
-        let secret = self.git_password(repo).await?;
-        Ok(Some(secret.expose_secret().to_owned()))
+    async fn git_token(&self, repo: &RepoRef) -> Result<Option<SecretToken>, ForgeError> {
+        Ok(Some(self.git_password(repo).await?))
     }
 }
 
@@ -486,6 +416,19 @@ mod tests {
 
     fn url(text: &str) -> Url {
         Url::parse(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn credentials_in_the_api_url_reach_neither_the_api_nor_git() {
+        let gh = GitHub::new(
+            GitHubAuth::Token("t0ken".into()),
+            Some(url("https://u:p@ghe.example.com/api/v3/")),
+        )
+        .unwrap();
+        let repo = RepoRef::parse("o/r").unwrap();
+        assert_eq!(gh.clone_url(&repo), "https://ghe.example.com/o/r.git");
+        assert_eq!(gh.api_base().as_str(), "https://ghe.example.com/api/v3/");
+        assert!(!format!("{gh:?}").contains("t0ken"));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod retry;
 
 pub use retry::{Backoff, RetryPolicy};
 
+use crate::secret::SecretToken;
+
 /// `owner/name` of a repository on a forge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RepoRef {
@@ -173,6 +175,9 @@ pub trait Forge: Send + Sync {
     /// The URL git clones this repository from (HTTPS).
     fn clone_url(&self, repo: &RepoRef) -> String;
 
+    /// The root every API request (and so the token) goes to; the gate compares its origin.
+    fn api_base(&self) -> url::Url;
+
     /// The user name to pair with the token for git over HTTPS.
     fn git_username(&self) -> impl Future<Output = Result<String, ForgeError>> + Send;
 
@@ -184,7 +189,7 @@ pub trait Forge: Send + Sync {
     fn git_token(
         &self,
         _repo: &RepoRef,
-    ) -> impl Future<Output = Result<Option<String>, ForgeError>> + Send {
+    ) -> impl Future<Output = Result<Option<SecretToken>, ForgeError>> + Send {
         async { Ok(None) }
     }
 }

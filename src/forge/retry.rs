@@ -98,6 +98,59 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Runs a write that must not happen twice (open a pull request, post a comment). `send`
+    /// makes one attempt and does not retry a 5xx or a lost connection itself: such a failure
+    /// may come *after* the forge acted. So `landed` looks for the write's result first, and
+    /// only when it is not there is the write sent again, within this policy's attempts. When
+    /// the look fails too, nobody knows whether the write landed, and the first failure is
+    /// returned rather than risking a second copy.
+    pub async fn write_once<T, S, SF, L, LF>(
+        &self,
+        step: &'static str,
+        mut send: S,
+        mut landed: L,
+    ) -> Result<T, ForgeError>
+    where
+        S: FnMut() -> SF,
+        SF: Future<Output = Result<T, ForgeError>>,
+        L: FnMut() -> LF,
+        LF: Future<Output = Result<Option<T>, ForgeError>>,
+    {
+        let mut backoff = Backoff::new(self);
+        let mut attempt = 1;
+        loop {
+            let failure = match send().await {
+                Ok(value) => return Ok(value),
+                Err(error) if may_have_acted(&error) => error,
+                Err(error) => return Err(error),
+            };
+            match landed().await {
+                Ok(Some(value)) => {
+                    tracing::debug!(step, attempt, %failure, "the write landed despite the failure");
+                    return Ok(value);
+                }
+                Ok(None) if attempt < self.attempts => {}
+                _ => return Err(failure),
+            }
+            let wait = backoff.step(self.max_wait);
+            tracing::debug!(step, attempt, wait_ms = wait.as_millis() as u64, %failure, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// Failures after which the request may have reached the forge and done its work: a 5xx or a
+/// connection lost before the whole answer arrived.
+pub fn may_have_acted(error: &ForgeError) -> bool {
+    match error {
+        ForgeError::Status { status, .. } => is_transient(*status),
+        ForgeError::Transport { .. } => true,
+        _ => false,
+    }
+}
+
 /// How long a rate-limited response asks to wait, or `None` when the response is no rate
 /// limit. GitHub signals primary limits with 403/429 and `X-RateLimit-Remaining: 0` plus
 /// `X-RateLimit-Reset` (Unix seconds), secondary limits with 403/429 and `Retry-After` (or a
@@ -201,6 +254,59 @@ mod tests {
             .await;
         assert!(result.is_err());
         assert_eq!(calls, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_landed_is_not_sent_again() {
+        let policy = RetryPolicy::default();
+        let sends = std::cell::Cell::new(0);
+        let lost = || ForgeError::Transport {
+            step: "create",
+            message: "connection closed before message completed".into(),
+        };
+        // The first send acted and then lost its answer; the look finds the result.
+        let result = policy
+            .write_once(
+                "create",
+                || {
+                    sends.set(sends.get() + 1);
+                    async { Err::<u64, _>(lost()) }
+                },
+                || async { Ok(Some(7)) },
+            )
+            .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(sends.get(), 1);
+
+        // Nothing landed: sent again, up to the attempts.
+        sends.set(0);
+        let result = policy
+            .write_once(
+                "create",
+                || {
+                    sends.set(sends.get() + 1);
+                    async { Err::<u64, _>(lost()) }
+                },
+                || async { Ok(None) },
+            )
+            .await;
+        assert!(result.is_err());
+        assert_eq!(sends.get(), policy.attempts);
+
+        // The look fails: unknown, so no second send.
+        sends.set(0);
+        let result = policy
+            .write_once(
+                "create",
+                || {
+                    sends.set(sends.get() + 1);
+                    async { Err::<u64, _>(lost()) }
+                },
+                || async { Err(lost()) },
+            )
+            .await;
+        assert!(result.is_err());
+        assert_eq!(sends.get(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,10 +7,12 @@
 //! cache's config; every error message passes through [`redact`]. This module knows nothing
 //! about forges, YAML or the cluster.
 
+mod lock;
 mod read;
 mod redact;
 mod workspace;
 
+pub use lock::CacheLock;
 pub use read::{TreeFile, is_dir, read_tree};
 pub use redact::redact;
 pub use workspace::{
@@ -30,6 +32,15 @@ pub enum GitError {
     },
     #[error("branch {branch} does not exist on the remote")]
     NoBranch { branch: String },
+    #[error(
+        "the git cache {path} stayed in use by another run for {}s; \
+         try again when it has finished",
+        waited.as_secs()
+    )]
+    Busy {
+        path: String,
+        waited: std::time::Duration,
+    },
 }
 
 impl GitError {

@@ -9,27 +9,18 @@ use git2::{
     Signature, build::TreeUpdateBuilder,
 };
 
-use super::GitError;
+use super::{CacheLock, GitError};
 use crate::propose::FileChange;
+use crate::secret::SecretToken;
 
 /// How many times libgit2 may ask for credentials in one operation before we give up.
 const CREDENTIAL_ATTEMPTS: u32 = 2;
 
 /// Token authentication for git over HTTP(S).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Credentials {
     pub username: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Credentials {{ username: {:?}, token: *** }}",
-            self.username
-        )
-    }
+    pub token: SecretToken,
 }
 
 /// Name and email for the bot's commits.
@@ -81,17 +72,20 @@ pub fn trailer(message: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A bare cache clone of one remote URL.
+/// A bare cache clone of one remote URL, used by one run at a time (see [`CacheLock`]).
 pub struct Workspace {
     repo: Repository,
     url: String,
     creds: Option<Credentials>,
     dir: PathBuf,
+    // Dropped after `repo`: fields drop in order, so libgit2 has closed its files first.
+    _lock: CacheLock,
 }
 
 impl Workspace {
     /// Opens (or creates) the cache clone of `url` below `cache_root`. The directory is named by
     /// a digest of the URL, so two remotes never share one and a URL never appears in a path.
+    /// Waits while another run (thread or process) has the same clone open.
     pub fn open(
         cache_root: &Path,
         url: &str,
@@ -101,6 +95,7 @@ impl Workspace {
         let digest = Sha256::digest(url.as_bytes());
         let name: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
         let dir = cache_root.join("git").join(format!("{name}.git"));
+        let lock = CacheLock::acquire(&dir, super::lock::WAIT)?;
         std::fs::create_dir_all(&dir).map_err(|source| GitError::Cache {
             path: dir.display().to_string(),
             source,
@@ -116,6 +111,7 @@ impl Workspace {
             url: url.to_owned(),
             creds,
             dir,
+            _lock: lock,
         })
     }
 
@@ -133,11 +129,20 @@ impl Workspace {
 
     fn callbacks<'a>(&'a self, asked: &'a Cell<u32>) -> RemoteCallbacks<'a> {
         let mut callbacks = RemoteCallbacks::new();
-        callbacks.credentials(move |_url, _user, _allowed| {
+        callbacks.credentials(move |url, _user, _allowed| {
             asked.set(asked.get() + 1);
+            // libgit2 asks with the URL it is talking to, which a redirect may have moved to
+            // another server: the token goes only to the remote this workspace was opened for.
+            if self.creds.is_some() && !same_remote(url, &self.url) {
+                return Err(git2::Error::from_str(&format!(
+                    "the remote asked for credentials from {}, which is not the repository's \
+                     remote; no token is sent there",
+                    super::redact(url, &[])
+                )));
+            }
             match &self.creds {
                 Some(c) if asked.get() <= CREDENTIAL_ATTEMPTS => {
-                    Cred::userpass_plaintext(&c.username, &c.token)
+                    Cred::userpass_plaintext(&c.username, c.token.expose())
                 }
                 Some(_) => Err(git2::Error::from_str(
                     "the remote refused the credentials (check the token and its scopes)",
@@ -363,12 +368,45 @@ impl Workspace {
 }
 
 fn secrets_of(creds: Option<&Credentials>) -> Vec<&str> {
-    creds.map(|c| vec![c.token.as_str()]).unwrap_or_default()
+    creds.map(|c| vec![c.token.expose()]).unwrap_or_default()
+}
+
+/// Whether libgit2's `asked` URL is the remote `admitted`: the same scheme, host, port
+/// (defaults filled in) and repository path. User info is ignored; anything unparsable differs.
+fn same_remote(asked: &str, admitted: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(asked), url::Url::parse(admitted)) else {
+        return false;
+    };
+    let path = |u: &url::Url| u.path().trim_end_matches('/').to_owned();
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+        && path(&a) == path(&b)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::trailer;
+    use super::{same_remote, trailer};
+
+    #[test]
+    fn credentials_answer_only_for_the_admitted_remote() {
+        let admitted = "https://git.example.com/team/app.git";
+        assert!(same_remote(admitted, admitted));
+        assert!(same_remote(
+            "https://x-access-token@GIT.example.com:443/team/app.git/",
+            admitted
+        ));
+        for foreign in [
+            "http://git.example.com/team/app.git",
+            "https://git.example.com:8443/team/app.git",
+            "https://evil.example.com/team/app.git",
+            "https://git.example.com/team/other.git",
+            "https://git.example.com/team/app.git/../../x",
+            "not a url",
+        ] {
+            assert!(!same_remote(foreign, admitted), "{foreign}");
+        }
+    }
 
     #[test]
     fn trailer_is_read_from_the_end() {

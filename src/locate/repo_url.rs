@@ -1,20 +1,28 @@
 //! Repository URLs as the GitOps tools write them, reduced to the forge repository they name:
 //! `https://github.com/o/r(.git)`, `git@github.com:o/r.git`, `ssh://git@host:2222/o/r.git` and
-//! `http(s)://gitea-host/o/r.git` all name host + `o/r`. The controller's allowlist compares
-//! repositories with [`same_repo`]; that comparison errs towards "different" (see there).
+//! `http(s)://gitea-host/o/r.git` all name host + `o/r`. [`same_repo`] compares two of them and
+//! errs towards "different" (see there).
 
 use serde::Serialize;
 
 use super::LocateError;
 
-/// How git reaches the repository. Ports are compared only within one transport: the same
-/// forge listens for SSH and HTTP on different ports.
+/// How git reaches the repository. `http` and `https` are different transports: a token may
+/// travel over one and not the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     Http,
+    Https,
     Ssh,
     Git,
+}
+
+impl Transport {
+    /// Whether git speaks HTTP on it (the only transports a token is ever sent over).
+    pub fn is_http(self) -> bool {
+        matches!(self, Transport::Http | Transport::Https)
+    }
 }
 
 /// A repository URL in normal form.
@@ -39,7 +47,8 @@ impl RepoUrl {
         let (transport, host, port, path) = if trimmed.contains("://") {
             let parsed = url::Url::parse(trimmed).map_err(|_| bad("it does not parse as a url"))?;
             let (transport, default_port) = match parsed.scheme() {
-                "https" | "http" => (Transport::Http, None),
+                "https" => (Transport::Https, None),
+                "http" => (Transport::Http, None),
                 "ssh" | "git+ssh" | "ssh+git" => (Transport::Ssh, Some(22)),
                 "git" => (Transport::Git, Some(9418)),
                 _ => {
@@ -90,14 +99,24 @@ impl RepoUrl {
         self.path.rsplit_once('/').map_or(&self.path, |(_, n)| n)
     }
 
-    /// Same host and path, and the same port when both use the same transport. The path is
-    /// compared case-sensitively: GitHub and Gitea ignore case there, but a plain git server
-    /// does not, and an allowlist must not admit a repository it was not given; a URL written
-    /// in another case fails closed and is fixed in configuration.
+    /// Same host and path, reached the same way. Within one transport the ports must agree.
+    /// `http` and `https` are never the same (one of them carries a token in the clear). Across
+    /// SSH/git and HTTP(S) the ports belong to different services and cannot be compared, so
+    /// such a pair is the same only when both use their transport's default port; a forge with
+    /// SSH on 2222 and HTTP on 3000 is related to its SSH URL through the allowlist, which names
+    /// each port (see the controller's gate). The path is compared case-sensitively: GitHub and
+    /// Gitea ignore case there, but a plain git server does not, and an allowlist must not admit
+    /// a repository it was not given; a URL written in another case fails closed and is fixed
+    /// in configuration.
     pub fn same_repo(&self, other: &RepoUrl) -> bool {
-        self.host == other.host
-            && self.path == other.path
-            && (self.transport != other.transport || self.port == other.port)
+        let ports = if self.transport == other.transport {
+            self.port == other.port
+        } else if self.transport.is_http() && other.transport.is_http() {
+            false
+        } else {
+            self.port.is_none() && other.port.is_none()
+        };
+        self.host == other.host && self.path == other.path && ports
     }
 }
 
@@ -144,42 +163,42 @@ mod tests {
         for (url, transport, host, port, path) in [
             (
                 "https://github.com/o/r",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
             ),
             (
                 "https://github.com/o/r.git",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
             ),
             (
                 "https://GitHub.com/o/r.git/",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
             ),
             (
                 "https://github.com/o/r/",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
             ),
             (
                 "https://github.com:443/o/r",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
             ),
             (
                 "https://x:tok@github.com/o/r",
-                Transport::Http,
+                Transport::Https,
                 "github.com",
                 None,
                 "o/r",
@@ -236,7 +255,7 @@ mod tests {
             ),
             (
                 "https://gitlab.com/group/sub/r.git",
-                Transport::Http,
+                Transport::Https,
                 "gitlab.com",
                 None,
                 "group/sub/r",
@@ -295,9 +314,20 @@ mod tests {
             (
                 "http://gitea:3000/o/r.git",
                 "ssh://git@gitea:2222/o/r.git",
-                true,
+                false,
             ),
-            ("http://h/o/r", "https://h/o/r", true),
+            (
+                "https://gitea/o/r.git",
+                "ssh://git@gitea:2222/o/r.git",
+                false,
+            ),
+            ("https://h:8443/o/r", "git@h:o/r", false),
+            ("http://h/o/r", "https://h/o/r", false),
+            ("http://h:443/o/r", "https://h/o/r", false),
+            ("http://h:3000/o/r", "http://h:3000/o/r.git", true),
+            ("https://h:8443/o/r", "https://h:8443/o/r/", true),
+            ("https://h:8443/o/r", "https://h:8444/o/r", false),
+            ("git://h/o/r", "https://h/o/r", true),
             ("ssh://git@h:22/o/r", "git@h:o/r", true),
             ("https://github.com/O/r", "https://github.com/o/r", false),
             ("https://github.com/o/r", "https://github.com/o/r2", false),

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Action, Limits, PrError, RunResult, Settings, Target, sync};
+use super::{Action, Clearance, Limits, PrError, RunResult, Settings, Target, sync};
 use crate::crd::AttunePolicy;
 use crate::forge::{Forge, ForgeError, RepoRef};
 use crate::git::Identity;
+use crate::secret::SecretToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ForgeKind {
@@ -57,21 +58,11 @@ pub struct Options {
 }
 
 /// Credentials, read once from the environment by the binary.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Env {
-    pub token: Option<String>,
+    pub token: Option<SecretToken>,
     pub app_id: Option<String>,
     pub app_key_file: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Env {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Env")
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .field("app_id", &self.app_id)
-            .field("app_key_file", &self.app_key_file)
-            .finish()
-    }
 }
 
 /// Bad input or a failed step; [`CommandError::exit_code`] maps it to the CLI contract.
@@ -191,15 +182,20 @@ pub async fn run<F: Forge>(
                 labels.push(l);
             }
         }
+        let url = opts
+            .repo_url
+            .clone()
+            .unwrap_or_else(|| forge.clone_url(&repo));
+        // From the command line the token goes where the flags say, and nowhere else.
+        let clearance = Clearance::new(&forge.api_base(), &url)
+            .map_err(|e| CommandError::Input(format!("--repo-url/--api-url: {e}")))?;
         let target = Target {
             repo: repo.clone(),
-            url: opts
-                .repo_url
-                .clone()
-                .unwrap_or_else(|| forge.clone_url(&repo)),
+            url,
             base,
             scope: scope.clone(),
             scopes: Default::default(),
+            clearance,
         };
         let settings = Settings {
             branch: branch.clone(),

@@ -1,143 +1,187 @@
-//! The check [`super::sync`] makes right before each write (push, create, update, comment,
-//! close, branch deletion): may this process still write? The controller's gate follows its
-//! leader lease, so a reconcile still running after the lease is lost abandons its writes
-//! instead of racing the new leader; `propose --open-pr` has no lease and writes with a gate
-//! that is always open.
+//! Where a token may go. A [`Clearance`] names the two places a run sends its token — the forge
+//! API's origin (scheme, host, port) and the git remote — and [`Clearance::check`] is the gate in
+//! front of every use: [`super::sync`] passes it before its first forge call, and the controller
+//! before it polls a pull request's state. The caller decides what to clear: the command line
+//! clears what its flags name; the controller clears only endpoints its allowlist admits for the
+//! repository the workload's owner deploys from (`controller::gitops::gate`). The git credential
+//! callback then answers only for the cleared remote (`git::Workspace`). Pure.
 
-use std::fmt;
-use std::sync::Arc;
+use url::Url;
 
-use tokio::sync::watch;
-
-use super::PrError;
-
-/// A write [`super::sync`] is about to make, for the message when it is abandoned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Write {
-    Push,
-    Create,
-    Update,
-    Comment,
-    Close,
-    DeleteBranch,
+/// Why a token was not sent. Messages name the URLs without their user info.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    #[error("{what} {url} is not an {expected} url, so no token is sent there")]
+    Scheme {
+        what: &'static str,
+        url: String,
+        expected: &'static str,
+    },
+    #[error("the forge client talks to {actual}, but the token was cleared only for {cleared}")]
+    Api { actual: String, cleared: String },
+    #[error("the git remote is {actual}, but the token was cleared only for {cleared}")]
+    Git { actual: String, cleared: String },
+    /// The controller's allowlist or the owner's repository refused an endpoint.
+    #[error("{0}")]
+    Refused(String),
 }
 
-impl fmt::Display for Write {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Write::Push => "pushing the branch",
-            Write::Create => "opening the pull request",
-            Write::Update => "updating the pull request",
-            Write::Comment => "commenting on the pull request",
-            Write::Close => "closing the pull request",
-            Write::DeleteBranch => "deleting the branch",
+/// The forge API origin and the git remote a token may be sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clearance {
+    api: Url,
+    git: Url,
+}
+
+impl Clearance {
+    /// Clears the API at `api` (its origin: every path below it) and the git remote `git`.
+    /// The API must be http(s); git http(s) or `file://` (a local remote asks for no token).
+    pub fn new(api: &Url, git: &str) -> Result<Clearance, GateError> {
+        if !matches!(api.scheme(), "http" | "https") || api.host_str().is_none() {
+            return Err(GateError::Scheme {
+                what: "the forge api",
+                url: shown(api.as_str()),
+                expected: "http(s)",
+            });
+        }
+        let git = Url::parse(git.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https" | "file"))
+            .ok_or_else(|| GateError::Scheme {
+                what: "the git remote",
+                url: shown(git),
+                expected: "http(s) or file",
+            })?;
+        Ok(Clearance {
+            api: origin_of(api),
+            git,
         })
     }
-}
 
-type Probe = Arc<dyn Fn() -> bool + Send + Sync>;
-
-/// Whether writes may go ahead now. Cloning shares the source of truth.
-#[derive(Clone, Default)]
-pub struct WriteGate {
-    /// `None`: always open.
-    probe: Option<Probe>,
-}
-
-impl WriteGate {
-    /// A gate that never closes, for a process that is the only writer (the CLI).
-    pub fn always_open() -> WriteGate {
-        WriteGate { probe: None }
-    }
-
-    /// A gate open while the watched value is `true`: the controller passes its "this replica
-    /// holds the leader lease" channel. A channel whose sender is gone keeps its last value,
-    /// which the lease loop sets to `false` before it lets go.
-    pub fn following(leading: watch::Receiver<bool>) -> WriteGate {
-        WriteGate::from_fn(move || *leading.borrow())
-    }
-
-    /// A gate that asks `probe` on every check.
-    pub fn from_fn(probe: impl Fn() -> bool + Send + Sync + 'static) -> WriteGate {
-        WriteGate {
-            probe: Some(Arc::new(probe)),
+    /// The gate: passes only when the forge client talks to the cleared API origin and git to
+    /// the cleared remote.
+    pub fn check(&self, api: &Url, git: &str) -> Result<(), GateError> {
+        if origin_of(api) != self.api {
+            return Err(GateError::Api {
+                actual: shown(origin_of(api).as_str()),
+                cleared: shown(self.api.as_str()),
+            });
         }
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.probe.as_ref().is_none_or(|probe| probe())
-    }
-
-    /// `Ok` when `write` may go ahead, else the error that abandons it.
-    pub fn check(&self, write: Write, branch: &str) -> Result<(), PrError> {
-        if self.is_open() {
-            Ok(())
-        } else {
-            tracing::info!(%branch, write = %write, "not the leader any more: write abandoned");
-            Err(PrError::NotLeader {
-                write,
-                branch: branch.to_owned(),
-            })
+        let same_git = Url::parse(git.trim()).is_ok_and(|g| same_remote(&g, &self.git));
+        if !same_git {
+            return Err(GateError::Git {
+                actual: shown(git),
+                cleared: shown(self.git.as_str()),
+            });
         }
+        Ok(())
+    }
+
+    /// The cleared git remote.
+    pub fn git(&self) -> &str {
+        self.git.as_str()
     }
 }
 
-impl fmt::Debug for WriteGate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.probe.is_some() {
-            "follows leadership"
-        } else {
-            "always open"
-        };
-        f.debug_struct("WriteGate")
-            .field("kind", &kind)
-            .field("open", &self.is_open())
-            .finish()
+/// Whether the API at `api` belongs to the forge that serves `git`: the same origin (Gitea,
+/// GitHub Enterprise Server under `/api/v3`), or github.com's API host for github.com.
+pub fn api_serves(api: &Url, git: &Url) -> bool {
+    let api = origin_of(api);
+    let git = origin_of(git);
+    if api == git {
+        return true;
     }
+    let is = |u: &Url, host: &str| {
+        u.scheme() == "https"
+            && u.host_str() == Some(host)
+            && u.port_or_known_default() == Some(443)
+    };
+    is(&api, "api.github.com") && is(&git, "github.com")
+}
+
+/// `scheme://host:port/` with the default port left out and the host lowercased.
+fn origin_of(url: &Url) -> Url {
+    let mut origin = url.clone();
+    origin.set_path("/");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    // Only fails for URLs that cannot have user info; those have none to drop.
+    let _ = origin.set_username("");
+    let _ = origin.set_password(None);
+    origin
+}
+
+fn same_remote(a: &Url, b: &Url) -> bool {
+    let path = |u: &Url| u.path().trim_end_matches('/').to_owned();
+    origin_of(a) == origin_of(b) && path(a) == path(b)
+}
+
+fn shown(url: &str) -> String {
+    crate::git::redact(url, &[])
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
 
-    #[test]
-    fn the_cli_gate_never_closes() {
-        let gate = WriteGate::always_open();
-        assert!(gate.is_open());
-        assert!(gate.check(Write::Push, "attune/a/b").is_ok());
-        assert!(WriteGate::default().is_open());
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
     }
 
     #[test]
-    fn a_following_gate_closes_and_reopens_with_the_lease() {
-        let (tx, rx) = watch::channel(true);
-        let gate = WriteGate::following(rx);
-        let copy = gate.clone();
-        assert!(gate.check(Write::Create, "attune/a/b").is_ok());
-        tx.send_replace(false);
-        let err = copy.check(Write::Create, "attune/a/b").unwrap_err();
-        assert!(matches!(
-            err,
-            PrError::NotLeader {
-                write: Write::Create,
-                ..
-            }
-        ));
-        assert_eq!(
-            err.to_string(),
-            "abandoned opening the pull request for attune/a/b: this replica no longer holds the leader lease (the new leader makes the change)"
-        );
-        tx.send_replace(true);
-        assert!(gate.is_open());
-        // The lease loop lowers the flag before it ends; the last value stays.
-        tx.send_replace(false);
-        drop(tx);
-        assert!(!gate.is_open());
-        assert_eq!(
-            format!("{gate:?}"),
-            r#"WriteGate { kind: "follows leadership", open: false }"#
-        );
+    fn only_the_cleared_api_origin_and_remote_pass() {
+        let c = Clearance::new(
+            &url("https://ghe.example.com/api/v3/"),
+            "https://ghe.example.com/acme/app.git",
+        )
+        .unwrap();
+        c.check(
+            &url("https://GHE.example.com:443/api/v3"),
+            "https://ghe.example.com/acme/app.git/",
+        )
+        .unwrap();
+        for api in [
+            "http://ghe.example.com/api/v3/",
+            "https://ghe.example.com:8443/api/v3/",
+            "https://evil.example.com/api/v3/",
+        ] {
+            let err = c
+                .check(&url(api), "https://ghe.example.com/acme/app.git")
+                .unwrap_err();
+            assert!(matches!(err, GateError::Api { .. }), "{api}: {err}");
+        }
+        for git in [
+            "http://ghe.example.com/acme/app.git",
+            "https://ghe.example.com/acme/other.git",
+            "https://ghe.example.com:444/acme/app.git",
+            "not a url",
+        ] {
+            let err = c
+                .check(&url("https://ghe.example.com/api/v3/"), git)
+                .unwrap_err();
+            assert!(matches!(err, GateError::Git { .. }), "{git}: {err}");
+        }
+    }
+
+    #[test]
+    fn schemes_other_than_http_are_refused_without_user_info() {
+        let err = Clearance::new(&url("ftp://h/"), "https://h/o/r.git").unwrap_err();
+        assert!(matches!(err, GateError::Scheme { .. }), "{err}");
+        let err = Clearance::new(&url("https://h/"), "ssh://bot:s3cret@h/o/r.git").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        Clearance::new(&url("http://127.0.0.1:3000/"), "file:///srv/git/r.git").unwrap();
+    }
+
+    #[test]
+    fn the_api_belongs_to_the_forge_of_the_remote() {
+        let git = url("https://github.com/acme/app.git");
+        assert!(api_serves(&url("https://api.github.com/"), &git));
+        assert!(api_serves(&url("https://github.com/api/v3/"), &git));
+        assert!(!api_serves(&url("https://api.github.com.evil.io/"), &git));
+        assert!(!api_serves(&url("http://api.github.com/"), &git));
+        let gitea = url("http://127.0.0.1:3000/acme/app.git");
+        assert!(api_serves(&url("http://127.0.0.1:3000/"), &gitea));
+        assert!(!api_serves(&url("http://127.0.0.1:3001/"), &gitea));
+        assert!(!api_serves(&url("https://127.0.0.1:3000/"), &gitea));
     }
 }

@@ -34,6 +34,10 @@ impl Marker {
 /// Marks the one comment the bot leaves when a human pushed to its branch.
 pub const HUMAN_COMMIT_NOTE: &str = "<!-- attune:human-commit -->";
 
+/// Marks the comment the bot leaves before closing an obsolete pull request, so a run that
+/// failed between comment and close does not comment twice when it is run again.
+pub const CLOSE_NOTE: &str = "<!-- attune:obsolete -->";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,15 +10,17 @@
 pub mod body;
 mod changeset;
 pub mod command;
-mod gate;
+pub mod gate;
 pub mod marker;
 pub mod plan;
 mod sync;
+mod write_gate;
 
 pub use changeset::ChangeSet;
-pub use gate::{Write, WriteGate};
+pub use gate::{Clearance, GateError};
 pub use plan::{Branch, Decision, decide};
 pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
+pub use write_gate::{Write, WriteGate};
 
 /// Why the pipeline stopped. Messages name the step; none carries a credential.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,8 @@ pub enum PrError {
     Forge(#[from] crate::forge::ForgeError),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    #[error("no token is sent: {0}")]
+    Gate(#[from] GateError),
     #[error("base branch {branch} does not exist on the remote")]
     NoBase { branch: String },
     #[error("--path {path} is not a directory of {branch}")]
@@ -49,7 +53,10 @@ impl PrError {
     /// Exit code for the CLI: 3 for git and forge failures, 2 for bad input.
     pub fn exit_code(&self) -> i32 {
         match self {
-            PrError::Template { .. } | PrError::BadPath { .. } | PrError::NoBase { .. } => 2,
+            PrError::Template { .. }
+            | PrError::BadPath { .. }
+            | PrError::NoBase { .. }
+            | PrError::Gate(_) => 2,
             _ => 3,
         }
     }

@@ -9,7 +9,8 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::body::{self, Context, Evidence, Prices};
-use super::marker::{HUMAN_COMMIT_NOTE, Marker};
+use super::gate::Clearance;
+use super::marker::{CLOSE_NOTE, HUMAN_COMMIT_NOTE, Marker};
 use super::plan::{Branch, Decision, decide};
 use super::{ChangeSet, PrError, Write, WriteGate};
 use crate::crd::AttunePolicy;
@@ -17,6 +18,7 @@ use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
 use crate::repo::{Notice, Repo, Scope};
+use crate::secret::SecretToken;
 
 /// Where the pull request goes.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Target {
     /// Workloads searched in a scope of their own (`namespace/Kind/name` → scope): when one
     /// pull request carries workloads of several GitOps owners.
     pub scopes: BTreeMap<String, Scope>,
+    /// Where the token may go: the forge API and `url`, checked before any call.
+    pub clearance: Clearance,
 }
 
 /// Per-repository limits, as Renovate users know them.
@@ -71,7 +75,7 @@ pub struct Settings {
     /// Replica counts by `namespace/Kind/workload`, when the caller knows them.
     pub replicas: BTreeMap<String, u32>,
     /// The token for git over HTTP, if any (never logged).
-    pub git_token: Option<String>,
+    pub git_token: Option<SecretToken>,
     /// Push attempts before giving up when the remote moves under us.
     pub push_attempts: u32,
     /// Asked right before each push and forge write; a closed gate abandons the write.
@@ -129,6 +133,8 @@ pub async fn sync<F: Forge>(
     policies: &[AttunePolicy],
     settings: &Settings,
 ) -> Result<RunResult, PrError> {
+    // The gate, before the first call that carries a token.
+    target.clearance.check(&forge.api_base(), &target.url)?;
     let pr = forge.find_by_head(&target.repo, &settings.branch).await?;
     let token = match &settings.git_token {
         Some(token) => Some(token.clone()),
@@ -500,16 +506,21 @@ async fn execute<F: Forge>(
             forge.update(repo, *number, &r.title, &r.body).await?;
         }
         (Decision::Close { number }, _) => {
-            gate(Write::Comment)?;
-            forge
-                .comment(
-                    repo,
-                    *number,
-                    "The repository already has the recommended values (someone applied them), \
-                     so this pull request is obsolete. Closing it; Attune opens a new one if the \
-                     recommendations move again.",
-                )
-                .await?;
+            let said = forge.comments(repo, *number).await?;
+            if !said.iter().any(|c| c.contains(CLOSE_NOTE)) {
+                gate(Write::Comment)?;
+                forge
+                    .comment(
+                        repo,
+                        *number,
+                        &format!(
+                            "The repository already has the recommended values (someone \
+                             applied them), so this pull request is obsolete. Closing it; Attune \
+                             opens a new one if the recommendations move again.\n\n{CLOSE_NOTE}"
+                        ),
+                    )
+                    .await?;
+            }
             gate(Write::Close)?;
             forge.close(repo, *number).await?;
             if seen.bot_tip.is_some() {

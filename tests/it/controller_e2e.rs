@@ -78,7 +78,7 @@ impl Running {
 
 fn config(gitea: &Gitea, cache: &std::path::Path) -> Config {
     Config {
-        allowed_repositories: vec![format!("{}/{}/*", gitea.host(), gitea.user)],
+        allowed_repositories: vec![format!("http://{}/{}/*", gitea.host(), gitea.user)],
         pr_poll_interval: Duration::from_secs(1),
         requeue_interval: Duration::from_secs(2),
         error_requeue: Duration::from_secs(2),

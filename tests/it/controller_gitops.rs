@@ -39,7 +39,7 @@ fn world() -> World {
     let forge = MemoryForge::new(server.url(REPO));
     let cache = tempfile::tempdir().unwrap();
     let config = Config {
-        allowed_repositories: vec![format!("127.0.0.1:{}/acme/*", server.port)],
+        allowed_repositories: vec![format!("http://127.0.0.1:{}/acme/*", server.port)],
         cache_dir: cache.path().to_path_buf(),
         ..Config::default()
     };
@@ -301,7 +301,7 @@ async fn after_a_restart_the_open_pr_is_found_not_duplicated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repository_outside_the_allowlist_is_never_written() {
     let mut w = world();
-    w.config.allowed_repositories = vec![format!("127.0.0.1:{}/other/*", w.server.port)];
+    w.config.allowed_repositories = vec![format!("http://127.0.0.1:{}/other/*", w.server.port)];
     let p = policy(PullRequestExport::default());
     let refused = reconcile(&w, &p, "250m").await;
     assert_eq!(reason(&refused), "PullRequestFailed");
@@ -413,7 +413,7 @@ async fn shadowing_settings_are_reported_not_ignored() {
     server.create_repo(REPO, files.path(), 0);
     let mut w = world();
     w.forge = MemoryForge::new(server.url(REPO));
-    w.config.allowed_repositories = vec![format!("127.0.0.1:{}/acme/*", server.port)];
+    w.config.allowed_repositories = vec![format!("http://127.0.0.1:{}/acme/*", server.port)];
     w.server = server;
     let p = policy(PullRequestExport::default());
     let located = located_with(&w, &p, "250m", "c1", |s| {

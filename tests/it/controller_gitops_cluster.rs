@@ -200,7 +200,7 @@ async fn live_walk_opens_one_pr_with_the_policy_namespace_token() {
     let cache = tempfile::tempdir().unwrap();
     let ctx = context(
         client,
-        vec![format!("{}/*", host_path(&gitea))],
+        vec![format!("http://{}/*", host_path(&gitea))],
         cache.path(),
     );
     let p = policy(&format!("api-{suffix}"), &gitea);
@@ -284,7 +284,7 @@ async fn a_forged_tracking_id_writes_nothing_and_says_owner_not_verified() {
     let cache = tempfile::tempdir().unwrap();
     let ctx = context(
         client.clone(),
-        vec![format!("{}/*", host_path(&gitea))],
+        vec![format!("http://{}/*", host_path(&gitea))],
         cache.path(),
     );
     let p = policy(&format!("forged-{suffix}"), &gitea);
@@ -346,5 +346,74 @@ async fn a_forged_tracking_id_writes_nothing_and_says_owner_not_verified() {
         "{:?}",
         genuine.condition
     );
+    assert_eq!(gitea.pulls(&repo).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_walk_sends_a_changed_api_url_nothing() {
+    let gitea = Gitea::from_env();
+    let client = cluster().await;
+    let suffix = std::process::id();
+    let repo = format!("gitops-ctl-gate-{suffix}");
+    let app = format!("gate-{suffix}");
+    let url = gitea.repo(&repo).await;
+    application(&client, &app, &url, "api").await;
+    secret(&client, "production", &gitea.token).await;
+    let cache = tempfile::tempdir().unwrap();
+    let config = Config {
+        allowed_repositories: vec![format!("http://{}/*", host_path(&gitea))],
+        cache_dir: cache.path().to_path_buf(),
+        // Every reconcile reads the pull request state: the path that used to send the token.
+        pr_poll_interval: Duration::ZERO,
+        ..Config::default()
+    };
+    let ctx = Context::new(
+        client,
+        config,
+        Arc::new(Metrics::new()),
+        35,
+        Caches::empty(),
+    );
+    let p = policy(&format!("gate-{suffix}"), &gitea);
+    let workloads = [workload(&app, &p)];
+    let first = gitops::reconcile(&ctx, &p, &workloads).await;
+    assert_eq!(
+        first.condition.reason.as_deref(),
+        Some("PullRequestOpen"),
+        "{:?}",
+        first.condition
+    );
+
+    // The policy's apiUrl now names another server; the Secret's token must not go there.
+    let listener = crate::support::tiny_http::Tiny::start(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]".into(),
+    );
+    let mut changed = p.clone();
+    let export = changed
+        .spec
+        .update_strategy
+        .as_mut()
+        .and_then(|s| s.export.as_mut())
+        .and_then(|e| e.pull_request.as_mut())
+        .unwrap();
+    export.api_url = Some(format!("http://127.0.0.1:{}/", listener.port));
+    let refused = gitops::reconcile(&ctx, &changed, &workloads).await;
+    assert_eq!(
+        refused.condition.reason.as_deref(),
+        Some("PullRequestFailed"),
+        "{:?}",
+        refused.condition
+    );
+    assert!(
+        refused
+            .condition
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no token is sent there"),
+        "{:?}",
+        refused.condition
+    );
+    assert!(listener.seen().is_empty(), "{:?}", listener.seen());
     assert_eq!(gitea.pulls(&repo).await.len(), 1);
 }

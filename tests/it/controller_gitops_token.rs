@@ -1,10 +1,14 @@
 //! The forge token of a policy comes from a Secret in the policy's own namespace, and only there:
-//! a scripted API server records every request the GitOps step's forge slot makes.
+//! a scripted API server records every request the GitOps step's forge slot makes. And the slot
+//! hands the client out only for a repository the token gate clears.
 
 use std::sync::{Arc, Mutex};
 
 use attune::controller::gitops::forge::{ForgeSlot, Lazy, gitea};
+use attune::controller::gitops::gate::Admission;
 use attune::crd::{AttunePolicy, PullRequestExport, load_policies};
+use attune::forge::RepoRef;
+use attune::locate::RepoUrl;
 use http::{Request, Response};
 use kube::Client;
 use kube::client::Body;
@@ -64,6 +68,32 @@ fn policy() -> (AttunePolicy, PullRequestExport) {
     (p, export)
 }
 
+/// The repository the policy's workloads deploy from, on the forge its `apiUrl` names.
+struct Admitted {
+    allowed: Vec<String>,
+    repo: RepoUrl,
+    forge_repo: RepoRef,
+}
+
+impl Admitted {
+    fn at(base: &str) -> Admitted {
+        let base = base.trim_end_matches('/');
+        Admitted {
+            allowed: vec![format!("{base}/team/*")],
+            repo: RepoUrl::parse(&format!("{base}/team/app.git")).unwrap(),
+            forge_repo: RepoRef::parse("team/app").unwrap(),
+        }
+    }
+
+    fn admission(&self) -> Admission<'_> {
+        Admission {
+            allowed: &self.allowed,
+            repo: &self.repo,
+            forge_repo: &self.forge_repo,
+        }
+    }
+}
+
 fn secret(data: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Secret",
            "metadata": {"name": "forge-token", "namespace": "team-a"}, "data": data})
@@ -74,11 +104,12 @@ async fn the_token_is_read_from_the_policy_namespace_only() {
     let (p, export) = policy();
     // base64("tok-7c1e9b\n"): the trailing newline kubectl often adds is dropped.
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
+    let admitted = Admitted::at("http://127.0.0.1:9");
     let mut slot = Lazy::for_policy(&client, &p, &export, gitea);
-    let (_, token) = slot.get().await.unwrap();
-    assert_eq!(token.as_deref(), Some("tok-7c1e9b"));
+    let token = slot.get(&admitted.admission()).await.unwrap().token;
+    assert_eq!(token.as_ref().map(|t| t.expose()), Some("tok-7c1e9b"));
     // The client is made once: asking again reads nothing.
-    slot.get().await.unwrap();
+    slot.get(&admitted.admission()).await.unwrap();
     assert_eq!(
         *seen.lock().unwrap(),
         ["/api/v1/namespaces/team-a/secrets/forge-token"],
@@ -95,7 +126,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
                "message": "secrets \"forge-token\" not found", "reason": "NotFound", "code": 404}),
     );
     let failure = Lazy::for_policy(&client, &p, &export, gitea)
-        .get()
+        .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
         .unwrap();
@@ -106,7 +137,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
 
     let (client, _) = server(200, secret(json!({"other": "dG9rLTdjMWU5Ygo="})));
     let failure = Lazy::for_policy(&client, &p, &export, gitea)
-        .get()
+        .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
         .unwrap();
@@ -123,7 +154,7 @@ async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
     export.api_url = None;
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
     let failure = Lazy::for_policy(&client, &p, &export, gitea)
-        .get()
+        .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
         .unwrap();
@@ -141,4 +172,64 @@ async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
         .err()
         .unwrap();
     assert!(refused.message.contains("gitlab is not supported yet"));
+}
+
+#[tokio::test]
+async fn a_client_for_another_forge_or_over_unallowed_http_is_never_handed_out() {
+    let (p, mut export) = policy();
+    let (client, _) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
+    let refused = |admitted: Admitted, export: PullRequestExport| {
+        let client = client.clone();
+        let p = p.clone();
+        async move {
+            Lazy::for_policy(&client, &p, &export, gitea)
+                .get(&admitted.admission())
+                .await
+                .err()
+                .map(|f| f.message)
+        }
+    };
+
+    // apiUrl names port 9; the workloads deploy from the forge on port 3000.
+    let message = refused(Admitted::at("http://127.0.0.1:3000"), export.clone())
+        .await
+        .expect("another forge is refused");
+    assert!(message.contains("set apiUrl to the forge"), "{message}");
+    assert!(!message.contains("tok-7c1e9b"), "{message}");
+
+    // The right forge, but no allowlist entry says plain http may carry the token.
+    let mut plain = Admitted::at("http://127.0.0.1:9");
+    plain.allowed = vec!["127.0.0.1:9/team/*".into()];
+    let message = refused(plain, export.clone())
+        .await
+        .expect("plain http is refused");
+    assert!(
+        message.contains("plain http needs an entry that says so"),
+        "{message}"
+    );
+
+    // The workloads deploy over SSH on port 2222: the forge's HTTP port must be named too.
+    let mut ssh = Admitted::at("http://127.0.0.1:9");
+    ssh.repo = RepoUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
+    ssh.allowed = vec!["127.0.0.1:2222/team/*".into()];
+    let message = refused(ssh, export.clone())
+        .await
+        .expect("an unnamed http port is refused");
+    assert!(
+        message.contains("no allowed-repositories entry"),
+        "{message}"
+    );
+    let mut named = Admitted::at("http://127.0.0.1:9");
+    named.repo = RepoUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
+    named.allowed = vec![
+        "127.0.0.1:2222/team/*".into(),
+        "http://127.0.0.1:9/team/*".into(),
+    ];
+    assert_eq!(refused(named, export.clone()).await, None);
+
+    // https needs no scheme in the entry.
+    export.api_url = Some("https://git.example.com/".into());
+    let mut https = Admitted::at("https://git.example.com");
+    https.allowed = vec!["git.example.com/team/*".into()];
+    assert_eq!(refused(https, export).await, None);
 }

@@ -92,7 +92,11 @@ impl Fixture {
     }
 
     fn gitea(&self) -> Gitea {
-        Gitea::new(Url::parse(&self.env.url).unwrap(), &self.env.token).unwrap()
+        Gitea::new(
+            Url::parse(&self.env.url).unwrap(),
+            &self.env.token.as_str().into(),
+        )
+        .unwrap()
     }
 
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -227,8 +231,9 @@ async fn lifecycle_find_create_update_comment_close() {
     new.reviewers = vec![fx.env.reviewer.clone()];
     let (created, calls) = counted(&g, g.create(repo, &new)).await;
     let created = created.unwrap();
-    // One label lookup, one creation per missing label, the create carrying labels and reviewers.
-    assert_eq!(calls, 4, "create with two missing labels");
+    // One label lookup; per missing label its creation and a second look (a run creating it at
+    // the same time would show there); the create carrying labels and reviewers.
+    assert_eq!(calls, 6, "create with two missing labels");
     assert_eq!(created.state, PrState::Open);
     assert_eq!(created.head_branch, "attune/api");
     assert_eq!(created.base_branch, "main");
@@ -340,7 +345,7 @@ async fn a_second_open_pull_request_for_a_branch_is_a_clear_error() {
 async fn a_wrong_token_is_a_clear_error_without_the_token() {
     let env = env();
     let wrong = "feedfacefeedfacefeedfacefeedfacefeedface";
-    let g = Gitea::new(Url::parse(&env.url).unwrap(), wrong).unwrap();
+    let g = Gitea::new(Url::parse(&env.url).unwrap(), &wrong.into()).unwrap();
     let repo = RepoRef::parse(&format!("{}/anything", env.user)).unwrap();
     let error = g.find_by_head(&repo, "attune/x").await.unwrap_err();
     let shown = format!("{error} {error:?} {g:?}");
@@ -423,4 +428,58 @@ async fn user_name_is_asked_once_and_clone_url_is_giteas() {
     assert_eq!(g.git_username().await.unwrap(), fx.env.user);
     assert_eq!(g.calls(), 1);
     assert_eq!(g.clone_url(&fx.repo), fx.clone_url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pull_requests_opened_at_once_share_one_label() {
+    const AT_ONCE: usize = 3;
+    const ROUNDS: usize = 4;
+    let branches: Vec<String> = (0..ROUNDS * AT_ONCE)
+        .map(|i| format!("attune/w{i}"))
+        .collect();
+    let names: Vec<&str> = branches.iter().map(String::as_str).collect();
+    let fx = Fixture::new("label-race", &names).await;
+    for round in 0..ROUNDS {
+        // A label the repository does not have yet, wanted by every pull request of the round;
+        // each run has its own client, as separate controller replicas or CLI runs would.
+        let label = format!("attune-{round}");
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(AT_ONCE));
+        let runs: Vec<_> = (0..AT_ONCE)
+            .map(|i| {
+                let (g, repo, start) = (fx.gitea(), fx.repo.clone(), start.clone());
+                let mut pr = fx.new_pr(&branches[round * AT_ONCE + i]);
+                pr.labels = vec![label.clone()];
+                tokio::spawn(async move {
+                    start.wait().await;
+                    g.create(&repo, &pr).await
+                })
+            })
+            .collect();
+        let mut created = Vec::new();
+        for run in runs {
+            created.push(run.await.unwrap().unwrap());
+        }
+        let labels = fx
+            .api(
+                reqwest::Method::GET,
+                &format!("/repos/{}/labels?limit=50", fx.repo),
+                None,
+            )
+            .await;
+        let same = labels
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["name"] == json!(label))
+            .count();
+        assert_eq!(same, 1, "round {round}: {labels}");
+        for pr in &created {
+            assert_eq!(
+                pr.labels,
+                std::slice::from_ref(&label),
+                "round {round}: #{}",
+                pr.number
+            );
+        }
+    }
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use crate::support::github_fake::{BODY_LIMIT_CHARS, Fault, GitHubFake, test_app_key};
 use attune::forge::github::{GitHub, GitHubAuth, MAX_BODY_BYTES};
 use attune::forge::{Forge, ForgeError, NewPullRequest, PrState, RepoRef, RetryPolicy};
+use attune::secret::SecretToken;
 use axum::http::Method;
-use octocrab::secrecy::{ExposeSecret, SecretString};
+use octocrab::secrecy::SecretString;
 
 const TOKEN: &str = "ghp_test0nly0token0for0the0fake0000000";
 const REPO: &str = "acme/gitops";
@@ -28,7 +29,7 @@ fn quick() -> RetryPolicy {
 
 fn github(fake: &GitHubFake) -> GitHub {
     GitHub::new(
-        GitHubAuth::Token(SecretString::from(TOKEN)),
+        GitHubAuth::Token(SecretToken::from(TOKEN)),
         Some(fake.base.clone()),
     )
     .unwrap()
@@ -163,6 +164,7 @@ async fn list_by_prefix_is_one_request_newest_first_and_bounded() {
 async fn create_with_labels_and_reviewers_costs_three_requests() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     let pr = NewPullRequest {
         labels: vec!["attune".into(), "resources".into()],
         reviewers: vec!["alice".into(), "acme/platform".into()],
@@ -209,6 +211,7 @@ async fn create_with_labels_and_reviewers_costs_three_requests() {
 async fn create_without_labels_or_reviewers_is_one_request() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     let created = gh.create(&repo(), &new_pr("attune/api")).await.unwrap();
     assert_eq!(fake.requests().len(), 1);
     assert!(created.labels.is_empty());
@@ -219,6 +222,7 @@ async fn create_without_labels_or_reviewers_is_one_request() {
 async fn a_second_create_for_the_same_head_says_one_exists() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     gh.create(&repo(), &new_pr("attune/api")).await.unwrap();
 
     let error = gh.create(&repo(), &new_pr("attune/api")).await.unwrap_err();
@@ -276,6 +280,7 @@ async fn update_comment_comments_and_close_are_one_request_each() {
 async fn an_oversized_body_is_cut_and_keeps_its_marker_last() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     assert_eq!(gh.max_body_bytes(), MAX_BODY_BYTES);
     let marker = "<!-- attune: {\"hash\":\"h2\"} -->";
     // Multi-byte rows: more bytes than characters, and over the limit in both.
@@ -359,6 +364,7 @@ async fn a_primary_rate_limit_waits_for_the_reset_then_succeeds() {
 async fn a_secondary_rate_limit_honours_retry_after() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     fake.fail_next(
         Method::POST,
         "/pulls",
@@ -406,6 +412,7 @@ async fn a_distant_reset_is_an_error_not_a_sleep() {
 async fn a_403_that_is_no_rate_limit_fails_at_once() {
     let fake = GitHubFake::start(TOKEN);
     let gh = github(&fake);
+    fake.push_branch(REPO, "attune/api");
     fake.fail_next(Method::POST, "/pulls", 1, Fault::Forbidden);
 
     let error = gh.create(&repo(), &new_pr("attune/api")).await.unwrap_err();
@@ -449,18 +456,15 @@ async fn clone_url_and_git_credentials() {
         )
     );
     assert_eq!(gh.git_username().await.unwrap(), "x-access-token");
-    assert_eq!(
-        gh.git_password(&repo()).await.unwrap().expose_secret(),
-        TOKEN
-    );
+    assert_eq!(gh.git_password(&repo()).await.unwrap().expose(), TOKEN);
 
-    let dotcom = GitHub::new(GitHubAuth::Token(SecretString::from(TOKEN)), None).unwrap();
+    let dotcom = GitHub::new(GitHubAuth::Token(SecretToken::from(TOKEN)), None).unwrap();
     assert_eq!(
         dotcom.clone_url(&repo()),
         "https://github.com/acme/gitops.git"
     );
     let ghe = GitHub::new(
-        GitHubAuth::Token(SecretString::from(TOKEN)),
+        GitHubAuth::Token(SecretToken::from(TOKEN)),
         Some(url::Url::parse("https://ghe.example.com/api/v3/").unwrap()),
     )
     .unwrap();
@@ -474,6 +478,7 @@ async fn clone_url_and_git_credentials() {
 async fn an_app_mints_one_installation_token_and_reuses_it() {
     let fake = app_fake();
     let gh = github_app(&fake, APP_ID);
+    fake.push_branch(REPO, "attune/api");
 
     assert_eq!(gh.find_by_head(&repo(), "attune/api").await.unwrap(), None);
     let created = gh.create(&repo(), &new_pr("attune/api")).await.unwrap();
@@ -494,10 +499,7 @@ async fn an_app_mints_one_installation_token_and_reuses_it() {
             .iter()
             .all(|r| r.credential.as_ref() == Some(&minted[0]))
     );
-    assert_eq!(
-        gh.git_password(&repo()).await.unwrap().expose_secret(),
-        minted[0]
-    );
+    assert_eq!(gh.git_password(&repo()).await.unwrap().expose(), minted[0]);
     assert_eq!(fake.count("POST", "/access_tokens"), 1);
 }
 

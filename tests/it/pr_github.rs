@@ -1,12 +1,13 @@
 //! `attune propose --open-pr --forge github` end to end: git over real smart HTTP (lighttpd +
 //! git http-backend) and the GitHub API played by a stateful fake that speaks GitHub's REST
-//! shapes. Counts API calls per run and injects 502s and rate limits.
+//! shapes and sees the git server's branches. Counts API calls per run and injects 502s, rate
+//! limits and answers lost after GitHub acted.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::git_http::{GitServer, TOKEN};
-use crate::support::github_fake::{Fault, GitHubFake};
+use crate::support::github_fake::{AfterFault, Fault, GitHubFake};
 use axum::http::Method;
 use serde_json::Value;
 
@@ -23,9 +24,11 @@ fn world() -> World {
     server.create_repo("gitops", Path::new("fixtures/demo/repo"), 2);
     // GitHub's git user for token pushes.
     server.add_user("x-access-token", TOKEN);
+    let fake = GitHubFake::start(TOKEN);
+    fake.link_git(REPO, &server.bare("gitops"));
     World {
         server,
-        fake: GitHubFake::start(TOKEN),
+        fake,
         tmp: tempfile::tempdir().unwrap(),
     }
 }
@@ -180,4 +183,60 @@ fn dry_run_makes_no_write_call() {
         w.fake.requests()
     );
     assert_eq!(w.server.tip("gitops", "attune/production/api"), None);
+}
+
+#[test]
+fn a_create_whose_answer_is_lost_still_ends_with_one_pr() {
+    let w = world();
+    w.fake.fail_after(
+        Method::POST,
+        "/acme/gitops/pulls",
+        1,
+        AfterFault::DropConnection,
+    );
+    let (code, json, err) = propose(&w, "250m", &["--label", "attune"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["action"], "created", "{err}");
+    assert_eq!(json["number"], 1);
+    assert_eq!(w.fake.prs(REPO).len(), 1);
+    assert_eq!(w.fake.pr(REPO, 1).labels, ["attune"]);
+    assert_eq!(w.fake.count("POST", "/acme/gitops/pulls"), 1);
+}
+
+#[test]
+fn an_obsolete_pr_is_closed_with_one_comment_even_when_answers_are_lost() {
+    let w = world();
+    let (code, _, err) = propose(&w, "250m", &[]);
+    assert_eq!(code, 0, "{err}");
+    // Someone applies the values by hand: the bot branch lands on main outside the forge.
+    let work = w.tmp.path().join("apply");
+    let git = crate::support::git_http::git;
+    git(
+        w.tmp.path(),
+        &[
+            "clone",
+            "-q",
+            &w.server.auth_url("gitops"),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(
+        &work,
+        &["merge", "-q", "--ff-only", "origin/attune/production/api"],
+    );
+    git(&work, &["push", "-q", "origin", "main"]);
+    // The comment lands but its answer is lost; then the close fails outright, so the run
+    // fails and is run again.
+    w.fake
+        .fail_after(Method::POST, "/comments", 1, AfterFault::BadGateway);
+    w.fake
+        .fail_next(Method::PATCH, "/pulls/1", 4, Fault::BadGateway);
+    let (code, _, err) = propose(&w, "250m", &[]);
+    assert_eq!(code, 3, "{err}");
+    let (code, json, err) = propose(&w, "250m", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["action"], "closed", "{err}");
+    let pr = w.fake.pr(REPO, 1);
+    assert_eq!(pr.state, "closed");
+    assert_eq!(pr.comments.len(), 1, "{:?}", pr.comments);
 }

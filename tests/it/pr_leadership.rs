@@ -13,6 +13,7 @@ use crate::support::memory_forge::MemoryForge;
 use attune::controller::Config;
 use attune::controller::gitops::{Env, Located, Memory, reconcile_located};
 use attune::crd::{AttunePolicy, Export, PullRequestExport, UpdateStrategy, load_policies};
+use attune::forge::Forge as _;
 use attune::forge::RepoRef;
 use attune::git::Identity;
 use attune::locate::{ObjectKind, ObjectRef, Revision, RevisionKind, Source, Tool};
@@ -73,6 +74,7 @@ fn world() -> World {
         base: "main".into(),
         scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
+        clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
     };
     World {
         server,
@@ -207,7 +209,7 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
     let w = world();
     let (tx, rx) = watch::channel(false);
     let config = Config {
-        allowed_repositories: vec![format!("127.0.0.1:{}/acme/*", w.server.port)],
+        allowed_repositories: vec![format!("http://127.0.0.1:{}/acme/*", w.server.port)],
         cache_dir: w.cache.path().to_path_buf(),
         write_gate: WriteGate::following(rx),
         ..Config::default()

@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
 use attune::crd::{AttunePolicy, load_policies};
-use attune::forge::{PrState, RepoRef};
+use attune::forge::{Forge, PrState, RepoRef};
 use attune::git::Identity;
-use attune::pr::{Action, Limits, Settings, Target, sync};
+use attune::pr::{Action, Clearance, Limits, Settings, Target, sync};
 
 const BRANCH: &str = "attune/production/api";
 
@@ -62,6 +62,7 @@ fn world() -> World {
         base: "main".into(),
         scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
+        clearance: Clearance::new(&forge.api_base(), &server.url("gitops")).unwrap(),
     };
     World {
         server,
@@ -220,7 +221,7 @@ async fn a_crash_after_the_push_ends_in_exactly_one_pr_without_a_second_push() {
     // The first run pushed and died before the forge call: simulate with a forge that is
     // emptied afterwards.
     assert_eq!(run(&w, "250m").await.action, Action::Created);
-    w.forge.prs.lock().unwrap().clear();
+    w.forge.clear_prs();
     let tip = w.server.tip("gitops", BRANCH);
     let rerun = run(&w, "250m").await;
     assert_eq!(rerun.action, Action::Created);
@@ -399,4 +400,89 @@ async fn templates_are_overridable_from_a_directory() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("template pr-body.md.j2"), "{err}");
+}
+
+#[test]
+fn settings_and_credentials_print_no_token() {
+    let s = settings(Path::new("/cache"));
+    let shown = format!("{s:?} {:?}", s.git_token);
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("git_token: Some(***)"), "{shown}");
+    let creds = attune::git::Credentials {
+        username: "bot".into(),
+        token: TOKEN.into(),
+    };
+    let shown = format!("{creds:?} {}", creds.token);
+    assert!(!shown.contains(TOKEN), "{shown}");
+}
+
+#[tokio::test]
+async fn one_forge_keeps_each_repository_apart() {
+    // Two repositories on one forge, the same bot branch name in both: each gets its own
+    // pull request #1, and neither run sees the other's.
+    let w = world();
+    w.server
+        .create_repo("other", Path::new("fixtures/demo/repo"), 0);
+    assert_eq!(run(&w, "250m").await.action, Action::Created);
+    let other = Target {
+        repo: RepoRef::parse("acme/other").unwrap(),
+        url: w.server.url("other"),
+        clearance: Clearance::new(&w.forge.api_base(), &w.server.url("other")).unwrap(),
+        ..w.target.clone()
+    };
+    let r = sync(
+        &w.forge,
+        &other,
+        &policies("250m"),
+        &settings(w.cache.path()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.action, Action::Created, "{}", r.reason);
+    assert_eq!(r.number, Some(1));
+    assert_eq!(w.forge.all_in("acme/gitops").len(), 1);
+    assert_eq!(w.forge.all_in("acme/other").len(), 1);
+}
+
+#[test]
+fn policies_of_one_repository_sync_at_once_on_one_fresh_cache() {
+    // The controller reconciles several policies at once; those deploying from one repository
+    // share its cache clone. Each run must wait for the clone, not fail on git's lock files.
+    let w = world();
+    for round in 0..3 {
+        let cache = tempfile::tempdir().unwrap();
+        let actions: Vec<Action> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..4)
+                .map(|i| {
+                    let (w, cache) = (&w, cache.path());
+                    scope.spawn(move || {
+                        let mut s = settings(cache);
+                        s.branch = format!("attune/production/api-{round}-{i}");
+                        s.limits = Limits {
+                            hourly: 0,
+                            concurrent: 0,
+                            prefix: "attune/".into(),
+                        };
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap();
+                        runtime
+                            .block_on(sync(&w.forge, &w.target, &policies("250m"), &s))
+                            .map(|r| r.action)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| {
+                    r.join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e}"))
+                })
+                .collect()
+        });
+        assert_eq!(actions, [Action::Created; 4], "round {round}");
+    }
+    assert_eq!(w.forge.all().len(), 12);
 }

@@ -1,24 +1,41 @@
 //! The operator's allowlist of repositories the controller may write to (`Config.allowed_repositories`).
 //!
-//! A pattern is `host[:port]/seg/seg/...`, without a scheme, user or `.git`:
+//! A pattern is `[http://|https://]host[:port]/seg/seg/...`, without a user or `.git`:
 //! - the host is compared case-insensitively (DNS is), every path segment case-sensitively
 //!   (a plain git server is case-sensitive, and the allowlist must not admit what it was not given);
 //! - `*` stands for exactly one whole, non-empty path segment (`git.example.com/team/*` admits
 //!   `git.example.com/team/app`, not `git.example.com/team/sub/app`); it never matches the host;
 //! - a port in the pattern must equal the URL's; a pattern without one admits only URLs on the
-//!   transport's default port, so an SSH URL on port 2222 needs `host:2222/...`;
-//! - the scheme is not part of the match: `https://host/o/r` and `git@host:o/r` both name `host/o/r`.
+//!   transport's default port, so an SSH URL on port 2222 needs `host:2222/...`.
+//!
+//! A pattern serves two checks. [`matches`] admits the repository an owner deploys from, whatever
+//! its transport (`https://host/o/r` and `git@host:o/r` both name `host/o/r`). [`admits_endpoint`]
+//! admits a URL the forge token is sent to: there the pattern names the endpoint exactly —
+//! scheme `https` unless the pattern starts with `http://` (the only way to allow a token over
+//! plain http), host, and port (the scheme's default unless written).
 //!
 //! A pattern that breaks these rules admits nothing and is named in the refusal. This file knows
 //! how a repository URL is matched; it does not know where the URL came from.
 
-use crate::locate::RepoUrl;
+use crate::locate::{RepoUrl, Transport};
+
+/// The scheme a pattern names, and the rest.
+fn split_scheme(pattern: &str) -> (Option<Transport>, &str) {
+    if let Some(rest) = pattern.strip_prefix("http://") {
+        (Some(Transport::Http), rest)
+    } else if let Some(rest) = pattern.strip_prefix("https://") {
+        (Some(Transport::Https), rest)
+    } else {
+        (None, pattern)
+    }
+}
 
 /// Why a pattern admits nothing, or `None` for a well-formed one (for checking configuration at
 /// start-up as well as for the refusal message).
 pub fn malformed(pattern: &str) -> Option<&'static str> {
+    let (_, pattern) = split_scheme(pattern);
     if pattern.contains("://") {
-        return Some("a pattern has no scheme");
+        return Some("a pattern names no scheme, or http:// or https://");
     }
     if pattern.contains('@') {
         return Some("a pattern has no user");
@@ -41,27 +58,64 @@ pub fn malformed(pattern: &str) -> Option<&'static str> {
     None
 }
 
-/// Whether `pattern` admits `url`.
+/// A well-formed pattern, taken apart.
+struct Pattern<'a> {
+    scheme: Option<Transport>,
+    host: &'a str,
+    port: Option<u16>,
+    segments: Vec<&'a str>,
+}
+
+impl<'a> Pattern<'a> {
+    fn parse(pattern: &'a str) -> Option<Pattern<'a>> {
+        let pattern = pattern.trim();
+        if malformed(pattern).is_some() {
+            return None;
+        }
+        let (scheme, rest) = split_scheme(pattern);
+        let mut parts = rest.split('/');
+        let authority = parts.next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port.parse::<u16>().ok()?)),
+            None => (authority, None),
+        };
+        Some(Pattern {
+            scheme,
+            host,
+            port,
+            segments: parts.collect(),
+        })
+    }
+
+    /// Same host and path (the port and scheme are the callers' to compare).
+    fn names(&self, url: &RepoUrl) -> bool {
+        let have: Vec<&str> = url.path.split('/').collect();
+        self.host.eq_ignore_ascii_case(&url.host)
+            && self.segments.len() == have.len()
+            && self
+                .segments
+                .iter()
+                .zip(&have)
+                .all(|(w, h)| *w == "*" || w == h)
+    }
+}
+
+/// Whether `pattern` admits `url` as the repository an owner deploys from (any transport).
 pub fn matches(pattern: &str, url: &RepoUrl) -> bool {
-    let pattern = pattern.trim();
-    if malformed(pattern).is_some() {
+    Pattern::parse(pattern).is_some_and(|p| p.port == url.port && p.names(url))
+}
+
+/// Whether `pattern` admits `url` as a place the token may be sent: an HTTP(S) URL whose
+/// scheme, host, port and path the pattern names (see the module notes).
+pub fn admits_endpoint(pattern: &str, url: &RepoUrl) -> bool {
+    let Some(p) = Pattern::parse(pattern) else {
         return false;
-    }
-    let mut parts = pattern.split('/');
-    let authority = parts.next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => match port.parse::<u16>() {
-            Ok(port) => (host, Some(port)),
-            Err(_) => return false,
-        },
-        None => (authority, None),
     };
-    if !host.eq_ignore_ascii_case(&url.host) || port != url.port {
-        return false;
-    }
-    let wanted: Vec<&str> = parts.collect();
-    let have: Vec<&str> = url.path.split('/').collect();
-    wanted.len() == have.len() && wanted.iter().zip(&have).all(|(w, h)| *w == "*" || w == h)
+    let scheme = p.scheme.unwrap_or(Transport::Https);
+    let default = |t: Transport| if t == Transport::Http { 80 } else { 443 };
+    url.transport == scheme
+        && p.port.unwrap_or(default(scheme)) == url.port.unwrap_or(default(url.transport))
+        && p.names(url)
 }
 
 /// The verdict on one repository.
@@ -95,6 +149,38 @@ pub fn check(patterns: &[String], url: &RepoUrl) -> Verdict {
         text.push_str(&format!("; ignored malformed patterns: {}", bad.join(", ")));
     }
     Verdict::Refused(text)
+}
+
+/// Checks `url`, an HTTP(S) URL the token would be sent to, against every pattern.
+pub fn check_endpoint(patterns: &[String], url: &RepoUrl) -> Verdict {
+    if patterns.iter().any(|p| admits_endpoint(p, url)) {
+        return Verdict::Allowed;
+    }
+    let scheme = if url.transport == Transport::Http {
+        "http"
+    } else {
+        "https"
+    };
+    let hint = if url.transport == Transport::Http {
+        format!(
+            "; plain http needs an entry that says so, like http://{}/{}/*",
+            authority(url),
+            url.owner()
+        )
+    } else {
+        String::new()
+    };
+    Verdict::Refused(format!(
+        "the token would be sent to {scheme}://{url}, which no allowed-repositories entry \
+         names with this scheme and port{hint}"
+    ))
+}
+
+fn authority(url: &RepoUrl) -> String {
+    match url.port {
+        Some(port) => format!("{}:{port}", url.host),
+        None => url.host.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -162,10 +248,47 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_need_their_scheme_and_port_named() {
+        let https = url("https://git.io/team/app.git");
+        let http = url("http://git.io/team/app.git");
+        let http3000 = url("http://git.io:3000/team/app.git");
+        assert!(admits_endpoint("git.io/team/*", &https));
+        assert!(admits_endpoint("https://git.io/team/*", &https));
+        assert!(admits_endpoint("git.io:443/team/*", &https));
+        assert!(
+            !admits_endpoint("git.io/team/*", &http),
+            "http needs http://"
+        );
+        assert!(
+            !admits_endpoint("http://git.io/team/*", &https),
+            "port 80 is not 443"
+        );
+        assert!(admits_endpoint("http://git.io/team/*", &http));
+        assert!(admits_endpoint("http://git.io:3000/team/*", &http3000));
+        assert!(!admits_endpoint("git.io:3000/team/*", &http3000));
+        assert!(!admits_endpoint("http://git.io/team/*", &http3000));
+        assert!(!admits_endpoint(
+            "git.io/team/*",
+            &url("https://git.io:8443/team/app")
+        ));
+        assert!(!admits_endpoint("git.io/other/*", &https));
+        // Identity ignores the scheme a pattern names.
+        assert!(matches(
+            "http://git.io:3000/team/*",
+            &url("ssh://git@git.io:3000/team/app")
+        ));
+        let Verdict::Refused(why) = check_endpoint(&["git.io:3000/team/*".into()], &http3000)
+        else {
+            panic!("admitted");
+        };
+        assert!(why.contains("http://git.io:3000/team/*"), "{why}");
+    }
+
+    #[test]
     fn malformed_patterns_admit_nothing_and_are_named() {
         let u = url("https://github.com/acme/deploy");
         for p in [
-            "https://github.com/acme/deploy",
+            "ssh://github.com/acme/deploy",
             "git@github.com/acme/deploy",
             "*/acme/deploy",
             "github.com/acme/dep*",
@@ -177,11 +300,11 @@ mod tests {
         ] {
             assert!(!matches(p, &u), "{p:?} admitted {u}");
         }
-        let Verdict::Refused(why) = check(&["https://github.com/acme/deploy".into()], &u) else {
+        let Verdict::Refused(why) = check(&["ssh://github.com/acme/deploy".into()], &u) else {
             panic!("admitted");
         };
         assert!(why.contains("github.com/acme/deploy is not in"), "{why}");
-        assert!(why.contains("a pattern has no scheme"), "{why}");
+        assert!(why.contains("a pattern names no scheme"), "{why}");
     }
 
     #[test]

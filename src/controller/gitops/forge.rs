@@ -1,19 +1,24 @@
 //! The forge client of one policy, built only when a branch needs it (steady state builds none):
 //! the token comes from `export.pullRequest.tokenSecretRef`, read from the policy's own
-//! namespace and nowhere else; the backend from `provider` and `apiUrl`. The token lives in the
-//! client and the git credentials only; no message here carries it. This file knows nothing of
-//! branches, git or the pull-request lifecycle.
+//! namespace and nowhere else; the backend from `provider` and `apiUrl`. A slot hands the client
+//! out only through [`ForgeSlot::get`], which passes the token gate ([`super::gate`]) for the
+//! branch's repository first. The token lives in the client and the git credentials only; no
+//! message here carries it. This file knows nothing of branches, git or the pull-request
+//! lifecycle.
 
 use std::future::Future;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
+use super::gate::{self, Admission};
 use crate::crd::{GitProvider, PullRequestExport};
 use crate::forge::Forge;
 use crate::forge::gitea::Gitea;
 use crate::forge::github::{GitHub, GitHubAuth};
 use crate::metrics::FailureCategory;
+use crate::pr::Clearance;
+use crate::secret::SecretToken;
 
 /// Why no forge client could be had; the message names the field or object to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,27 +27,67 @@ pub struct Failure {
     pub category: FailureCategory,
 }
 
-/// Hands out the policy's forge client and the token for git, making them on first use.
-pub trait ForgeSlot: Send {
-    type F: Forge;
-    fn get(&mut self) -> impl Future<Output = Result<(&Self::F, Option<String>), Failure>> + Send;
+/// A forge client cleared for one branch's repository, with the token for git.
+pub struct Cleared<'a, F> {
+    pub forge: &'a F,
+    pub token: Option<SecretToken>,
+    pub clearance: Clearance,
 }
+
+mod sealed {
+    use super::{Failure, Forge, Future, SecretToken};
+
+    /// Making the client: reachable only inside this file, so every caller goes through the
+    /// gate in [`super::ForgeSlot::get`].
+    pub trait Make: Send {
+        type F: Forge;
+        fn make(
+            &mut self,
+        ) -> impl Future<Output = Result<(&Self::F, Option<SecretToken>), Failure>> + Send;
+    }
+}
+
+/// Hands out the policy's forge client and the token for git, making them on first use, and
+/// only for a repository the gate clears.
+pub trait ForgeSlot: sealed::Make {
+    fn get<'s>(
+        &'s mut self,
+        admission: &Admission<'_>,
+    ) -> impl Future<Output = Result<Cleared<'s, Self::F>, Failure>> + Send {
+        let admission = *admission;
+        let cleared = move |forge: &Self::F| gate::clear(&admission, forge);
+        async move {
+            let (forge, token) = self.make().await?;
+            let clearance = cleared(forge).map_err(|message| Failure {
+                message,
+                category: FailureCategory::Repository,
+            })?;
+            Ok(Cleared {
+                forge,
+                token,
+                clearance,
+            })
+        }
+    }
+}
+
+impl<T: sealed::Make> ForgeSlot for T {}
 
 /// A client made elsewhere (tests, or a caller that already has one).
 pub struct Ready<'a, F> {
     pub forge: &'a F,
-    pub git_token: Option<String>,
+    pub git_token: Option<SecretToken>,
 }
 
-impl<F: Forge> ForgeSlot for Ready<'_, F> {
+impl<F: Forge> sealed::Make for Ready<'_, F> {
     type F = F;
-    async fn get(&mut self) -> Result<(&F, Option<String>), Failure> {
+    async fn make(&mut self) -> Result<(&F, Option<SecretToken>), Failure> {
         Ok((self.forge, self.git_token.clone()))
     }
 }
 
 /// Builds a backend from the export settings and a token.
-pub type Build<F> = fn(&PullRequestExport, &str) -> Result<F, Failure>;
+pub type Build<F> = fn(&PullRequestExport, &SecretToken) -> Result<F, Failure>;
 
 /// Reads the token Secret and builds the client the first time a branch asks.
 pub struct Lazy<'a, F> {
@@ -51,7 +96,7 @@ pub struct Lazy<'a, F> {
     pub namespace: &'a str,
     pub export: &'a PullRequestExport,
     pub build: Build<F>,
-    made: Option<Result<(F, String), Failure>>,
+    made: Option<Result<(F, SecretToken), Failure>>,
 }
 
 impl<'a, F> Lazy<'a, F> {
@@ -84,9 +129,9 @@ impl<'a, F> Lazy<'a, F> {
     }
 }
 
-impl<F: Forge> ForgeSlot for Lazy<'_, F> {
+impl<F: Forge> sealed::Make for Lazy<'_, F> {
     type F = F;
-    async fn get(&mut self) -> Result<(&F, Option<String>), Failure> {
+    async fn make(&mut self) -> Result<(&F, Option<SecretToken>), Failure> {
         if self.made.is_none() {
             let made = match read_token(self.client, self.namespace, self.export).await {
                 Ok(token) => (self.build)(self.export, &token).map(|f| (f, token)),
@@ -115,7 +160,7 @@ pub async fn read_token(
     client: &kube::Client,
     namespace: &str,
     export: &PullRequestExport,
-) -> Result<String, Failure> {
+) -> Result<SecretToken, Failure> {
     let Some(reference) = &export.token_secret_ref else {
         return Err(bad(
             "export.pullRequest.tokenSecretRef is not set: name a Secret key in the policy's \
@@ -154,12 +199,11 @@ pub async fn read_token(
         .ok_or_else(|| bad(format!("{what} has no key {:?}", reference.key)))?;
     let token = std::str::from_utf8(&bytes.0)
         .map_err(|_| bad(format!("{what} key {:?} is not utf-8 text", reference.key)))?
-        .trim()
-        .to_owned();
+        .trim();
     if token.is_empty() {
         return Err(bad(format!("{what} key {:?} is empty", reference.key)));
     }
-    Ok(token)
+    Ok(SecretToken::from(token))
 }
 
 fn api_url(export: &PullRequestExport) -> Result<Option<url::Url>, Failure> {
@@ -185,13 +229,12 @@ fn forge_failure(e: &crate::forge::ForgeError) -> Failure {
 }
 
 /// A GitHub client (`apiUrl` for GitHub Enterprise Server's REST root).
-pub fn github(export: &PullRequestExport, token: &str) -> Result<GitHub, Failure> {
-    GitHub::new(GitHubAuth::Token(token.to_owned().into()), api_url(export)?)
-        .map_err(|e| forge_failure(&e))
+pub fn github(export: &PullRequestExport, token: &SecretToken) -> Result<GitHub, Failure> {
+    GitHub::new(GitHubAuth::Token(token.clone()), api_url(export)?).map_err(|e| forge_failure(&e))
 }
 
 /// A Gitea client; `apiUrl` is the Gitea base URL and required.
-pub fn gitea(export: &PullRequestExport, token: &str) -> Result<Gitea, Failure> {
+pub fn gitea(export: &PullRequestExport, token: &SecretToken) -> Result<Gitea, Failure> {
     let url = api_url(export)?.ok_or_else(|| {
         bad("export.pullRequest.apiUrl is required with provider gitea: set it to the Gitea base url")
     })?;

@@ -10,12 +10,13 @@
 //! write, and reads the pull request state only every `pr_poll_interval`. [`outcome`] turns the
 //! results into `status.gitops`, the `GitOpsPullRequest` condition and events. The forge token is
 //! read from the policy's own namespace ([`forge`]) and goes only to the forge client and the git
-//! credentials. This module does not edit files, speak a forge's API or walk owner chains; it
+//! credentials, and only to endpoints the allowlist admits for the branch's repository ([`gate`]). This module does not edit files, speak a forge's API or walk owner chains; it
 //! decides which pipeline runs where, and reports.
 
 mod allow;
 mod fingerprint;
 pub mod forge;
+pub mod gate;
 pub mod group;
 mod memory;
 pub mod outcome;
@@ -161,7 +162,7 @@ pub async fn reconcile_located<F: Forge>(
     policy: &AttunePolicy,
     located: &[Located],
     forge: &F,
-    git_token: Option<String>,
+    git_token: Option<crate::secret::SecretToken>,
 ) -> Report {
     let export = match enabled(policy) {
         Ok(e) => e,

@@ -207,9 +207,10 @@ pub fn category(err: &PrError) -> FailureCategory {
         PrError::Forge(_) => FailureCategory::Forge,
         PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
         PrError::NotLeader { .. } => FailureCategory::Kubernetes,
-        PrError::Template { .. } | PrError::NoBase { .. } | PrError::BadPath { .. } => {
-            FailureCategory::Repository
-        }
+        PrError::Template { .. }
+        | PrError::NoBase { .. }
+        | PrError::BadPath { .. }
+        | PrError::Gate(_) => FailureCategory::Repository,
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::forge::{Failure, ForgeSlot};
+use super::gate::Admission;
 use super::group::{self, Group, Located};
 use super::memory::{Entry, Memory};
 use super::outcome::{self, Outcome, Reason, note};
@@ -185,10 +186,15 @@ async fn branch<S: ForgeSlot>(
         && p.outcome.state != Some(PrState::Merged)
         && let Some(number) = p.outcome.number
     {
-        match poll_state(slot, g, number).await {
+        match poll_state(slot, &admission(env, g), g, number).await {
             Ok(Some(state)) if Some(state) == p.outcome.state => polled = now,
             // It changed (merged, closed, reopened, gone): a full run decides what now.
             Ok(_) => return sync(env, policy, export, g, fp, prev, now, slot, notes).await,
+            // Refused before any request (the gate, a missing Secret): the full run reports it
+            // as a failure with its event, and is refused the same way.
+            Err(f) if f.category != FailureCategory::Forge => {
+                return sync(env, policy, export, g, fp, prev, now, slot, notes).await;
+            }
             Err(f) => {
                 env.metrics.failure(f.category);
                 tracing::warn!(branch = %g.branch, error = %f.message, "cannot read the pull request state");
@@ -260,19 +266,36 @@ fn humanize(d: Duration) -> String {
     }
 }
 
+/// What the allowlist admitted for `g`: the gate's input.
+fn admission<'a>(env: &'a Env<'_>, g: &'a Group) -> Admission<'a> {
+    Admission {
+        allowed: &env.config.allowed_repositories,
+        repo: &g.repo,
+        forge_repo: &g.forge_repo,
+    }
+}
+
 async fn poll_state<S: ForgeSlot>(
     slot: &mut S,
+    admission: &Admission<'_>,
     g: &Group,
     number: u64,
 ) -> Result<Option<PrState>, Failure> {
-    let (forge, _) = slot.get().await?;
-    match forge.find_by_head(&g.forge_repo, &g.branch).await {
+    // The gate runs inside `get`: no client is handed out for an endpoint it does not clear.
+    let cleared = slot.get(admission).await?;
+    match cleared.forge.find_by_head(&g.forge_repo, &g.branch).await {
         Ok(Some(pr)) if pr.number == number => Ok(Some(pr.state)),
         Ok(_) => Ok(None),
-        Err(e) => Err(Failure {
-            message: format!("reading pull request #{number} of {}: {e}", g.repo),
-            category: FailureCategory::Forge,
-        }),
+        Err(e) => {
+            let secrets: Vec<&str> = cleared.token.iter().map(|t| t.expose()).collect();
+            Err(Failure {
+                message: git::redact(
+                    &format!("reading pull request #{number} of {}: {e}", g.repo),
+                    &secrets,
+                ),
+                category: FailureCategory::Forge,
+            })
+        }
     }
 }
 
@@ -358,28 +381,14 @@ async fn sync<S: ForgeSlot>(
             entry,
         )
     };
-    let (forge, token) = match slot.get().await {
-        Ok(f) => f,
+    let cleared = match slot.get(&admission(env, g)).await {
+        Ok(c) => c,
         Err(f) => return fail(format!("{}: {}", g.branch, f.message), f.category, notes),
     };
-    let clone = forge.clone_url(&g.forge_repo);
-    if !crate::locate::same_repo(&clone, &g.url) {
-        return fail(
-            format!(
-                "the forge of export.pullRequest.apiUrl serves {} at {}, but {} deploys from {}; \
-                 set apiUrl to the forge that hosts the repository",
-                g.forge_repo,
-                clone,
-                g.owners.join(", "),
-                g.repo
-            ),
-            FailureCategory::Repository,
-            notes,
-        );
-    }
+    let (forge, token) = (cleared.forge, cleared.token);
     let target = Target {
         repo: g.forge_repo.clone(),
-        url: clone,
+        url: cleared.clearance.git().to_owned(),
         base: g.base.clone(),
         scope: Scope::below(root_as_empty(&g.path)),
         scopes: g
@@ -387,6 +396,7 @@ async fn sync<S: ForgeSlot>(
             .iter()
             .map(|(id, path)| (id.clone(), scope_of(g, id, path)))
             .collect(),
+        clearance: cleared.clearance,
     };
     let config = env.config;
     let settings = Settings {
@@ -411,7 +421,7 @@ async fn sync<S: ForgeSlot>(
         push_attempts: 3,
         write_gate: config.write_gate.clone(),
     };
-    let secrets: Vec<&str> = token.as_deref().into_iter().collect();
+    let secrets: Vec<&str> = token.iter().map(|t| t.expose()).collect();
     // `pr::sync` holds a libgit2 handle across its awaits, so its future is not `Send`; it runs
     // to completion on this worker thread instead, which git's blocking I/O occupies anyway.
     let handle = tokio::runtime::Handle::current();

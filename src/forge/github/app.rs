@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::answer::{decode, unix_seconds};
 use super::{GitHub, bearer, now_unix};
 use crate::forge::{ForgeError, RepoRef};
+use crate::secret::SecretToken;
 
 /// Renew this long before expiry: leaves room for retry waits and for clocks that disagree.
 const RENEW_BEFORE_SECS: i64 = 5 * 60;
@@ -29,7 +30,7 @@ pub(super) struct AppAuth {
 }
 
 struct CachedToken {
-    token: SecretString,
+    token: SecretToken,
     /// Unix seconds.
     expires_at: i64,
 }
@@ -65,7 +66,7 @@ impl AppAuth {
         &self,
         github: &GitHub,
         repo: &RepoRef,
-    ) -> Result<(SecretString, bool), ForgeError> {
+    ) -> Result<(SecretToken, bool), ForgeError> {
         let installation = self.installation(github, repo).await?;
         let mut tokens = self.tokens.lock().await;
         if let Some(cached) = tokens.get(&installation)
@@ -80,7 +81,7 @@ impl AppAuth {
             .await?;
         let wire: WireToken = decode(step, &text)?;
         let expires_at = unix_seconds(step, "expires_at", &wire.expires_at)?;
-        let token = SecretString::from(wire.token);
+        let token = SecretToken::from(wire.token);
         tokens.insert(
             installation,
             CachedToken {

@@ -1,15 +1,24 @@
-//! An in-memory forge for lifecycle tests over real git: keeps pull requests and comments,
-//! counts reads and writes, and lets the test act as a human (close, merge).
+//! An in-memory forge for lifecycle tests over real git: keeps pull requests and comments per
+//! repository (numbers count per repository, as on a forge), counts reads and writes, and lets
+//! the test act as a human (close, merge). Its API lives at the clone URL's origin, so the
+//! controller's token gate treats it like a forge on the git server's host.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use attune::forge::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
 
 #[derive(Default)]
+struct Repo {
+    prs: Vec<PullRequest>,
+    /// (pull request number, body), oldest first.
+    comments: Vec<(u64, String)>,
+}
+
+#[derive(Default)]
 pub struct MemoryForge {
-    pub prs: Mutex<Vec<PullRequest>>,
-    pub comments: Mutex<Vec<(u64, String)>>,
+    repos: Mutex<BTreeMap<String, Repo>>,
     pub reads: AtomicU64,
     pub writes: AtomicU64,
     pub clone_url: String,
@@ -38,20 +47,55 @@ impl MemoryForge {
         self.writes.store(0, Ordering::SeqCst);
     }
 
+    /// Sets the state of pull request `number` of the only repository that has one so
+    /// numbered (tests that use several repositories name it with [`Self::set_state_in`]).
     pub fn set_state(&self, number: u64, state: PrState) {
-        let mut prs = self.prs.lock().unwrap();
-        prs.iter_mut().find(|p| p.number == number).unwrap().state = state;
-    }
-
-    pub fn all(&self) -> Vec<PullRequest> {
-        self.prs.lock().unwrap().clone()
-    }
-
-    pub fn comments_on(&self, number: u64) -> Vec<String> {
-        self.comments
-            .lock()
-            .unwrap()
+        let repos = self.repos.lock().unwrap();
+        let owners: Vec<&String> = repos
             .iter()
+            .filter(|(_, r)| r.prs.iter().any(|p| p.number == number))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(owners.len(), 1, "#{number} in {owners:?}");
+        let name = owners[0].clone();
+        drop(repos);
+        self.set_state_in(&name, number, state);
+    }
+
+    pub fn set_state_in(&self, repo: &str, number: u64, state: PrState) {
+        let mut repos = self.repos.lock().unwrap();
+        let pr = repos
+            .get_mut(repo)
+            .and_then(|r| r.prs.iter_mut().find(|p| p.number == number))
+            .unwrap();
+        pr.state = state;
+    }
+
+    /// Every pull request of every repository.
+    pub fn all(&self) -> Vec<PullRequest> {
+        let repos = self.repos.lock().unwrap();
+        repos.values().flat_map(|r| r.prs.clone()).collect()
+    }
+
+    /// The pull requests of `repo` (`owner/name`).
+    pub fn all_in(&self, repo: &str) -> Vec<PullRequest> {
+        let repos = self.repos.lock().unwrap();
+        repos.get(repo).map(|r| r.prs.clone()).unwrap_or_default()
+    }
+
+    /// Forgets every pull request (a forge that lost them, for crash tests).
+    pub fn clear_prs(&self) {
+        for r in self.repos.lock().unwrap().values_mut() {
+            r.prs.clear();
+        }
+    }
+
+    /// Comments on pull request `number` in any repository.
+    pub fn comments_on(&self, number: u64) -> Vec<String> {
+        let repos = self.repos.lock().unwrap();
+        repos
+            .values()
+            .flat_map(|r| &r.comments)
             .filter(|(n, _)| *n == number)
             .map(|(_, c)| c.clone())
             .collect()
@@ -64,22 +108,40 @@ impl MemoryForge {
     fn write(&self) {
         self.writes.fetch_add(1, Ordering::SeqCst);
     }
+
+    fn with_repo<T>(&self, repo: &RepoRef, f: impl FnOnce(&mut Repo) -> T) -> T {
+        let mut repos = self.repos.lock().unwrap();
+        f(repos.entry(repo.to_string()).or_default())
+    }
+}
+
+fn missing(number: u64) -> ForgeError {
+    ForgeError::Status {
+        step: "memory forge",
+        status: 404,
+        message: format!("pull request #{number} does not exist in this repository"),
+    }
 }
 
 impl Forge for MemoryForge {
     async fn find_by_head(
         &self,
-        _repo: &RepoRef,
+        repo: &RepoRef,
         branch: &str,
     ) -> Result<Option<PullRequest>, ForgeError> {
         self.read();
-        let prs = self.prs.lock().unwrap();
-        Ok(prs.iter().rev().find(|p| p.head_branch == branch).cloned())
+        Ok(self.with_repo(repo, |r| {
+            r.prs
+                .iter()
+                .rev()
+                .find(|p| p.head_branch == branch)
+                .cloned()
+        }))
     }
 
     async fn list_by_head_prefix(
         &self,
-        _repo: &RepoRef,
+        repo: &RepoRef,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
@@ -87,91 +149,115 @@ impl Forge for MemoryForge {
         if let Some(hook) = self.on_list.lock().unwrap().take() {
             hook();
         }
-        let prs = self.prs.lock().unwrap();
-        Ok(prs
-            .iter()
-            .rev()
-            .filter(|p| p.head_branch.starts_with(prefix))
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(self.with_repo(repo, |r| {
+            r.prs
+                .iter()
+                .rev()
+                .filter(|p| p.head_branch.starts_with(prefix))
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
     }
 
-    async fn create(
-        &self,
-        _repo: &RepoRef,
-        pr: &NewPullRequest,
-    ) -> Result<PullRequest, ForgeError> {
+    async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
         self.write();
-        let mut prs = self.prs.lock().unwrap();
-        if prs
-            .iter()
-            .any(|p| p.head_branch == pr.head && p.state == PrState::Open)
-        {
-            return Err(ForgeError::Status {
-                step: "create",
-                status: 422,
-                message: "a pull request already exists".into(),
-            });
-        }
-        let number = prs.len() as u64 + 1;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let created = PullRequest {
-            number,
-            url: format!("https://forge.test/pr/{number}"),
-            state: PrState::Open,
-            title: pr.title.clone(),
-            body: pr.body.clone(),
-            head_branch: pr.head.clone(),
-            base_branch: pr.base.clone(),
-            labels: pr.labels.clone(),
-            created_at: now,
-            draft: pr.draft,
-        };
-        prs.push(created.clone());
-        Ok(created)
+        self.with_repo(repo, |r| {
+            if r.prs
+                .iter()
+                .any(|p| p.head_branch == pr.head && p.state == PrState::Open)
+            {
+                return Err(ForgeError::Status {
+                    step: "create",
+                    status: 422,
+                    message: "a pull request already exists".into(),
+                });
+            }
+            let number = r.prs.len() as u64 + 1;
+            let created = PullRequest {
+                number,
+                url: format!("https://forge.test/{repo}/pr/{number}"),
+                state: PrState::Open,
+                title: pr.title.clone(),
+                body: pr.body.clone(),
+                head_branch: pr.head.clone(),
+                base_branch: pr.base.clone(),
+                labels: pr.labels.clone(),
+                created_at: now,
+                draft: pr.draft,
+            };
+            r.prs.push(created.clone());
+            Ok(created)
+        })
     }
 
     async fn update(
         &self,
-        _repo: &RepoRef,
+        repo: &RepoRef,
         number: u64,
         title: &str,
         body: &str,
     ) -> Result<(), ForgeError> {
         self.write();
-        let mut prs = self.prs.lock().unwrap();
-        let pr = prs.iter_mut().find(|p| p.number == number).unwrap();
-        pr.title = title.to_owned();
-        pr.body = body.to_owned();
-        Ok(())
+        self.with_repo(repo, |r| {
+            let pr = r
+                .prs
+                .iter_mut()
+                .find(|p| p.number == number)
+                .ok_or_else(|| missing(number))?;
+            pr.title = title.to_owned();
+            pr.body = body.to_owned();
+            Ok(())
+        })
     }
 
-    async fn comment(&self, _repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
+    async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
         self.write();
-        self.comments
-            .lock()
-            .unwrap()
-            .push((number, body.to_owned()));
-        Ok(())
+        self.with_repo(repo, |r| {
+            if !r.prs.iter().any(|p| p.number == number) {
+                return Err(missing(number));
+            }
+            r.comments.push((number, body.to_owned()));
+            Ok(())
+        })
     }
 
-    async fn comments(&self, _repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
+    async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
         self.read();
-        Ok(self.comments_on(number))
+        Ok(self.with_repo(repo, |r| {
+            r.comments
+                .iter()
+                .filter(|(n, _)| *n == number)
+                .map(|(_, c)| c.clone())
+                .collect()
+        }))
     }
 
-    async fn close(&self, _repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
+    async fn close(&self, repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
         self.write();
-        self.set_state(number, PrState::Closed);
-        Ok(())
+        self.with_repo(repo, |r| {
+            let pr = r
+                .prs
+                .iter_mut()
+                .find(|p| p.number == number)
+                .ok_or_else(|| missing(number))?;
+            pr.state = PrState::Closed;
+            Ok(())
+        })
     }
 
     fn clone_url(&self, _repo: &RepoRef) -> String {
         self.clone_url.clone()
+    }
+
+    fn api_base(&self) -> url::Url {
+        let mut api = url::Url::parse(&self.clone_url).unwrap();
+        api.set_path("/api/");
+        api
     }
 
     async fn git_username(&self) -> Result<String, ForgeError> {

@@ -9,3 +9,4 @@ pub mod gitea_repo;
 pub mod github_fake;
 pub mod memory_forge;
 pub mod node;
+pub mod tiny_http;
