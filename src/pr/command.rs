@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Action, Limits, PrError, RunResult, Settings, Target, sync};
-use crate::crd::AttunePolicy;
+use crate::crd::FilePolicy;
 use crate::forge::{Forge, ForgeError, RepoRef};
 use crate::git::Identity;
 
@@ -114,7 +114,7 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// One branch's worth of work: its name and the policies (possibly narrowed to one workload).
-fn units(policies: &[AttunePolicy], per: BranchPer) -> Vec<(String, Vec<AttunePolicy>)> {
+fn units(policies: &[FilePolicy], per: BranchPer) -> Vec<(String, Vec<FilePolicy>)> {
     let mut out = Vec::new();
     for p in policies {
         let ns = p

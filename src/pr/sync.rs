@@ -12,7 +12,7 @@ use super::body::{self, Context, Evidence, Prices};
 use super::marker::{HUMAN_COMMIT_NOTE, Marker};
 use super::plan::{Branch, Decision, decide};
 use super::{ChangeSet, PrError};
-use crate::crd::AttunePolicy;
+use crate::crd::FilePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
@@ -123,7 +123,7 @@ pub struct RunResult {
 pub async fn sync<F: Forge>(
     forge: &F,
     target: &Target,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
     settings: &Settings,
 ) -> Result<RunResult, PrError> {
     let pr = forge.find_by_head(&target.repo, &settings.branch).await?;
@@ -270,7 +270,7 @@ fn edit(
     ws: &Workspace,
     base: Oid,
     target: &Target,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
 ) -> Result<Outcome, PrError> {
     if !git::is_dir(ws, base, &target.path) {
         return Err(PrError::BadPath {
@@ -338,7 +338,7 @@ fn now_unix() -> i64 {
 fn render(
     changes: &ChangeSet,
     outcome: &Outcome,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
     settings: &Settings,
 ) -> Result<body::Rendered, PrError> {
     let mut evidence = BTreeMap::new();

@@ -489,7 +489,7 @@ async fn sync<S: ForgeSlot>(
             notes,
         );
     }
-    let one = [narrowed(policy, g)];
+    let one = [crate::crd::FilePolicy::from(narrowed(policy, g))];
     let result =
         tokio::task::block_in_place(|| handle.block_on(pr::sync(forge, &target, &one, &settings)));
     let r = match result {
