@@ -32,6 +32,7 @@ mod pr_github;
 mod pr_lifecycle;
 mod propose_bad_input;
 mod propose_scoped;
+mod propose_untrusted;
 mod quantity_parse;
 mod quantity_props;
 mod yamledit_edits;
