@@ -32,6 +32,8 @@ pub struct Config {
     pub concurrent_pr_limit: u32,
     /// Policies reconciled at once.
     pub max_concurrent_reconciles: u16,
+    /// Bytes of YAML text one pull-request sync may read from a repository.
+    pub repo_read_budget: u64,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             hourly_pr_limit: 2,
             concurrent_pr_limit: 10,
             max_concurrent_reconciles: 4,
+            repo_read_budget: crate::git::DEFAULT_READ_BUDGET,
         }
     }
 }

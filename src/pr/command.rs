@@ -53,6 +53,8 @@ pub struct Options {
     pub hourly_limit: u32,
     pub concurrent_limit: u32,
     pub draft: bool,
+    /// Bytes of YAML text read from the repository per branch.
+    pub read_budget: u64,
 }
 
 /// Credentials, read once from the environment by the binary.
@@ -226,6 +228,7 @@ pub async fn run<F: Forge>(
             replicas: Default::default(),
             git_token: env.token.clone(),
             push_attempts: 3,
+            read_budget: opts.read_budget,
         };
         let result = sync(forge, &target, &unit, &settings)
             .await

@@ -73,6 +73,8 @@ pub struct Settings {
     pub git_token: Option<String>,
     /// Push attempts before giving up when the remote moves under us.
     pub push_attempts: u32,
+    /// Bytes of YAML text one sync may read from the repository ([`git::read_needed`]).
+    pub read_budget: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,7 +144,7 @@ pub async fn sync<F: Forge>(
     let mut last_rejection = String::new();
     for _attempt in 0..settings.push_attempts.max(1) {
         let seen = look(&ws, target, &settings.branch, &settings.identity)?;
-        let outcome = edit(&ws, seen.base, target, policies)?;
+        let outcome = edit(&ws, seen.base, target, policies, settings.read_budget)?;
         let changes = ChangeSet::of(&outcome.changes);
         let decision = decide(
             &changes,
@@ -271,6 +273,7 @@ fn edit(
     base: Oid,
     target: &Target,
     policies: &[FilePolicy],
+    budget: u64,
 ) -> Result<Outcome, PrError> {
     if !git::is_dir(ws, base, &target.path) {
         return Err(PrError::BadPath {
@@ -280,7 +283,9 @@ fn edit(
     }
     let mut texts = Vec::new();
     let mut skipped = Vec::new();
-    for file in git::read_tree(ws, base)? {
+    let mut scopes: Vec<String> = target.scopes.values().cloned().collect();
+    scopes.push(target.path.clone());
+    for file in git::read_needed(ws, base, &scopes, budget)? {
         match file {
             TreeFile::Text { path, text } => texts.push((path, text)),
             TreeFile::Skipped { path, why } => {

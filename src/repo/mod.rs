@@ -12,6 +12,7 @@
 mod field;
 mod index;
 mod kustomize;
+pub mod needed;
 mod patch;
 mod resolve;
 pub mod walk;

@@ -25,6 +25,7 @@ mod crd_load;
 mod crd_status;
 mod forge_gitea;
 mod forge_github;
+mod git_read_budget;
 mod golden;
 mod locate_cluster;
 mod pr_gitea;

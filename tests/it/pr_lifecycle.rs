@@ -41,6 +41,7 @@ fn settings(cache: &Path) -> Settings {
         replicas: Default::default(),
         git_token: Some(TOKEN.into()),
         push_attempts: 3,
+        read_budget: attune::git::DEFAULT_READ_BUDGET,
     }
 }
 
