@@ -269,9 +269,9 @@ fn create_temp(
             if let Some(mode) = &mode {
                 file.set_permissions(mode.clone())?;
             }
-            let mut std_file = file.into_std();
-            std_file.write_all(bytes)?;
-            std_file.sync_all()
+            // No fsync: a run edits up to thousands of files (a checkout is not a database),
+            // and the rename over the old file keeps each one whole to every reader.
+            file.into_std().write_all(bytes)
         })();
         return match written {
             Ok(()) => Ok(tmp),
