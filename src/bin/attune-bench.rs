@@ -763,9 +763,12 @@ fn phases(policies: &Path, repo: &Path) -> Res<Vec<(&'static str, f64)>> {
     let mut out = Vec::new();
     let t = Instant::now();
     let text = std::fs::read_to_string(policies)?;
-    let loaded = attune::crd::load_policies(&text)?;
+    let loaded = attune::crd::load_policy_files(&text)?;
     let wants = attune::propose::wants(&loaded);
-    out.push(("policies: read + load_policies + wants", ms(t.elapsed())));
+    out.push((
+        "policies: read + load_policy_files + wants",
+        ms(t.elapsed()),
+    ));
     let t = Instant::now();
     let (raw, _) = attune::repo::walk::read_tree(repo)?;
     out.push(("walk::read_tree (walk + read)", ms(t.elapsed())));

@@ -139,6 +139,10 @@ struct ProposeArgs {
     /// Open pull requests as drafts.
     #[arg(long)]
     draft: bool,
+    /// Bytes of YAML read from the repository per branch: the files under --path, what its
+    /// kustomizations reference and the roots that share it (a size like 16Mi).
+    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::git::parse_read_budget)]
+    repo_read_budget: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +229,10 @@ struct ControllerArgs {
     /// Policies reconciled at once.
     #[arg(long, env = "ATTUNE_MAX_CONCURRENT_RECONCILES", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     max_concurrent_reconciles: u16,
+    /// Bytes of YAML one pull-request sync may read from a repository: the files under the
+    /// owner's path, what its kustomizations reference and the roots that share it.
+    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::git::parse_read_budget)]
+    repo_read_budget: u64,
     /// Resize pods that are not Running. Only for test control planes without a kubelet,
     /// where every pod stays Pending; a real cluster must never set it.
     #[arg(long, hide = true)]
@@ -352,6 +360,7 @@ fn open_pr(args: ProposeArgs) -> i32 {
         hourly_limit: args.pr_hourly_limit,
         concurrent_limit: args.pr_concurrent_limit,
         draft: args.draft,
+        read_budget: args.repo_read_budget,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -539,6 +548,7 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         hourly_pr_limit: args.pr_hourly_limit,
         concurrent_pr_limit: args.pr_concurrent_limit,
         max_concurrent_reconciles: args.max_concurrent_reconciles,
+        repo_read_budget: args.repo_read_budget,
         eligibility: attune::resize::Eligibility {
             require_running: !args.resize_pending_pods,
         },

@@ -35,6 +35,8 @@ pub struct Config {
     /// Not a setting: asked before every git push, forge write, resize and status write. The
     /// runtime makes it follow the leader lease; without leader election it is always open.
     pub write_gate: crate::pr::WriteGate,
+    /// Bytes of YAML text one pull-request sync may read from a repository.
+    pub repo_read_budget: u64,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             concurrent_pr_limit: 10,
             max_concurrent_reconciles: 4,
             write_gate: crate::pr::WriteGate::always_open(),
+            repo_read_budget: crate::git::DEFAULT_READ_BUDGET,
         }
     }
 }

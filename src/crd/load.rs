@@ -8,9 +8,11 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
+use super::file::{FilePolicy, FileSpec};
 use super::spec::{AttunePolicy, AttunePolicySpec};
 use super::status::AttunePolicyStatus;
 
@@ -83,7 +85,8 @@ fn found(value: &Option<String>) -> String {
 }
 
 /// Reads every AttunePolicy from `text`: one or more YAML documents, each an AttunePolicy or
-/// a `List` of them. Empty documents are skipped; unknown fields are ignored.
+/// a `List` of them. Empty documents are skipped; unknown fields are ignored. The spec must be
+/// complete, as the CRD requires it on the cluster; [`load_policy_files`] reads partial ones.
 ///
 /// ```
 /// let policies = attune::crd::load_policies(
@@ -94,27 +97,67 @@ fn found(value: &Option<String>) -> String {
 /// # Ok::<(), attune::crd::LoadError>(())
 /// ```
 pub fn load_policies(text: &str) -> Result<Vec<AttunePolicy>, LoadError> {
-    // One typed pass is all a good file costs; the header pass and the document numbering run
-    // only to explain a failure.
-    let bodies: Vec<Spanned<Body>> = match serde_saphyr::from_multiple_with_options(text, options())
-    {
-        Ok(bodies) => bodies,
-        Err(err) => return Err(explain(text, &err)),
-    };
     let mut policies = Vec::new();
-    for body in bodies {
-        let line = body.referenced.line();
-        let document = || document_at(&document_starts(text), line);
-        let (head, items) = body.value.split();
-        if head.kind.as_deref() == Some("List") {
-            for (index, item) in items.unwrap_or_default().into_iter().enumerate() {
-                policies.push(item.into_policy(&document, Some(index + 1))?);
-            }
-        } else {
-            policies.push(head.into_policy(&document, None)?);
-        }
+    for (line, item) in items::<AttunePolicySpec>(text)? {
+        let spec = item.spec.ok_or_else(|| LoadError::MissingSpec {
+            document: document_at(&document_starts(text), line),
+        })?;
+        policies.push(AttunePolicy {
+            metadata: item.metadata.unwrap_or_default(),
+            spec,
+            status: item.status,
+        });
     }
     Ok(policies)
+}
+
+/// Like [`load_policies`], for policy files that `attune propose` reads: `spec` and any of its
+/// fields may be missing (a pipeline that exports recommendations writes only `metadata` and
+/// `status`); what is present must still have its type.
+pub fn load_policy_files(text: &str) -> Result<Vec<FilePolicy>, LoadError> {
+    Ok(items::<FileSpec>(text)?
+        .into_iter()
+        .map(|(_, item)| FilePolicy {
+            metadata: item.metadata.unwrap_or_default(),
+            spec: item.spec.unwrap_or_default(),
+            status: item.status,
+        })
+        .collect())
+}
+
+/// Every policy of `text` (documents and List items), with the line of its document, after
+/// checking that each is an AttunePolicy.
+fn items<S: DeserializeOwned>(text: &str) -> Result<Vec<(u64, Item<S>)>, LoadError> {
+    // One typed pass is all a good file costs; the header pass and the document numbering run
+    // only to explain a failure.
+    let bodies: Vec<Spanned<Body<S>>> =
+        match serde_saphyr::from_multiple_with_options(text, options()) {
+            Ok(bodies) => bodies,
+            Err(err) => return Err(explain(text, &err)),
+        };
+    let mut out = Vec::new();
+    for body in bodies {
+        let line = body.referenced.line();
+        let (head, items) = body.value.split();
+        let listed: Vec<(Option<usize>, Item<S>)> = if head.kind.as_deref() == Some("List") {
+            let items = items.unwrap_or_default().into_iter().enumerate();
+            items.map(|(index, item)| (Some(index + 1), item)).collect()
+        } else {
+            vec![(None, head)]
+        };
+        for (index, item) in listed {
+            if !is_policy(item.api_version.as_deref(), item.kind.as_deref()) {
+                return Err(LoadError::WrongKind {
+                    document: document_at(&document_starts(text), line),
+                    item: index,
+                    api_version: item.api_version,
+                    kind: item.kind,
+                });
+            }
+            out.push((line, item));
+        }
+    }
+    Ok(out)
 }
 
 /// Turns a failed typed read into the most useful error: a document of the wrong kind fails
@@ -179,24 +222,29 @@ impl Header {
 
 /// A document read as a policy or as a List of policies; its own `apiVersion`/`kind` say which.
 #[derive(Deserialize)]
-struct Body {
+struct Body<S> {
     #[serde(default, rename = "apiVersion")]
     api_version: Option<String>,
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
     metadata: Option<ObjectMeta>,
-    #[serde(default)]
-    spec: Option<AttunePolicySpec>,
+    #[serde(default = "none")]
+    spec: Option<S>,
     #[serde(default)]
     status: Option<AttunePolicyStatus>,
-    #[serde(default)]
-    items: Option<Vec<Item>>,
+    #[serde(default = "none")]
+    items: Option<Vec<Item<S>>>,
 }
 
-impl Body {
+/// `Option::default` without requiring `S: Default` of the derive.
+fn none<T>() -> Option<T> {
+    None
+}
+
+impl<S> Body<S> {
     /// The document as an object of its own, and the items it carries if it is a List.
-    fn split(self) -> (Item, Option<Vec<Item>>) {
+    fn split(self) -> (Item<S>, Option<Vec<Item<S>>>) {
         let head = Item {
             api_version: self.api_version,
             kind: self.kind,
@@ -208,42 +256,17 @@ impl Body {
     }
 }
 
-impl Item {
-    fn into_policy(
-        self,
-        document: &dyn Fn() -> usize,
-        item: Option<usize>,
-    ) -> Result<AttunePolicy, LoadError> {
-        if !is_policy(self.api_version.as_deref(), self.kind.as_deref()) {
-            return Err(LoadError::WrongKind {
-                document: document(),
-                item,
-                api_version: self.api_version,
-                kind: self.kind,
-            });
-        }
-        let spec = self.spec.ok_or_else(|| LoadError::MissingSpec {
-            document: document(),
-        })?;
-        Ok(AttunePolicy {
-            metadata: self.metadata.unwrap_or_default(),
-            spec,
-            status: self.status,
-        })
-    }
-}
-
 /// One item of a `List`, which carries its own `apiVersion`/`kind`.
 #[derive(Deserialize)]
-struct Item {
+struct Item<S> {
     #[serde(default, rename = "apiVersion")]
     api_version: Option<String>,
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
     metadata: Option<ObjectMeta>,
-    #[serde(default)]
-    spec: Option<AttunePolicySpec>,
+    #[serde(default = "none")]
+    spec: Option<S>,
     #[serde(default)]
     status: Option<AttunePolicyStatus>,
 }

@@ -9,6 +9,7 @@
 //! recommendation logic: it is data plus reading and printing that data.
 
 mod export;
+mod file;
 mod generate;
 mod load;
 mod metrics;
@@ -22,8 +23,9 @@ mod strategy;
 mod validate;
 
 pub use export::{ConfigMapExport, Export, GitProvider, PullRequestExport};
+pub use file::{FilePolicy, FileSpec};
 pub use generate::{CrdYamlError, crd_yaml};
-pub use load::{LoadError, load_policies};
+pub use load::{LoadError, load_policies, load_policy_files};
 pub use metrics::{
     CloudWatchSource, DatadogSource, MetricsSource, PodAggregation, PrometheusSource,
     PrometheusTls, VpaSource,

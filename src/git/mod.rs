@@ -1,11 +1,13 @@
 //! The git side of a pull request: a persistent bare cache clone per remote URL, fetched
 //! incrementally (a depth can be asked for, but the lifecycle fetches full history because
-//! libgit2's push cannot work from a shallow clone); the files of a commit read into memory for the edit engine; one
+//! libgit2's push cannot work from a shallow clone); the files of a commit that a sync needs
+//! read into memory for the edit engine, within a byte budget; one
 //! bot commit built on a base commit without a work tree; and pushes that never overwrite a
 //! branch tip they were not told to expect. Credentials are handed to libgit2 through a callback
 //! with an attempt limit (libgit2 asks again forever otherwise) and are never stored in the
 //! cache's config; every error message passes through [`redact`]. This module knows nothing
-//! about forges, YAML or the cluster.
+//! about forges or the cluster, and of YAML only which files a sync needs
+//! ([`crate::repo::needed`]).
 
 mod lock;
 mod read;
@@ -13,7 +15,7 @@ mod redact;
 mod workspace;
 
 pub use lock::CacheLock;
-pub use read::{TreeFile, is_dir, read_tree};
+pub use read::{DEFAULT_READ_BUDGET, TreeFile, is_dir, is_file, parse_read_budget, read_needed};
 pub use redact::redact;
 pub use workspace::{
     CommitInfo, Credentials, FetchStats, Identity, Lease, PushOutcome, Workspace, trailer,
@@ -40,6 +42,17 @@ pub enum GitError {
     Busy {
         path: String,
         waited: std::time::Duration,
+    },
+    #[error(
+        "the files needed under {scopes} exceed the read budget of {budget} bytes ({read} bytes \
+         were read before {file}); raise it with --repo-read-budget (ATTUNE_REPO_READ_BUDGET, \
+         Helm value repoReadBudget) or give the owner a narrower path"
+    )]
+    ReadBudget {
+        budget: u64,
+        read: u64,
+        file: String,
+        scopes: String,
     },
 }
 

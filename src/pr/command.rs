@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Action, Clearance, Limits, PrError, RunResult, Settings, Target, sync};
-use crate::crd::AttunePolicy;
+use crate::crd::FilePolicy;
 use crate::forge::{Forge, ForgeError, RepoRef};
 use crate::git::Identity;
 use crate::secret::SecretToken;
@@ -55,6 +55,8 @@ pub struct Options {
     pub hourly_limit: u32,
     pub concurrent_limit: u32,
     pub draft: bool,
+    /// Bytes of YAML text read from the repository per branch.
+    pub read_budget: u64,
 }
 
 /// Credentials, read once from the environment by the binary.
@@ -106,7 +108,7 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// One branch's worth of work: its name and the policies (possibly narrowed to one workload).
-fn units(policies: &[AttunePolicy], per: BranchPer) -> Vec<(String, Vec<AttunePolicy>)> {
+fn units(policies: &[FilePolicy], per: BranchPer) -> Vec<(String, Vec<FilePolicy>)> {
     let mut out = Vec::new();
     for p in policies {
         let ns = p
@@ -223,6 +225,7 @@ pub async fn run<F: Forge>(
             git_token: env.token.clone(),
             push_attempts: 3,
             write_gate: crate::pr::WriteGate::always_open(),
+            read_budget: opts.read_budget,
         };
         let result = sync(forge, &target, &unit, &settings)
             .await

@@ -13,7 +13,7 @@ use super::gate::Clearance;
 use super::marker::{CLOSE_NOTE, HUMAN_COMMIT_NOTE, Marker};
 use super::plan::{Branch, Decision, decide};
 use super::{ChangeSet, PrError, Write, WriteGate};
-use crate::crd::AttunePolicy;
+use crate::crd::FilePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
 use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
@@ -80,6 +80,8 @@ pub struct Settings {
     pub push_attempts: u32,
     /// Asked right before each push and forge write; a closed gate abandons the write.
     pub write_gate: WriteGate,
+    /// Bytes of YAML text one sync may read from the repository ([`git::read_needed`]).
+    pub read_budget: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,7 +132,7 @@ pub struct RunResult {
 pub async fn sync<F: Forge>(
     forge: &F,
     target: &Target,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
     settings: &Settings,
 ) -> Result<RunResult, PrError> {
     // The gate, before the first call that carries a token.
@@ -151,7 +153,7 @@ pub async fn sync<F: Forge>(
     let mut last_rejection = String::new();
     for _attempt in 0..settings.push_attempts.max(1) {
         let seen = look(&ws, target, &settings.branch, &settings.identity)?;
-        let outcome = edit(&ws, seen.base, target, policies)?;
+        let outcome = edit(&ws, seen.base, target, policies, settings.read_budget)?;
         let changes = ChangeSet::of(&outcome.changes);
         let decision = decide(
             &changes,
@@ -279,7 +281,8 @@ fn edit(
     ws: &Workspace,
     base: Oid,
     target: &Target,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
+    budget: u64,
 ) -> Result<Outcome, PrError> {
     if !git::is_dir(ws, base, &target.scope.dir) {
         return Err(PrError::BadPath {
@@ -289,7 +292,11 @@ fn edit(
     }
     let mut texts = Vec::new();
     let mut skipped = Vec::new();
-    for file in git::read_tree(ws, base)? {
+    // Directories to read below: a source scope reads only its own files, but the reader's
+    // budget and kustomization references work per directory, so a superset is read here.
+    let mut scopes: Vec<String> = target.scopes.values().map(|s| s.dir.clone()).collect();
+    scopes.push(target.scope.dir.clone());
+    for file in git::read_needed(ws, base, &scopes, budget)? {
         match file {
             TreeFile::Text { path, text } => texts.push((path, text)),
             TreeFile::Skipped { path, why } => {
@@ -347,7 +354,7 @@ fn now_unix() -> i64 {
 fn render(
     changes: &ChangeSet,
     outcome: &Outcome,
-    policies: &[AttunePolicy],
+    policies: &[FilePolicy],
     settings: &Settings,
 ) -> Result<body::Rendered, PrError> {
     let mut evidence = BTreeMap::new();

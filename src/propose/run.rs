@@ -108,14 +108,14 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i
     Ok(if outcome.problems.is_empty() { 0 } else { 1 })
 }
 
-/// Reads the policies file (AttunePolicies, multi-document or a List).
-pub fn read_policies(path: &Path) -> Result<Vec<crate::crd::AttunePolicy>, ProposeError> {
+/// Reads the policies file (AttunePolicies, multi-document or a List; `spec` may be partial).
+pub fn read_policies(path: &Path) -> Result<Vec<crate::crd::FilePolicy>, ProposeError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ProposeError::ReadPolicies {
         path: display.clone(),
         source,
     })?;
-    crate::crd::load_policies(&text).map_err(|source| ProposeError::Policies {
+    crate::crd::load_policy_files(&text).map_err(|source| ProposeError::Policies {
         path: display,
         source,
     })
@@ -145,7 +145,7 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
 
 /// The outcome for an already loaded repository: resolve every recommendation in what `scope`
 /// deploys and edit in memory.
-pub fn outcome_of(repo: &Repo, scope: &Scope, policies: &[crate::crd::AttunePolicy]) -> Outcome {
+pub fn outcome_of(repo: &Repo, scope: &Scope, policies: &[crate::crd::FilePolicy]) -> Outcome {
     let plan = repo::resolve(repo, scope, &wants(policies));
     apply(repo, plan)
 }
@@ -156,7 +156,7 @@ pub fn outcome_scoped(
     repo: &Repo,
     scope: &Scope,
     scopes: &std::collections::BTreeMap<String, Scope>,
-    policies: &[crate::crd::AttunePolicy],
+    policies: &[crate::crd::FilePolicy],
 ) -> Outcome {
     let plan = repo::resolve_scoped(repo, scope, scopes, &wants(policies));
     apply(repo, plan)

@@ -1,11 +1,11 @@
 //! From AttunePolicy status to the values wanted per workload and container.
 
-use crate::crd::AttunePolicy;
+use crate::crd::FilePolicy;
 use crate::repo::{ContainerWant, Field, Want};
 
 /// One want per recommended workload. Requests are always wanted; limits only when the
 /// policy's `controlledValues` for that resource is `RequestsAndLimits`.
-pub fn wants(policies: &[AttunePolicy]) -> Vec<Want> {
+pub fn wants(policies: &[FilePolicy]) -> Vec<Want> {
     let mut out = Vec::new();
     for policy in policies {
         let Some(status) = &policy.status else {
@@ -17,8 +17,8 @@ pub fn wants(policies: &[AttunePolicy]) -> Vec<Want> {
             .clone()
             .unwrap_or_else(|| "default".to_owned());
         let name = policy.metadata.name.clone().unwrap_or_default();
-        let cpu_limits = policy.spec.cpu.controls_limits();
-        let memory_limits = policy.spec.memory.controls_limits();
+        let cpu_limits = policy.spec.cpu_controls_limits();
+        let memory_limits = policy.spec.memory_controls_limits();
         for rec in &status.recommendations {
             let containers = rec
                 .containers

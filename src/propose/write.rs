@@ -1,8 +1,21 @@
-//! Writing a change set into the checkout: every new text goes to a temporary file beside its
-//! target first, and only when all of them are written are they renamed into place, so a failed
-//! run leaves the checkout as it was.
+//! Writing a change set into the checkout, through a directory handle that cannot leave it.
+//!
+//! Every file is reached beneath the repository's directory handle (cap-std: a symlink or `..`
+//! that leads out fails), the last component is never followed, and a symlink whose target
+//! lies inside the repository is written where it points (the link stays a link). Each new
+//! text goes to a fresh temporary file beside its target (random name, created with
+//! `O_EXCL|O_NOFOLLOW`), which receives the target's mode through its own handle. Only when
+//! every temporary is written and every existing target is hard-linked to a backup name are
+//! the temporaries renamed into place; a rename that still fails puts back the files already
+//! renamed. A failed run leaves the checkout as it was.
 
+use std::ffi::OsString;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, Permissions};
 
 use super::FileChange;
 
@@ -10,82 +23,342 @@ use super::FileChange;
 pub enum WriteError {
     #[error("refusing to write {path}: it is not inside the repository")]
     Outside { path: String },
-    #[error("cannot write {path}")]
+    #[error("refusing to write {path}: it is {what}, not a regular file")]
+    NotRegular { path: String, what: &'static str },
+    #[error("refusing to write {path}: it is the same file as {other} (through a symlink)")]
+    SameFile { path: String, other: String },
+    #[error("cannot {step} {path}")]
     Io {
+        step: &'static str,
         path: String,
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "renaming the new {path} into place failed, so every file already renamed was put back{}",
+        leftover_note(.leftovers)
+    )]
+    RolledBack {
+        path: String,
+        leftovers: Vec<String>,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "every file was written, but these backups could not be removed: {}",
+        .leftovers.join(", ")
+    )]
+    Backups { leftovers: Vec<String> },
 }
 
-fn target(canonical_root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+fn leftover_note(leftovers: &[String]) -> String {
+    if leftovers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; these could not be restored or removed and need a look: {}",
+            leftovers.join(", ")
+        )
+    }
+}
+
+/// One file ready to be renamed into place.
+pub(crate) struct Staged {
+    /// The path as the change set names it.
+    rel: String,
+    /// Where it is written, relative to the root, after following symlinks inside it.
+    resolved: PathBuf,
+    dir: Dir,
+    name: OsString,
+    tmp: OsString,
+    /// A hard link to the file being replaced, absent for a new file.
+    backup: Option<OsString>,
+}
+
+impl Staged {
+    fn shown(&self, name: &OsString) -> String {
+        self.resolved
+            .with_file_name(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Writes every file of the change set, or none.
+pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
+    write_with(root, files, &mut |s| s.dir.rename(&s.tmp, &s.dir, &s.name))
+}
+
+/// [`write_all`] with the final rename as a parameter, so tests can make one fail.
+pub(crate) fn write_with(
+    root: &Path,
+    files: &[FileChange],
+    rename: &mut dyn FnMut(&Staged) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    let shown = root.display().to_string();
+    let io = |step| {
+        let path = shown.clone();
+        move |source| WriteError::Io { step, path, source }
+    };
+    let canonical_root = root.canonicalize().map_err(io("open the repository"))?;
+    let dir = Dir::open_ambient_dir(&canonical_root, cap_std::ambient_authority())
+        .map_err(io("open the repository"))?;
+    let mut staged: Vec<Staged> = Vec::new();
+    for f in files {
+        match stage(&dir, &canonical_root, f, &staged) {
+            Ok(s) => staged.push(s),
+            Err(e) => {
+                // Nothing was renamed yet; what cannot be removed is only a stray temporary.
+                let _ = discard(&staged);
+                return Err(e);
+            }
+        }
+    }
+    commit(&staged, rename)
+}
+
+fn stage(
+    root: &Dir,
+    canonical_root: &Path,
+    f: &FileChange,
+    staged: &[Staged],
+) -> Result<Staged, WriteError> {
+    let io = |step| {
+        let path = f.path.clone();
+        move |source| WriteError::Io { step, path, source }
+    };
+    let resolved = resolve(canonical_root, &f.path)?;
+    if let Some(other) = staged.iter().find(|s| s.resolved == resolved) {
+        return Err(WriteError::SameFile {
+            path: f.path.clone(),
+            other: other.rel.clone(),
+        });
+    }
+    let name = resolved
+        .file_name()
+        .map(OsString::from)
+        .ok_or_else(|| WriteError::Outside {
+            path: f.path.clone(),
+        })?;
+    let dir = match resolved.parent() {
+        Some(p) if !p.as_os_str().is_empty() => root.open_dir(p),
+        _ => root.try_clone(),
+    }
+    .map_err(io("open the directory of"))?;
+    let mode = match dir.symlink_metadata(&name) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions()),
+        Ok(meta) => {
+            return Err(WriteError::NotRegular {
+                path: f.path.clone(),
+                what: kind_of(&meta.file_type()),
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io("inspect")(e)),
+    };
+    let tmp = create_temp(&dir, &name, f.after.as_bytes(), mode.clone())
+        .map_err(io("write a temporary file beside"))?;
+    let backup = match mode {
+        None => None,
+        Some(_) => match link_backup(&dir, &name) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                let _ = dir.remove_file(&tmp);
+                return Err(io("keep a backup (hard link) of")(e));
+            }
+        },
+    };
+    Ok(Staged {
+        rel: f.path.clone(),
+        resolved,
+        dir,
+        name,
+        tmp,
+        backup,
+    })
+}
+
+/// The path relative to the root where `rel` is written: symlinks are followed as far as they
+/// stay inside (a dangling one is the link itself, which is then refused as not regular).
+/// Only finds the place; every access afterwards goes through the root's handle.
+fn resolve(canonical_root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     let outside = || WriteError::Outside {
         path: rel.to_owned(),
     };
-    if Path::new(rel)
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
+    if rel.is_empty()
+        || Path::new(rel)
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
     {
         return Err(outside());
     }
     let path = canonical_root.join(rel);
-    // An existing file may be a symlink; it is written where it points, which must be inside.
     let resolved = match path.canonicalize() {
         Ok(p) => p,
         Err(_) => {
             let parent = path.parent().ok_or_else(outside)?;
             let parent = parent.canonicalize().map_err(|source| WriteError::Io {
+                step: "find the directory of",
                 path: rel.to_owned(),
                 source,
             })?;
             parent.join(path.file_name().ok_or_else(outside)?)
         }
     };
-    if !resolved.starts_with(canonical_root) {
-        return Err(outside());
+    match resolved.strip_prefix(canonical_root) {
+        Ok(r) if !r.as_os_str().is_empty() => Ok(r.to_path_buf()),
+        _ => Err(outside()),
     }
-    Ok(resolved)
 }
 
-pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
-    let canonical_root = root.canonicalize().map_err(|source| WriteError::Io {
-        path: root.display().to_string(),
-        source,
-    })?;
-    let mut staged = Vec::new();
-    let result = (|| {
-        for f in files {
-            let dest = target(&canonical_root, &f.path)?;
-            let tmp = dest.with_file_name(format!(
-                ".{}.attune-tmp",
-                dest.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ));
-            // Staged before the write can fail, so a half-written temporary is removed too.
-            staged.push((tmp.clone(), dest.clone(), f.path.clone()));
-            std::fs::write(&tmp, f.after.as_bytes()).map_err(|source| WriteError::Io {
-                path: f.path.clone(),
+fn kind_of(t: &cap_std::fs::FileType) -> &'static str {
+    use cap_std::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+/// `.<name>.<random>.<suffix>`, short enough for any file system's name limit.
+fn side_name(name: &OsString, suffix: &str) -> OsString {
+    let name = name.to_string_lossy();
+    let mut end = name.len().min(160);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    OsString::from(format!(".{}.{:016x}.{suffix}", &name[..end], h.finish()))
+}
+
+fn create_temp(
+    dir: &Dir,
+    name: &OsString,
+    bytes: &[u8],
+    mode: Option<Permissions>,
+) -> std::io::Result<OsString> {
+    let mut opts = OpenOptions::new();
+    // O_CREAT|O_EXCL never opens what is there, O_NOFOLLOW says so twice; a replaced file's
+    // mode is set below through the handle, a new file gets the umask's.
+    opts.write(true).create_new(true).follow(FollowSymlinks::No);
+    if mode.is_some() {
+        opts.mode(0o600);
+    }
+    for _ in 0..8 {
+        let tmp = side_name(name, "attune-tmp");
+        let file = match dir.open_with(&tmp, &opts) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = (|| {
+            if let Some(mode) = &mode {
+                file.set_permissions(mode.clone())?;
+            }
+            // No fsync: a run edits up to thousands of files (a checkout is not a database),
+            // and the rename over the old file keeps each one whole to every reader.
+            file.into_std().write_all(bytes)
+        })();
+        return match written {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = dir.remove_file(&tmp);
+                Err(e)
+            }
+        };
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free temporary name",
+    ))
+}
+
+fn link_backup(dir: &Dir, name: &OsString) -> std::io::Result<OsString> {
+    for _ in 0..8 {
+        let backup = side_name(name, "attune-bak");
+        match dir.hard_link(name, dir, &backup) {
+            Ok(()) => return Ok(backup),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free backup name",
+    ))
+}
+
+fn commit(
+    staged: &[Staged],
+    rename: &mut dyn FnMut(&Staged) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    for (i, s) in staged.iter().enumerate() {
+        if let Err(source) = rename(s) {
+            let mut leftovers = roll_back(&staged[..i]);
+            leftovers.extend(discard(&staged[i..]));
+            return Err(WriteError::RolledBack {
+                path: s.rel.clone(),
+                leftovers,
                 source,
-            })?;
-            // The rename replaces the file; keep its mode (an executable bit, a group write).
-            if let Ok(meta) = std::fs::metadata(&dest) {
-                let _ = std::fs::set_permissions(&tmp, meta.permissions());
+            });
+        }
+    }
+    let leftovers: Vec<String> = staged
+        .iter()
+        .filter_map(|s| {
+            let b = s.backup.as_ref()?;
+            s.dir.remove_file(b).err().map(|_| s.shown(b))
+        })
+        .collect();
+    if leftovers.is_empty() {
+        Ok(())
+    } else {
+        Err(WriteError::Backups { leftovers })
+    }
+}
+
+/// Undoes renames, newest first: a replaced file comes back from its backup, a new one goes.
+fn roll_back(done: &[Staged]) -> Vec<String> {
+    let mut leftovers = Vec::new();
+    for s in done.iter().rev() {
+        let undone = match &s.backup {
+            Some(b) => s.dir.rename(b, &s.dir, &s.name),
+            None => s.dir.remove_file(&s.name),
+        };
+        if undone.is_err() {
+            leftovers.push(s.shown(&s.name));
+        }
+    }
+    leftovers
+}
+
+/// Removes the temporaries and backups of files that were not renamed.
+fn discard(pending: &[Staged]) -> Vec<String> {
+    let mut leftovers = Vec::new();
+    for s in pending {
+        for name in std::iter::once(&s.tmp).chain(s.backup.as_ref()) {
+            if s.dir.remove_file(name).is_err() {
+                leftovers.push(s.shown(name));
             }
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (tmp, _, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(e);
     }
-    for (tmp, dest, path) in &staged {
-        std::fs::rename(tmp, dest).map_err(|source| WriteError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    Ok(())
+    leftovers
 }
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod tests;

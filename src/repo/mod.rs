@@ -14,6 +14,7 @@
 mod field;
 mod index;
 mod kustomize;
+pub mod needed;
 mod order;
 mod patch;
 mod problem;

@@ -51,7 +51,7 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
             }
             let target = if file_type.is_symlink() {
                 match path.canonicalize() {
-                    Ok(t) if t.starts_with(&canonical_root) && t.is_file() => t,
+                    Ok(t) if t.starts_with(&canonical_root) => t,
                     Ok(_) | Err(_) => {
                         notices.push(Notice::new(
                             rel(&canonical_root, &path),
@@ -75,15 +75,7 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
 
 fn read_one(root: &Path, path: &Path, target: &Path, notices: &mut Vec<Notice>) -> Option<RawFile> {
     let rel_path = rel(root, path);
-    let size = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES as u64 {
-        notices.push(Notice::new(
-            rel_path,
-            format!("file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped"),
-        ));
-        return None;
-    }
-    match std::fs::read(target) {
+    match read_regular(target) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(RawFile {
                 rel: rel_path,
@@ -94,11 +86,57 @@ fn read_one(root: &Path, path: &Path, target: &Path, notices: &mut Vec<Notice>) 
                 None
             }
         },
-        Err(e) => {
-            notices.push(Notice::new(rel_path, format!("cannot read: {e}")));
+        Err(why) => {
+            notices.push(Notice::new(rel_path, why));
             None
         }
     }
+}
+
+/// The bytes of a regular file. The type and size are taken from the opened handle, and the
+/// open never waits (`O_NONBLOCK`), so a FIFO, socket or device under a YAML name is reported
+/// instead of hanging the run.
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "a special file"
+        };
+        return Err(format!("{what}, not a regular file; skipped"));
+    }
+    let size = meta.len();
+    if size > MAX_FILE_BYTES as u64 {
+        return Err(format!(
+            "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped"
+        ));
+    }
+    let mut bytes = Vec::new();
+    // A file that grows while being read stops at the limit too.
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "file is over the {MAX_FILE_BYTES}-byte limit; skipped"
+        ));
+    }
+    Ok(bytes)
 }
 
 fn rel(root: &Path, path: &Path) -> String {

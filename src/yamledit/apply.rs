@@ -129,41 +129,40 @@ pub(super) fn plan(
             });
         }
         let landing = land(stream, set, &mut shared)?;
-        let plain =
-            match landing {
-                Landing::Replace(node) => {
-                    let Kind::Scalar {
-                        value,
-                        style: scalar_style,
-                    } = &node.kind
-                    else {
-                        return Err(YamlError::Internal("replacement of a non-scalar"));
-                    };
-                    let (rendered, plain) = scalar::replacement(&set.value, *scalar_style)
-                        .ok_or_else(|| YamlError::Unsupported {
-                            at: describe(set, node.line),
-                            why: "it is a block scalar",
-                        })?;
-                    if value != &set.value {
-                        edits.push(Edit {
-                            start: node.start,
-                            end: node.end,
-                            text: rendered,
-                            depth: set.path.len(),
-                        });
-                        plain
-                    } else {
-                        *scalar_style == granit_parser::ScalarStyle::Plain
-                    }
+        let plain = match landing {
+            Landing::Replace(node) => {
+                let Kind::Scalar {
+                    value,
+                    style: scalar_style,
+                } = &node.kind
+                else {
+                    return Err(YamlError::Internal("replacement of a non-scalar"));
+                };
+                let (rendered, plain) = scalar::replacement(&set.value, value, *scalar_style)
+                    .ok_or_else(|| YamlError::Unsupported {
+                        at: describe(set, node.line),
+                        why: "it is a block scalar",
+                    })?;
+                if value != &set.value {
+                    edits.push(Edit {
+                        start: node.start,
+                        end: node.end,
+                        text: rendered,
+                        depth: set.path.len(),
+                    });
+                    plain
+                } else {
+                    *scalar_style == granit_parser::ScalarStyle::Plain
                 }
-                Landing::Insert(InsertAt { depth, .. }) => {
-                    groups
-                        .entry((set.doc, set.path[..depth].to_vec()))
-                        .or_default()
-                        .push(set);
-                    scalar::fresh(&set.value).1
-                }
-            };
+            }
+            Landing::Insert(InsertAt { depth, .. }) => {
+                groups
+                    .entry((set.doc, set.path[..depth].to_vec()))
+                    .or_default()
+                    .push(set);
+                scalar::fresh(&set.value).1
+            }
+        };
         if set.doc == expected.len() && stream.docs.is_empty() {
             expected.push(Value::Scalar(String::new(), true));
         }

@@ -11,6 +11,7 @@
 mod apply;
 mod embedded;
 mod insert;
+mod plain;
 mod scalar;
 pub mod style;
 pub mod tree;

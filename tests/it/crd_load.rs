@@ -409,3 +409,66 @@ fn a_few_aliases_are_fine() {
     let policy = &load_policies(text).unwrap()[0];
     assert_eq!(policy.spec.memory.percentile, Some(90));
 }
+
+/// What a pipeline that exports recommendations writes: no `spec` at all.
+const EXPORTED: &str = "apiVersion: v1
+kind: List
+items:
+- apiVersion: attune.io/v1alpha1
+  kind: AttunePolicy
+  metadata: {name: api, namespace: production}
+  status:
+    recommendations:
+    - workload: api
+      kind: Deployment
+      containers:
+      - name: app
+        recommended: {cpuRequest: 250m, memoryRequest: 300Mi}
+- apiVersion: attune.io/v1alpha1
+  kind: AttunePolicy
+  metadata: {name: web, namespace: production}
+  spec:
+    cpu: {controlledValues: RequestsAndLimits}
+";
+
+#[test]
+fn policy_files_need_no_spec_and_keep_what_is_there() {
+    let files = attune::crd::load_policy_files(EXPORTED).unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].metadata.name.as_deref(), Some("api"));
+    assert_eq!(files[0].spec, attune::crd::FileSpec::default());
+    let rec = &files[0].status.as_ref().unwrap().recommendations[0];
+    assert_eq!(
+        rec.containers[0].recommended.cpu_request.as_deref(),
+        Some("250m")
+    );
+    assert!(files[1].spec.cpu_controls_limits());
+    assert!(!files[1].spec.memory_controls_limits());
+    assert!(files[1].spec.target_ref.is_none());
+    // The CRD's own reader still requires a complete spec: the cluster's contract is unchanged.
+    let err = load_policies(EXPORTED).unwrap_err().to_string();
+    assert!(err.contains("missing field `targetRef`"), "{err}");
+    let first = EXPORTED
+        .split("- apiVersion: attune.io/v1alpha1\n  kind: AttunePolicy\n  metadata: {name: web")
+        .next()
+        .unwrap();
+    assert_eq!(
+        load_policies(first).unwrap_err(),
+        LoadError::MissingSpec { document: 1 }
+    );
+}
+
+#[test]
+fn policy_files_still_check_the_types_and_kinds_they_carry() {
+    let bad_type = EXPORTED.replace("controlledValues: RequestsAndLimits", "controlledValues: 7");
+    let err = attune::crd::load_policy_files(&bad_type).unwrap_err();
+    assert!(matches!(err, LoadError::Yaml { .. }), "{err}");
+    let wrong_kind = EXPORTED.replace(
+        "kind: AttunePolicy\n  metadata: {name: web",
+        "kind: Deployment\n  metadata: {name: web",
+    );
+    assert!(matches!(
+        attune::crd::load_policy_files(&wrong_kind).unwrap_err(),
+        LoadError::WrongKind { item: Some(2), .. }
+    ));
+}

@@ -54,6 +54,7 @@ fn settings(cache: &Path, gate: WriteGate) -> Settings {
         git_token: Some(TOKEN.into()),
         push_attempts: 3,
         write_gate: gate,
+        read_budget: attune::git::DEFAULT_READ_BUDGET,
     }
 }
 
@@ -88,7 +89,10 @@ async fn run(w: &World, cpu: &str, gate: WriteGate) -> Result<attune::pr::RunRes
     sync(
         &w.forge,
         &w.target,
-        &policies(cpu),
+        &policies(cpu)
+            .into_iter()
+            .map(attune::crd::FilePolicy::from)
+            .collect::<Vec<_>>(),
         &settings(w.cache.path(), gate),
     )
     .await

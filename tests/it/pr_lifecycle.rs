@@ -6,16 +6,16 @@ use std::path::Path;
 
 use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
-use attune::crd::{AttunePolicy, load_policies};
+use attune::crd::{FilePolicy, load_policy_files};
 use attune::forge::{Forge, PrState, RepoRef};
 use attune::git::Identity;
 use attune::pr::{Action, Clearance, Limits, Settings, Target, sync};
 
 const BRANCH: &str = "attune/production/api";
 
-fn policies(cpu: &str) -> Vec<AttunePolicy> {
+fn policies(cpu: &str) -> Vec<FilePolicy> {
     let text = std::fs::read_to_string("fixtures/demo/policies.yaml").unwrap();
-    let mut policies = load_policies(&text).unwrap();
+    let mut policies = load_policy_files(&text).unwrap();
     let rec = &mut policies[0].status.as_mut().unwrap().recommendations[0];
     rec.containers[0].recommended.cpu_request = Some(cpu.to_owned());
     policies
@@ -42,6 +42,7 @@ fn settings(cache: &Path) -> Settings {
         git_token: Some(TOKEN.into()),
         push_attempts: 3,
         write_gate: attune::pr::WriteGate::always_open(),
+        read_budget: attune::git::DEFAULT_READ_BUDGET,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use attune::crd::load_policies;
+use attune::crd::load_policy_files;
 use attune::propose::outcome_scoped;
 use attune::repo::{Repo, Scope};
 
@@ -66,7 +66,7 @@ fn repo() -> Repo {
 
 #[test]
 fn each_workload_is_edited_in_its_own_owners_path_only() {
-    let policies = load_policies(POLICY).unwrap();
+    let policies = load_policy_files(POLICY).unwrap();
     let scopes = BTreeMap::from([
         (
             "shop/Deployment/web".to_owned(),
@@ -104,7 +104,7 @@ fn each_workload_is_edited_in_its_own_owners_path_only() {
 
 #[test]
 fn without_scopes_the_shared_directory_finds_both_copies_and_refuses_to_guess() {
-    let policies = load_policies(POLICY).unwrap();
+    let policies = load_policy_files(POLICY).unwrap();
     let outcome = outcome_scoped(&repo(), &Scope::whole(), &BTreeMap::new(), &policies);
     assert!(
         outcome.files.is_empty(),

@@ -239,7 +239,7 @@ fn propose(policies: &Path, repo: &Path, place: &Place) -> (i32, Value, String) 
 
 fn wants(policies: &Path) -> Vec<FieldValue> {
     let text = std::fs::read_to_string(policies).unwrap();
-    let policies = attune::crd::load_policies(&text).unwrap();
+    let policies = attune::crd::load_policy_files(&text).unwrap();
     let mut out = Vec::new();
     for w in propose::wants(&policies) {
         for c in &w.containers {

@@ -201,3 +201,72 @@ fn alias_bombs_are_refused() {
     let err = set_values(&text, &[], &[]).unwrap_err();
     assert!(matches!(err, YamlError::AliasBomb { .. }), "{err}");
 }
+
+#[test]
+fn a_string_replaced_by_a_number_stays_a_string() {
+    let text = "spec:\n  containers:\n  - name: a\n    resources:\n      requests: {cpu: 2000m, memory: 1Gi}\n      limits:\n        cpu: 4000m # cap\n        memory: 2Gi\n";
+    let out = set_values(
+        text,
+        &[
+            set(&res(0, "requests", "cpu"), "1"),
+            set(&res(0, "requests", "memory"), "1e9"),
+            set(&res(0, "limits", "cpu"), "0.5"),
+            set(&res(0, "limits", "memory"), "3Gi"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - name: a\n    resources:\n      requests: {cpu: \"1\", memory: \"1e9\"}\n      limits:\n        cpu: \"0.5\" # cap\n        memory: 3Gi\n"
+    );
+}
+
+#[test]
+fn a_number_replaced_by_a_number_stays_a_number() {
+    // A Helm values file whose template does arithmetic on the value keeps a number.
+    let text = "cpu: 2\nreplicas: 3\n";
+    let out = set_values(text, &[set(&[key("cpu")], "1.5")], &[]).unwrap();
+    assert_eq!(out, "cpu: 1.5\nreplicas: 3\n");
+    // A quantity with a suffix has no number form: it becomes the string it must be.
+    let out = set_values(text, &[set(&[key("cpu")], "500m")], &[]).unwrap();
+    assert_eq!(out, "cpu: 500m\nreplicas: 3\n");
+}
+
+#[test]
+fn a_string_inside_an_inline_patch_stays_a_string() {
+    let text = "patches:\n- patch: |-\n    kind: Deployment\n    spec:\n      containers:\n      - name: a\n        resources:\n          requests:\n            cpu: 2000m\n";
+    let embedded = EmbeddedSet {
+        doc: 0,
+        path: vec![key("patches"), Seg::Index(0), key("patch")],
+        sets: vec![set(&res(0, "requests", "cpu"), "1")],
+    };
+    let out = set_values(text, &[], &[embedded]).unwrap();
+    assert_eq!(
+        out,
+        "patches:\n- patch: |-\n    kind: Deployment\n    spec:\n      containers:\n      - name: a\n        resources:\n          requests:\n            cpu: \"1\"\n"
+    );
+}
+
+#[test]
+fn values_that_yaml_1_1_reads_as_no_string_are_quoted_when_inserted() {
+    // Kubernetes reads YAML 1.1: `yes`, `on`, `0x1F` and `1_000` are not strings there.
+    let text = "metadata:\n  name: x\n";
+    let labels = |k: &str| vec![key("metadata"), key("labels"), key(k)];
+    let out = set_values(
+        text,
+        &[
+            set(&labels("a"), "yes"),
+            set(&labels("b"), "on"),
+            set(&labels("c"), "0x1F"),
+            set(&labels("d"), "1_000"),
+            set(&labels("e"), "plain"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "metadata:\n  name: x\n  labels:\n    a: \"yes\"\n    b: \"on\"\n    c: \"0x1F\"\n    d: \"1_000\"\n    e: plain\n"
+    );
+}

@@ -420,6 +420,7 @@ async fn sync<S: ForgeSlot>(
         git_token: token.clone(),
         push_attempts: 3,
         write_gate: config.write_gate.clone(),
+        read_budget: config.repo_read_budget,
     };
     let secrets: Vec<&str> = token.iter().map(|t| t.expose()).collect();
     // `pr::sync` holds a libgit2 handle across its awaits, so its future is not `Send`; it runs
@@ -432,7 +433,7 @@ async fn sync<S: ForgeSlot>(
             notes,
         );
     }
-    let one = [narrowed(policy, g)];
+    let one = [crate::crd::FilePolicy::from(narrowed(policy, g))];
     let result =
         tokio::task::block_in_place(|| handle.block_on(pr::sync(forge, &target, &one, &settings)));
     let r = match result {
@@ -565,23 +566,14 @@ fn shadows(g: &Group, target: &Target, cache: &std::path::Path) -> Vec<String> {
     if g.checks.is_empty() {
         return out;
     }
-    let present: Vec<String> = Workspace::open(cache, &target.url, None)
+    let Some((ws, base)) = Workspace::open(cache, &target.url, None)
         .ok()
-        .and_then(|ws| {
-            let base = ws.fetched(&target.base)?;
-            git::read_tree(&ws, base).ok()
-        })
-        .map(|files| {
-            files
-                .into_iter()
-                .map(|f| match f {
-                    git::TreeFile::Text { path, .. } | git::TreeFile::Skipped { path, .. } => path,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .and_then(|ws| ws.fetched(&target.base).map(|base| (ws, base)))
+    else {
+        return out;
+    };
     for c in &g.checks {
-        if present.contains(&c.file) {
+        if git::is_file(&ws, base, &c.file) {
             out.push(format!("{} ({})", c.file, c.why));
         }
     }
