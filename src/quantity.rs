@@ -7,9 +7,14 @@
 //! Floats appear only in [`Quantity::percent_change_from`], which is for display.
 //!
 //! This module must not know about CRDs, pods, manifests or recommendation policy: it reads
-//! quantity text and answers questions about the numbers.
+//! quantity text, answers questions about the numbers and prints them in Kubernetes' canonical
+//! form ([`Quantity::canonical`]).
 
 use std::cmp::Ordering;
+
+mod canonical;
+
+pub use canonical::Format;
 
 /// Most significant decimal digits a quantity may have; `u128` holds 38 of them.
 const MAX_DIGITS: usize = 38;
