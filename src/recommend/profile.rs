@@ -129,7 +129,10 @@ impl Profile {
             .filter(|s| s.value.is_finite())
             .copied()
             .collect();
-        Profile::from_finite(&downsample(&finite, MAX_PROFILE_SAMPLES))
+        if finite.len() > MAX_PROFILE_SAMPLES {
+            return Profile::from_finite(&downsample(&finite, MAX_PROFILE_SAMPLES));
+        }
+        Profile::from_finite(&finite)
     }
 
     fn from_finite(samples: &[Sample]) -> Profile {
