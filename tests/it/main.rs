@@ -11,6 +11,9 @@
 mod support;
 
 mod chart;
+mod chart_cluster;
+mod chart_monitoring;
+mod chart_schema;
 mod cluster_harness;
 mod controller_cli;
 mod controller_conditions;
