@@ -11,6 +11,7 @@
 mod support;
 
 mod chart;
+mod chart_argocd;
 mod chart_cluster;
 mod chart_monitoring;
 mod chart_schema;
