@@ -13,6 +13,7 @@ mod support;
 mod chart;
 mod chart_argocd;
 mod chart_cluster;
+mod chart_image;
 mod chart_monitoring;
 mod chart_schema;
 mod cluster_harness;
