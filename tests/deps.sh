@@ -4,10 +4,11 @@
 # after a long build:
 #   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
 #   App tests), curl (health polls), python3 (free ports, fixtures), prometheus with promtool
-#   (the recommender's usage history, tests/servers/prometheus.sh); for the test node
-#   (tests/node): containerd, runc, containernetworking-plugins (bridge + host-local),
+#   (the recommender's usage history, tests/servers/prometheus.sh; promtool checks the chart's
+#   alerts), lua5.1 (runs the chart's Argo CD health script: the Lua dialect Argo CD embeds);
+#   for the test node (tests/node): containerd, runc, containernetworking-plugins (bridge + host-local),
 #   busybox-static (the workload image) and gcc + libc6-dev (the static pause binary)
-#   toolchains: cargo, go (>= 1.26: Gitea and the control plane are built from Go modules)
+#   toolchains: cargo, go (>= 1.26: Gitea, the control plane and helm are built from Go modules)
 #   (kubectl for the render oracle's `kubectl kustomize` is not checked here: without one on PATH,
 #   tests/run uses the kubectl that tests/cluster/build.sh builds beside the control plane)
 # Missing packages are installed with apt-get when running as root; otherwise the exact command
@@ -25,12 +26,13 @@ apt_for() { # apt_for COMMAND -> Debian package providing it
     git) echo git ;;
     python3) echo python3 ;;
     prometheus | promtool) echo prometheus ;;
+    lua5.1) echo lua5.1 ;;
     *) echo "$1" ;;
   esac
 }
 
 missing=()
-for cmd in git lighttpd openssl curl python3 prometheus promtool; do
+for cmd in git lighttpd openssl curl python3 prometheus promtool lua5.1; do
   command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
 done
 # The node's packages, by package: Debian's `busybox` (dynamic) also has /bin/busybox, and only

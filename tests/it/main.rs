@@ -11,6 +11,11 @@
 mod support;
 
 mod chart;
+mod chart_argocd;
+mod chart_cluster;
+mod chart_image;
+mod chart_monitoring;
+mod chart_schema;
 mod cluster_harness;
 mod controller_cli;
 mod controller_conditions;

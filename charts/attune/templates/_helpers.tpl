@@ -13,3 +13,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/name: attune
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+
+{{/* The series of this release's controller, as the ServiceMonitor's scrape labels them. */}}
+{{- define "attune.metricsSelector" -}}
+job="{{ include "attune.fullname" . }}-metrics",namespace="{{ .Release.Namespace }}"
+{{- end -}}
