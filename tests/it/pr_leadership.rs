@@ -76,6 +76,7 @@ fn world() -> World {
         scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
         clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
+        look_for: Vec::new(),
     };
     World {
         server,

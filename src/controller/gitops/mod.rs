@@ -34,9 +34,7 @@ pub use memory::Memory;
 pub use run::Env;
 
 use super::{Context, LiveWorkload, Note};
-use crate::crd::{
-    AttunePolicy, Condition, GitOpsStatus, GitProvider, PullRequestExport, UpdateMode,
-};
+use crate::crd::{AttunePolicy, Condition, GitOpsStatus, PullRequestExport, UpdateMode};
 use crate::forge::Forge;
 use crate::locate::LocateError;
 use crate::locate::fetch::FetchError;
@@ -120,10 +118,9 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
         metrics: &ctx.metrics,
         memory: &ctx.gitops,
     };
-    let provider = match forge::provider(export) {
-        Ok(p) => p,
-        Err(f) => return refuse(&env, policy, &f.message),
-    };
+    if let Err(f) = forge::provider(export) {
+        return refuse(&env, policy, &f.message);
+    }
     let mut located = Vec::new();
     for (w, recommendation) in with_recommendations(workloads) {
         let source =
@@ -143,16 +140,8 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
             source,
         });
     }
-    match provider {
-        GitProvider::Gitea => {
-            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::gitea);
-            run::pass(&env, policy, export, &located, &mut slot).await
-        }
-        _ => {
-            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::github);
-            run::pass(&env, policy, export, &located, &mut slot).await
-        }
-    }
+    let mut slot = forge::PolicyForge::for_policy(&ctx.client, policy, export);
+    run::pass(&env, policy, export, &located, &mut slot).await
 }
 
 /// Everything after `locate`, with a forge client and git token given: what [`reconcile`] runs
@@ -171,7 +160,7 @@ pub async fn reconcile_located<F: Forge>(
     if let Err(f) = forge::provider(export) {
         return refuse(env, policy, &f.message);
     }
-    let mut slot = forge::Ready { forge, git_token };
+    let mut slot = forge::GivenForge { forge, git_token };
     run::pass(env, policy, export, located, &mut slot).await
 }
 

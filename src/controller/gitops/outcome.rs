@@ -10,6 +10,7 @@ use crate::crd::Condition;
 use crate::forge::{ForgeError, PrState};
 use crate::metrics::{FailureCategory, PrAction};
 use crate::pr::{Action, PrError, RunResult};
+use crate::text::ellipsize;
 
 /// `GitOpsPullRequest` reasons, most urgent first: the condition shows the first one present.
 /// The spelling follows the Go operator's (`PullRequest{Open,Failed,DryRun,Cooldown,Disabled}`,
@@ -73,21 +74,9 @@ pub fn note(warning: bool, reason: &str, action: &str, text: &str) -> Note {
         warning,
         reason: reason.into(),
         action: action.into(),
-        note: cap(text, 1000),
+        note: ellipsize(text, 1000),
         pod: None,
     }
-}
-
-/// `text` cut to at most `max` bytes on a character boundary.
-pub fn cap(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }
 
 /// The outcome, events and metric label of a completed run for `branch`.
@@ -205,7 +194,9 @@ pub fn from_run(r: &RunResult, branch: &str) -> (Outcome, Vec<Note>, PrAction) {
 pub fn category(err: &PrError) -> FailureCategory {
     match err {
         PrError::Forge(_) => FailureCategory::Forge,
-        PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
+        PrError::Git(_) | PrError::PushRejected { .. } | PrError::GitWorker(_) => {
+            FailureCategory::Git
+        }
         PrError::NotLeader { .. } => FailureCategory::Kubernetes,
         PrError::Template { .. }
         | PrError::NoBase { .. }
@@ -242,7 +233,7 @@ pub fn condition(outcomes: &[&Outcome], generation: Option<i64>) -> Condition {
         type_: "GitOpsPullRequest".into(),
         status: if open { "True" } else { "False" }.into(),
         reason: Some(reason.as_str().into()),
-        message: Some(cap(&message.join("; "), 1024)),
+        message: Some(ellipsize(&message.join("; "), 1024)),
         last_transition_time: None,
         observed_generation: generation,
     }
@@ -267,6 +258,7 @@ mod tests {
             diff: String::new(),
             body: None,
             outcome: Default::default(),
+            found: Vec::new(),
         }
     }
 
@@ -334,12 +326,5 @@ mod tests {
         assert_eq!(c.observed_generation, Some(4));
         let merged = Outcome::new(Reason::Merged, "merged".into());
         assert_eq!(condition(&[&merged], None).status, "False");
-    }
-
-    #[test]
-    fn long_messages_are_cut_on_a_character_boundary() {
-        let text = "é".repeat(700);
-        let cut = cap(&text, 1000);
-        assert!(cut.len() <= 1000 && cut.ends_with("..."), "{}", cut.len());
     }
 }

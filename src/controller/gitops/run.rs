@@ -16,13 +16,13 @@ use super::memory::{Entry, Memory};
 use super::outcome::{self, Outcome, Reason, note};
 use super::{Report, fingerprint, refuse};
 use crate::controller::{Config, Note};
+use crate::crd::duration::parse_go_duration;
 use crate::crd::{AttunePolicy, GitOpsPullRequest, GitOpsStatus, PullRequestExport};
 use crate::forge::{Forge, PrState};
-use crate::git::{self, Workspace};
+use crate::git;
 use crate::metrics::{FailureCategory, Metrics, PrAction};
 use crate::pr::{self, Limits, Settings, Target};
 use crate::repo::Scope;
-use crate::resize::duration::parse_go_duration;
 
 /// What a pass needs from the controller besides the policy.
 pub struct Env<'a> {
@@ -330,7 +330,7 @@ pub(crate) fn row(g: &Group, o: &Outcome) -> GitOpsPullRequest {
             .to_owned()
         }),
         reason: Some(o.reason.as_str().to_owned()),
-        message: Some(outcome::cap(&o.message, 512)),
+        message: Some(crate::text::ellipsize(&o.message, 512)),
         last_change_hash: o.change_hash.clone(),
     }
 }
@@ -397,45 +397,17 @@ async fn sync<S: ForgeSlot>(
             .map(|(id, path)| (id.clone(), scope_of(g, id, path)))
             .collect(),
         clearance: cleared.clearance,
+        look_for: g.checks.iter().map(|c| c.file.clone()).collect(),
     };
     let config = env.config;
-    let settings = Settings {
-        branch: g.branch.clone(),
-        identity: config.identity.clone(),
-        labels: export.labels.clone(),
-        reviewers: Vec::new(),
-        team_reviewers: Vec::new(),
-        draft: false,
-        min_change_percent: export.min_change_percent.map_or(10.0, f64::from),
-        limits: Limits {
-            hourly: config.hourly_pr_limit,
-            concurrent: config.concurrent_pr_limit,
-            prefix: "attune/".into(),
-        },
-        dry_run: export.dry_run.unwrap_or(false),
-        templates: config.templates.clone(),
-        cache_dir: config.cache_dir.clone(),
-        prices: Default::default(),
-        replicas: Default::default(),
-        git_token: token.clone(),
-        push_attempts: 3,
-        write_gate: config.write_gate.clone(),
-        read_budget: config.repo_read_budget,
-    };
+    let settings = Settings::for_branch(
+        g.branch.clone(),
+        &operator(config, token.clone()),
+        Some(export),
+    );
     let secrets: Vec<&str> = token.iter().map(|t| t.expose()).collect();
-    // `pr::sync` holds a libgit2 handle across its awaits, so its future is not `Send`; it runs
-    // to completion on this worker thread instead, which git's blocking I/O occupies anyway.
-    let handle = tokio::runtime::Handle::current();
-    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return fail(
-            "the gitops step needs a multi-threaded tokio runtime".into(),
-            FailureCategory::Git,
-            notes,
-        );
-    }
     let one = [crate::crd::FilePolicy::from(narrowed(policy, g))];
-    let result =
-        tokio::task::block_in_place(|| handle.block_on(pr::sync(forge, &target, &one, &settings)));
+    let result = pr::sync(forge, &target, &one, &settings).await;
     let r = match result {
         Ok(r) => r,
         Err(e @ pr::PrError::NotLeader { .. }) => return abandoned(g, &e, now, written_before),
@@ -466,7 +438,7 @@ async fn sync<S: ForgeSlot>(
     env.metrics
         .pull_request(action, started.elapsed().as_secs_f64());
     notes.extend(run_notes);
-    let shadows = shadows(g, &target, &config.cache_dir);
+    let shadows = shadows(g, &r.found);
     if !shadows.is_empty() {
         let text = format!(
             "{} may be overridden outside {}: {}",
@@ -560,22 +532,29 @@ fn root_as_empty(path: &str) -> String {
 }
 
 /// The settings that can win over the edit: those the owner carries, and the files the walk
-/// asked to look for, if the base commit (fetched by the run) has them.
-fn shadows(g: &Group, target: &Target, cache: &std::path::Path) -> Vec<String> {
+/// asked to look for that the base commit has.
+fn shadows(g: &Group, found: &[String]) -> Vec<String> {
     let mut out = g.shadows.clone();
-    if g.checks.is_empty() {
-        return out;
-    }
-    let Some((ws, base)) = Workspace::open(cache, &target.url, None)
-        .ok()
-        .and_then(|ws| ws.fetched(&target.base).map(|base| (ws, base)))
-    else {
-        return out;
-    };
-    for c in &g.checks {
-        if git::is_file(&ws, base, &c.file) {
-            out.push(format!("{} ({})", c.file, c.why));
-        }
+    for c in g.checks.iter().filter(|c| found.contains(&c.file)) {
+        out.push(format!("{} ({})", c.file, c.why));
     }
     out
+}
+
+/// What the operator's configuration decides for every branch.
+fn operator(config: &Config, git_token: Option<crate::secret::SecretToken>) -> pr::Operator {
+    pr::Operator {
+        identity: config.identity.clone(),
+        labels: Vec::new(),
+        reviewers: Vec::new(),
+        team_reviewers: Vec::new(),
+        draft: false,
+        limits: Limits::attune(config.hourly_pr_limit, config.concurrent_pr_limit),
+        dry_run: false,
+        templates: config.templates.clone(),
+        cache_dir: config.cache_dir.clone(),
+        git_token,
+        write_gate: config.write_gate.clone(),
+        read_budget: config.repo_read_budget,
+    }
 }
