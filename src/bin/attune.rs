@@ -377,7 +377,13 @@ fn open_pr(args: ProposeArgs) -> i32 {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
         let result = match forge(&opts, &env) {
-            Ok(forge) => command::run(&forge, &opts, &env, &mut out, &mut err).await,
+            Ok(forge) => {
+                let console = command::Console {
+                    out: &mut out,
+                    err: &mut err,
+                };
+                command::run(&forge, &opts, &env, console).await
+            }
             Err(e) => Err(e),
         };
         match result {

@@ -62,6 +62,12 @@ pub struct Options {
     pub read_budget: u64,
 }
 
+/// Where results and notes are printed: one result line each on `out`, problems on `err`.
+pub struct Console<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
 /// Credentials, read once from the environment by the binary.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -150,9 +156,9 @@ pub async fn run<F: Forge>(
     forge: &F,
     opts: &Options,
     env: &Env,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    console: Console<'_>,
 ) -> Result<i32, CommandError> {
+    let Console { out, err } = console;
     let policies = crate::propose::read_policies(&opts.policies)?;
     let repo = RepoRef::parse(&opts.repository)?;
     // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).

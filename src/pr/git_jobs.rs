@@ -81,18 +81,27 @@ pub(super) struct Survey {
     pub found: Vec<String>,
 }
 
+/// What a survey looks at, owned so that it can move to the blocking pool.
+pub(super) struct SurveyJob {
+    pub target: Target,
+    pub policies: Vec<FilePolicy>,
+    /// The bot branch.
+    pub branch: String,
+    /// The bot's identity: a tip committed by anyone else makes the branch a human's.
+    pub identity: Identity,
+    /// Bytes of YAML text the survey may read.
+    pub budget: u64,
+}
+
 /// Fetches what is new and edits the base in memory.
 pub(super) fn survey(
-    target: Target,
-    policies: Vec<FilePolicy>,
-    branch: String,
-    me: Identity,
-    budget: u64,
+    job: SurveyJob,
 ) -> impl FnOnce(&Workspace) -> Result<Survey, PrError> + Send + 'static {
     move |ws| {
-        let remote = look(ws, &target, &branch, &me)?;
-        let outcome = edit(ws, remote.base, &target, &policies, budget)?;
-        let found = target
+        let remote = look(ws, &job.target, &job.branch, &job.identity)?;
+        let outcome = edit(ws, remote.base, &job)?;
+        let found = job
+            .target
             .look_for
             .iter()
             .filter(|f| git::is_file(ws, remote.base, f))
@@ -155,13 +164,8 @@ fn look(
     })
 }
 
-fn edit(
-    ws: &Workspace,
-    base: Oid,
-    target: &Target,
-    policies: &[FilePolicy],
-    budget: u64,
-) -> Result<Outcome, PrError> {
+fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> {
+    let target = &job.target;
     if !git::is_dir(ws, base, &target.scope.dir) {
         return Err(PrError::BadPath {
             path: target.scope.dir.clone(),
@@ -174,7 +178,7 @@ fn edit(
     // budget and kustomization references work per directory, so a superset is read here.
     let mut scopes: Vec<String> = target.scopes.values().map(|s| s.dir.clone()).collect();
     scopes.push(target.scope.dir.clone());
-    for file in git::read_needed(ws, base, &scopes, budget)? {
+    for file in git::read_needed(ws, base, &scopes, job.budget)? {
         match file {
             TreeFile::Text { path, text } => texts.push((path, text)),
             TreeFile::Skipped { path, why } => {
@@ -188,7 +192,7 @@ fn edit(
         &repo,
         &target.scope,
         &target.scopes,
-        policies,
+        &job.policies,
     ))
 }
 

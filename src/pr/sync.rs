@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::body::{self, Context, Evidence};
 use super::forge_writes::{self, Decided};
 use super::gate::Clearance;
-use super::git_jobs::{self, BotPush, GitWorker, Survey};
+use super::git_jobs::{self, BotPush, GitWorker, Survey, SurveyJob};
 use super::marker::Marker;
 use super::plan::{Decision, decide};
 use super::{ChangeSet, PrError, Settings, Write};
@@ -105,8 +105,8 @@ impl<F> Run<'_, F> {
 
 /// How one attempt ended: done, or the push was rejected because the remote moved.
 enum Attempt {
-    Done(Box<RunResult>),
-    Rejected(String),
+    Finished(Box<RunResult>),
+    PushRejected(String),
 }
 
 /// Runs the lifecycle once for `policies` against `target`.
@@ -131,8 +131,8 @@ pub async fn sync<F: Forge>(
     let mut last_rejection = String::new();
     for _attempt in 0..settings.push_attempts.max(1) {
         match attempt(&run, &mut git).await? {
-            Attempt::Done(result) => return Ok(*result),
-            Attempt::Rejected(why) => {
+            Attempt::Finished(result) => return Ok(*result),
+            Attempt::PushRejected(why) => {
                 tracing::info!(branch = %settings.branch, %why, "push rejected; fetching again");
                 last_rejection = why;
             }
@@ -168,13 +168,13 @@ async fn credentials<F: Forge>(
 async fn attempt<F: Forge>(run: &Run<'_, F>, git: &mut GitWorker) -> Result<Attempt, PrError> {
     let s = run.settings;
     let survey = git
-        .run(git_jobs::survey(
-            run.target.clone(),
-            run.policies.to_vec(),
-            s.branch.clone(),
-            s.identity.clone(),
-            s.read_budget,
-        ))
+        .run(git_jobs::survey(SurveyJob {
+            target: run.target.clone(),
+            policies: run.policies.to_vec(),
+            branch: s.branch.clone(),
+            identity: s.identity.clone(),
+            budget: s.read_budget,
+        }))
         .await?;
     let changes = ChangeSet::of(&survey.outcome.changes);
     let decision = decide(
@@ -189,7 +189,7 @@ async fn attempt<F: Forge>(run: &Run<'_, F>, git: &mut GitWorker) -> Result<Atte
     {
         result.action = Action::Skipped;
         result.reason = reason;
-        return Ok(Attempt::Done(Box::new(result)));
+        return Ok(Attempt::Finished(Box::new(result)));
     }
     let rendered = match decision {
         Decision::Create { .. } | Decision::Update { .. } => {
@@ -202,7 +202,7 @@ async fn attempt<F: Forge>(run: &Run<'_, F>, git: &mut GitWorker) -> Result<Atte
         let (action, reason) = forge_writes::describe(&decision);
         result.action = action;
         result.reason = format!("dry run: {reason}");
-        return Ok(Attempt::Done(Box::new(result)));
+        return Ok(Attempt::Finished(Box::new(result)));
     }
     if let Some(r) = &rendered {
         let push = BotPush {
@@ -215,7 +215,7 @@ async fn attempt<F: Forge>(run: &Run<'_, F>, git: &mut GitWorker) -> Result<Atte
             write_gate: s.write_gate.clone(),
         };
         if let PushOutcome::Rejected(why) = git.run(git_jobs::push_bot_commit(push)).await? {
-            return Ok(Attempt::Rejected(why));
+            return Ok(Attempt::PushRejected(why));
         }
     }
     let decided = Decided {
@@ -224,7 +224,7 @@ async fn attempt<F: Forge>(run: &Run<'_, F>, git: &mut GitWorker) -> Result<Atte
         result,
     };
     let result = forge_writes::execute(run, git, &survey.remote, decided).await?;
-    Ok(Attempt::Done(Box::new(result)))
+    Ok(Attempt::Finished(Box::new(result)))
 }
 
 /// The result before any write: nothing done yet, the found pull request, the diff.
