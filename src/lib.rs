@@ -18,6 +18,7 @@ pub mod recommend;
 pub mod repo;
 pub mod resize;
 pub mod secret;
+pub mod text;
 pub mod usage;
 pub mod yamledit;
 

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use attune::controller::{self, run};
 use attune::error_chain;
-use attune::forge::gitea::Gitea;
-use attune::forge::github::{GitHub, GitHubAuth};
+use attune::forge::github::GitHubAuth;
+use attune::forge::{AnyForge, Connection, connect};
 use attune::metrics::Metrics;
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
@@ -376,15 +376,15 @@ fn open_pr(args: ProposeArgs) -> i32 {
     runtime.block_on(async {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
-        let result = match opts.forge {
-            ForgeKind::Gitea => match gitea(&opts, &env) {
-                Ok(forge) => command::run(&forge, &opts, &env, &mut out, &mut err).await,
-                Err(e) => Err(e),
-            },
-            ForgeKind::Github => match github(&opts, &env) {
-                Ok(forge) => command::run(&forge, &opts, &env, &mut out, &mut err).await,
-                Err(e) => Err(e),
-            },
+        let result = match forge(&opts, &env) {
+            Ok(forge) => {
+                let console = command::Console {
+                    out: &mut out,
+                    err: &mut err,
+                };
+                command::run(&forge, &opts, &env, console).await
+            }
+            Err(e) => Err(e),
         };
         match result {
             Ok(code) => code,
@@ -396,28 +396,34 @@ fn open_pr(args: ProposeArgs) -> i32 {
     })
 }
 
-fn gitea(opts: &command::Options, env: &Env) -> Result<Gitea, command::CommandError> {
-    let bad = |m: String| command::CommandError::Input(m);
-    let api = opts
-        .api_url
-        .as_deref()
-        .ok_or_else(|| bad("--forge gitea needs --api-url (the Gitea base URL)".into()))?;
-    let url = url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?;
-    let token = env
-        .token
-        .as_ref()
-        .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?;
-    Ok(Gitea::new(url, token)?)
-}
-
-fn github(opts: &command::Options, env: &Env) -> Result<GitHub, command::CommandError> {
+/// The forge client the flags and the environment describe.
+fn forge(opts: &command::Options, env: &Env) -> Result<AnyForge, command::CommandError> {
     let bad = |m: String| command::CommandError::Input(m);
     let api = match &opts.api_url {
         Some(api) => Some(url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?),
         None => None,
     };
-    let auth = match (&env.token, &env.app_id, &env.app_key_file) {
-        (Some(token), _, _) => GitHubAuth::Token(token.clone()),
+    let connection = match opts.forge {
+        ForgeKind::Gitea => Connection::Gitea {
+            base_url: api
+                .ok_or_else(|| bad("--forge gitea needs --api-url (the Gitea base URL)".into()))?,
+            token: env
+                .token
+                .clone()
+                .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?,
+        },
+        ForgeKind::Github => Connection::GitHub {
+            api_url: api,
+            auth: github_auth(env)?,
+        },
+    };
+    Ok(connect(connection)?)
+}
+
+fn github_auth(env: &Env) -> Result<GitHubAuth, command::CommandError> {
+    let bad = |m: String| command::CommandError::Input(m);
+    match (&env.token, &env.app_id, &env.app_key_file) {
+        (Some(token), _, _) => Ok(GitHubAuth::Token(token.clone())),
         (None, Some(id), Some(key_file)) => {
             let app_id = id
                 .parse()
@@ -428,19 +434,15 @@ fn github(opts: &command::Options, env: &Env) -> Result<GitHub, command::Command
                     key_file.display()
                 ))
             })?;
-            GitHubAuth::App {
+            Ok(GitHubAuth::App {
                 app_id,
                 private_key_pem: key.into(),
-            }
+            })
         }
-        _ => {
-            return Err(bad(
-                "set ATTUNE_GIT_TOKEN, or ATTUNE_GITHUB_APP_ID and ATTUNE_GITHUB_APP_KEY_FILE"
-                    .into(),
-            ));
-        }
-    };
-    Ok(GitHub::new(auth, api)?)
+        _ => Err(bad(
+            "set ATTUNE_GIT_TOKEN, or ATTUNE_GITHUB_APP_ID and ATTUNE_GITHUB_APP_KEY_FILE".into(),
+        )),
+    }
 }
 
 fn controller(args: ControllerArgs) -> i32 {

@@ -46,7 +46,7 @@ impl Default for Config {
             pr_poll_interval: Duration::from_secs(600),
             requeue_interval: Duration::from_secs(300),
             error_requeue: Duration::from_secs(60),
-            cache_dir: crate::pr::command::default_cache_dir(),
+            cache_dir: crate::pr::default_cache_dir(),
             identity: Identity {
                 name: "attune[bot]".into(),
                 email: "attune-bot@users.noreply.attune.io".into(),

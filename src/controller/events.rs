@@ -23,7 +23,7 @@ use kube::Resource;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use crate::crd::AttunePolicy;
-use crate::forge::body::floor_char_boundary;
+use crate::text::floor_char_boundary;
 
 /// How long a published event can absorb repeats (what Kubernetes' own recorders use).
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);

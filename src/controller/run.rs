@@ -377,7 +377,7 @@ fn hostname() -> Option<String> {
 
 /// Parses an interval flag (`30s`, `10m`, `1h30m`); zero is refused, it would spin.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let duration = crate::resize::duration::parse_go_duration(text.trim())
+    let duration = crate::crd::duration::parse_go_duration(text.trim())
         .map_err(|why| format!("{why}; write a duration like 30s, 10m or 1h"))?;
     if duration.is_zero() {
         return Err("must be longer than zero; write a duration like 30s, 10m or 1h".into());

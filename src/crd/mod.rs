@@ -8,6 +8,7 @@
 //! [`UpdateStrategy::mode`]). It must not know about Kubernetes clients, git, forges or the
 //! recommendation logic: it is data plus reading and printing that data.
 
+pub(crate) mod duration;
 mod export;
 mod file;
 mod generate;

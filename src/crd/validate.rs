@@ -473,7 +473,7 @@ pub(crate) fn go_duration(text: &str) -> Option<Duration> {
             rest = &rest[unit.len()..];
         }
     }
-    crate::resize::duration::parse_go_duration(text).ok()
+    crate::crd::duration::parse_go_duration(text).ok()
 }
 
 fn http_url_ok(text: &str) -> bool {

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::text::floor_char_boundary;
+
 const MARKER: &str = "<!-- attune:";
 const NOTICE: &str = "\n\n> This description was cut to fit the forge's size limit.\n\n";
 /// Room for closing a code fence the cut left open (`\n` and three fence characters).
@@ -86,18 +88,6 @@ fn open_fence(text: &str) -> Option<&'static str> {
     open
 }
 
-/// The largest character boundary of `text` at or below `index` (`str::floor_char_boundary`
-/// is stable only from Rust 1.91; the crate supports 1.89).
-pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
-    if index >= text.len() {
-        return text.len();
-    }
-    (0..=index)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,14 +143,6 @@ mod tests {
         let fitted = fit(&body, 101);
         assert!(fitted.len() <= 101);
         assert!(fitted.starts_with('é'));
-    }
-
-    #[test]
-    fn floor_char_boundary_never_splits_a_character() {
-        let text = "aé";
-        assert_eq!(floor_char_boundary(text, 2), 1);
-        assert_eq!(floor_char_boundary(text, 3), 3);
-        assert_eq!(floor_char_boundary(text, 9), 3);
     }
 
     #[test]

@@ -8,11 +8,13 @@
 use std::future::Future;
 use std::time::Duration;
 
+mod any;
 pub(crate) mod body;
 pub mod gitea;
 pub mod github;
 pub mod retry;
 
+pub use any::{AnyForge, Connection, connect};
 pub use retry::{Backoff, RetryPolicy};
 
 use crate::secret::SecretToken;

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Action, Clearance, Limits, PrError, RunResult, Settings, Target, sync};
+use super::{
+    Action, Clearance, Limits, Operator, PrError, RunResult, Settings, Target, WriteGate,
+    default_cache_dir, sync,
+};
 use crate::crd::FilePolicy;
 use crate::forge::{Forge, ForgeError, RepoRef};
 use crate::git::Identity;
@@ -59,6 +62,12 @@ pub struct Options {
     pub read_budget: u64,
 }
 
+/// Where results and notes are printed: one result line each on `out`, problems on `err`.
+pub struct Console<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
 /// Credentials, read once from the environment by the binary.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -96,15 +105,6 @@ impl CommandError {
             _ => 2,
         }
     }
-}
-
-/// The default cache: `$XDG_CACHE_HOME/attune`, else `~/.cache/attune`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("attune");
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache").join("attune")
 }
 
 /// One branch's worth of work: its name and the policies (possibly narrowed to one workload).
@@ -156,15 +156,16 @@ pub async fn run<F: Forge>(
     forge: &F,
     opts: &Options,
     env: &Env,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    console: Console<'_>,
 ) -> Result<i32, CommandError> {
+    let Console { out, err } = console;
     let policies = crate::propose::read_policies(&opts.policies)?;
     let repo = RepoRef::parse(&opts.repository)?;
     // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).
     let scope = opts.place.scope(|_| true).ok_or_else(|| {
         CommandError::Input(format!("{} leaves the repository", opts.place.given()))
     })?;
+    let operator = operator(opts, env);
     let mut code = 0;
     for (branch, unit) in units(&policies, opts.branch_per) {
         let export = unit[0]
@@ -178,12 +179,6 @@ pub async fn run<F: Forge>(
             .clone()
             .or_else(|| export.and_then(|e| e.base_branch.clone()))
             .unwrap_or_else(|| "main".into());
-        let mut labels = opts.labels.clone();
-        for l in export.map(|e| e.labels.clone()).unwrap_or_default() {
-            if !labels.contains(&l) {
-                labels.push(l);
-            }
-        }
         let url = opts
             .repo_url
             .clone()
@@ -198,35 +193,9 @@ pub async fn run<F: Forge>(
             scope: scope.clone(),
             scopes: Default::default(),
             clearance,
+            look_for: Vec::new(),
         };
-        let settings = Settings {
-            branch: branch.clone(),
-            identity: Identity {
-                name: opts.author_name.clone(),
-                email: opts.author_email.clone(),
-            },
-            labels,
-            reviewers: opts.reviewers.clone(),
-            team_reviewers: opts.team_reviewers.clone(),
-            draft: opts.draft,
-            min_change_percent: export
-                .and_then(|e| e.min_change_percent)
-                .map_or(10.0, f64::from),
-            limits: Limits {
-                hourly: opts.hourly_limit,
-                concurrent: opts.concurrent_limit,
-                prefix: "attune/".into(),
-            },
-            dry_run: opts.dry_run || export.and_then(|e| e.dry_run).unwrap_or(false),
-            templates: opts.templates.clone(),
-            cache_dir: opts.cache_dir.clone().unwrap_or_else(default_cache_dir),
-            prices: Default::default(),
-            replicas: Default::default(),
-            git_token: env.token.clone(),
-            push_attempts: 3,
-            write_gate: crate::pr::WriteGate::always_open(),
-            read_budget: opts.read_budget,
-        };
+        let settings = Settings::for_branch(branch.clone(), &operator, export);
         let result = sync(forge, &target, &unit, &settings)
             .await
             .map_err(|source| CommandError::Pipeline {
@@ -239,6 +208,27 @@ pub async fn run<F: Forge>(
         report(&result, opts, out, err).map_err(CommandError::Output)?;
     }
     Ok(code)
+}
+
+/// What the flags and the environment decide for every branch.
+fn operator(opts: &Options, env: &Env) -> Operator {
+    Operator {
+        identity: Identity {
+            name: opts.author_name.clone(),
+            email: opts.author_email.clone(),
+        },
+        labels: opts.labels.clone(),
+        reviewers: opts.reviewers.clone(),
+        team_reviewers: opts.team_reviewers.clone(),
+        draft: opts.draft,
+        limits: Limits::attune(opts.hourly_limit, opts.concurrent_limit),
+        dry_run: opts.dry_run,
+        templates: opts.templates.clone(),
+        cache_dir: opts.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        git_token: env.token.clone(),
+        write_gate: WriteGate::always_open(),
+        read_budget: opts.read_budget,
+    }
 }
 
 fn report(

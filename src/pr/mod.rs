@@ -2,24 +2,29 @@
 //!
 //! [`plan`] is the pure decision (create, update, leave, close, or stand back for a human);
 //! [`body`] renders title, body and commit message from templates; [`sync`] runs the whole
-//! pipeline — fetch, edit, commit, push, forge calls — through the [`crate::git`] workspace and a
-//! [`crate::forge::Forge`]. The change set ([`ChangeSet`]) is one value that feeds the diff, the
+//! pipeline — fetch, edit, commit, push, forge calls — through the [`crate::git`] workspace (on
+//! the blocking pool) and a [`crate::forge::Forge`], for the CLI ([`command`]) and the controller
+//! alike, with [`Settings`] made in one place ([`Settings::for_branch`]). The change set ([`ChangeSet`]) is one value that feeds the diff, the
 //! commit, the body and the result. This module knows the lifecycle rules; it does not know how
 //! a forge spells them (the backends do) nor where the repository came from (`locate` does).
 
 pub mod body;
 mod changeset;
 pub mod command;
+mod forge_writes;
 pub mod gate;
+mod git_jobs;
 pub mod marker;
 pub mod plan;
+mod settings;
 mod sync;
 mod write_gate;
 
 pub use changeset::ChangeSet;
 pub use gate::{Clearance, GateError};
 pub use plan::{Branch, Decision, decide};
-pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
+pub use settings::{Limits, Operator, Settings, default_cache_dir};
+pub use sync::{Action, RunResult, Target, sync};
 pub use write_gate::{Write, WriteGate};
 
 /// Why the pipeline stopped. Messages name the step; none carries a credential.
@@ -47,6 +52,8 @@ pub enum PrError {
         "abandoned {write} for {branch}: this replica no longer holds the leader lease (the new leader makes the change)"
     )]
     NotLeader { write: Write, branch: String },
+    #[error("the git worker stopped: {0}")]
+    GitWorker(String),
 }
 
 impl PrError {

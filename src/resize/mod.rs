@@ -18,7 +18,6 @@ mod assess;
 mod containers;
 mod context;
 mod decision;
-pub(crate) mod duration;
 mod execute;
 mod patch;
 mod pod_state;

@@ -8,7 +8,7 @@ use crate::crd::{AttunePolicySpec, ResourcePolicy, UpdateMode};
 use super::ResizeError;
 use super::amount::Amount;
 use super::decision::Resource;
-use super::duration::parse_go_duration;
+use crate::crd::duration::parse_go_duration;
 
 /// Defaults from the CRD documentation (`updateStrategy`, `cpu`, `memory`).
 const DEFAULT_COOLDOWN: Duration = Duration::from_secs(3600);

@@ -8,8 +8,8 @@ use url::Url;
 
 use super::promql::valid_metric_name;
 use super::{BearerToken, UsageError};
+use crate::crd::duration::parse_go_duration;
 use crate::crd::{MetricsSource, PodAggregation, PrometheusSource};
-use crate::resize::duration::parse_go_duration;
 
 /// Parameters the query itself sets; a policy may not override them.
 const RESERVED_PARAMETERS: [&str; 6] = ["query", "start", "end", "step", "time", "timeout"];

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::support::git_http::{GitServer, TOKEN, git};
 use crate::support::memory_forge::MemoryForge;
 use attune::controller::Config;
+use attune::controller::gitops::forge::GivenForge;
 use attune::controller::gitops::{Env, Located, Memory, Report, reconcile_located};
 use attune::crd::{
     AttunePolicy, Export, GitProvider, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
@@ -129,7 +130,16 @@ async fn run(w: &World, memory: &Memory, p: &AttunePolicy, located: &[Located]) 
         metrics: &w.metrics,
         memory,
     };
-    reconcile_located(&env, p, located, &w.forge, Some(TOKEN.into())).await
+    reconcile_located(
+        &env,
+        p,
+        located,
+        GivenForge {
+            forge: &w.forge,
+            git_token: Some(TOKEN.into()),
+        },
+    )
+    .await
 }
 
 fn reason(r: &Report) -> &str {

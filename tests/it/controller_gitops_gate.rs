@@ -10,6 +10,7 @@ use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
 use crate::support::tiny_http::Tiny;
 use attune::controller::Config;
+use attune::controller::gitops::forge::GivenForge;
 use attune::controller::gitops::{Env, Located, Memory, Report, reconcile_located};
 use attune::crd::{AttunePolicy, Export, PullRequestExport, UpdateStrategy, load_policies};
 use attune::forge::Forge;
@@ -69,7 +70,16 @@ async fn reconcile<F: Forge>(
     p: &AttunePolicy,
     forge: &F,
 ) -> Report {
-    reconcile_located(env, p, &located(server, p), forge, Some(TOKEN.into())).await
+    reconcile_located(
+        env,
+        p,
+        &located(server, p),
+        GivenForge {
+            forge,
+            git_token: Some(TOKEN.into()),
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use attune::controller::gitops::forge::{ForgeSlot, Lazy, gitea};
+use attune::controller::gitops::forge::{ForgeSlot, PolicyForge};
 use attune::controller::gitops::gate::Admission;
 use attune::crd::{AttunePolicy, PullRequestExport, load_policies};
 use attune::forge::RepoRef;
@@ -105,7 +105,7 @@ async fn the_token_is_read_from_the_policy_namespace_only() {
     // base64("tok-7c1e9b\n"): the trailing newline kubectl often adds is dropped.
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
     let admitted = Admitted::at("http://127.0.0.1:9");
-    let mut slot = Lazy::for_policy(&client, &p, &export, gitea);
+    let mut slot = PolicyForge::for_policy(&client, &p, &export);
     let token = slot.get(&admitted.admission()).await.unwrap().token;
     assert_eq!(token.as_ref().map(|t| t.expose()), Some("tok-7c1e9b"));
     // The client is made once: asking again reads nothing.
@@ -125,7 +125,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": "secrets \"forge-token\" not found", "reason": "NotFound", "code": 404}),
     );
-    let failure = Lazy::for_policy(&client, &p, &export, gitea)
+    let failure = PolicyForge::for_policy(&client, &p, &export)
         .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
@@ -136,7 +136,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
     );
 
     let (client, _) = server(200, secret(json!({"other": "dG9rLTdjMWU5Ygo="})));
-    let failure = Lazy::for_policy(&client, &p, &export, gitea)
+    let failure = PolicyForge::for_policy(&client, &p, &export)
         .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
@@ -153,7 +153,7 @@ async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
     let (p, mut export) = policy();
     export.api_url = None;
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
-    let failure = Lazy::for_policy(&client, &p, &export, gitea)
+    let failure = PolicyForge::for_policy(&client, &p, &export)
         .get(&Admitted::at("http://127.0.0.1:9").admission())
         .await
         .err()
@@ -182,7 +182,7 @@ async fn a_client_for_another_forge_or_over_unallowed_http_is_never_handed_out()
         let client = client.clone();
         let p = p.clone();
         async move {
-            Lazy::for_policy(&client, &p, &export, gitea)
+            PolicyForge::for_policy(&client, &p, &export)
                 .get(&admitted.admission())
                 .await
                 .err()

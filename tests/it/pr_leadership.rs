@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
 use attune::controller::Config;
+use attune::controller::gitops::forge::GivenForge;
 use attune::controller::gitops::{Env, Located, Memory, reconcile_located};
 use attune::crd::{AttunePolicy, Export, PullRequestExport, UpdateStrategy, load_policies};
 use attune::forge::Forge as _;
@@ -76,6 +77,7 @@ fn world() -> World {
         scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
         clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
+        look_for: Vec::new(),
     };
     World {
         server,
@@ -248,7 +250,16 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
         }),
     }];
 
-    let r = reconcile_located(&env, &p, &located, &w.forge, Some(TOKEN.into())).await;
+    let r = reconcile_located(
+        &env,
+        &p,
+        &located,
+        GivenForge {
+            forge: &w.forge,
+            git_token: Some(TOKEN.into()),
+        },
+    )
+    .await;
     let message = r.condition.message.clone().unwrap_or_default();
     assert!(
         message.contains(
@@ -278,7 +289,16 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
 
     // Leading again, the same replica does the work.
     tx.send_replace(true);
-    let r = reconcile_located(&env, &p, &located, &w.forge, Some(TOKEN.into())).await;
+    let r = reconcile_located(
+        &env,
+        &p,
+        &located,
+        GivenForge {
+            forge: &w.forge,
+            git_token: Some(TOKEN.into()),
+        },
+    )
+    .await;
     assert_eq!(
         r.condition.reason.as_deref(),
         Some("PullRequestOpen"),

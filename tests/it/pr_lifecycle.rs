@@ -64,6 +64,7 @@ fn world() -> World {
         scope: attune::repo::Scope::whole(),
         scopes: Default::default(),
         clearance: Clearance::new(&forge.api_base(), &server.url("gitops")).unwrap(),
+        look_for: Vec::new(),
     };
     World {
         server,

@@ -39,9 +39,18 @@ struct Workload<'a> {
     containers: Vec<(&'a str, &'a ResourceValues)>,
 }
 
-/// Hex digests of the group's inputs: `(all, wanted)`, where `wanted` covers only what the pull
-/// request should say and `all` adds what the owner reports and the shadowing settings.
-pub fn of(group: &Group, export: &PullRequestExport) -> (String, String) {
+/// Hex digests of a group's inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Everything: what the pull request should say, what the owner reports (the commit it
+    /// applied) and the shadowing settings.
+    pub all: String,
+    /// Only what the pull request should say: a change here is what the cooldown holds back.
+    pub wanted: String,
+}
+
+/// The fingerprint of `group`'s inputs under `export`.
+pub fn of(group: &Group, export: &PullRequestExport) -> Fingerprint {
     let wanted = digest(&Wanted {
         branch: &group.branch,
         repo: group.repo.to_string(),
@@ -70,7 +79,7 @@ pub fn of(group: &Group, export: &PullRequestExport) -> (String, String) {
         shadows: &group.shadows,
         checks: group.checks.iter().map(|c| c.file.as_str()).collect(),
     });
-    (all, wanted)
+    Fingerprint { all, wanted }
 }
 
 fn digest(value: &impl Serialize) -> String {
@@ -87,7 +96,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::controller::gitops::group::{Located, plan};
+    use crate::controller::gitops::Located;
+    use crate::controller::gitops::group::tests::plan;
     use crate::crd::{ContainerRecommendation, WorkloadRecommendation};
     use crate::locate::{ObjectKind, ObjectRef, Revision, RevisionKind, Source, Tool};
 
@@ -137,23 +147,26 @@ mod tests {
     #[test]
     fn values_revision_and_settings_change_it_timestamps_do_not() {
         let export = PullRequestExport::default();
-        let (all, wanted) = of(&group("250m", "aaa", "t1"), &export);
+        let Fingerprint { all, wanted } = of(&group("250m", "aaa", "t1"), &export);
         assert_eq!((all.len(), wanted.len()), (64, 64));
         assert_eq!(
-            (all.clone(), wanted.clone()),
+            Fingerprint {
+                all: all.clone(),
+                wanted: wanted.clone()
+            },
             of(&group("250m", "aaa", "t2"), &export)
         );
         let moved = of(&group("200m", "aaa", "t1"), &export);
-        assert!(moved.0 != all && moved.1 != wanted);
+        assert!(moved.all != all && moved.wanted != wanted);
         let synced = of(&group("250m", "bbb", "t1"), &export);
         assert!(
-            synced.0 != all && synced.1 == wanted,
+            synced.all != all && synced.wanted == wanted,
             "a sync is no new proposal"
         );
         let dry = PullRequestExport {
             dry_run: Some(true),
             ..Default::default()
         };
-        assert_ne!(wanted, of(&group("250m", "aaa", "t1"), &dry).1);
+        assert_ne!(wanted, of(&group("250m", "aaa", "t1"), &dry).wanted);
     }
 }

@@ -13,9 +13,8 @@ use kube::api::Api;
 
 use super::gate::{self, Admission};
 use crate::crd::{GitProvider, PullRequestExport};
-use crate::forge::Forge;
-use crate::forge::gitea::Gitea;
-use crate::forge::github::{GitHub, GitHubAuth};
+use crate::forge::github::GitHubAuth;
+use crate::forge::{AnyForge, Connection, Forge, connect};
 use crate::metrics::FailureCategory;
 use crate::pr::Clearance;
 use crate::secret::SecretToken;
@@ -74,72 +73,57 @@ pub trait ForgeSlot: sealed::Make {
 impl<T: sealed::Make> ForgeSlot for T {}
 
 /// A client made elsewhere (tests, or a caller that already has one).
-pub struct Ready<'a, F> {
+pub struct GivenForge<'a, F> {
     pub forge: &'a F,
     pub git_token: Option<SecretToken>,
 }
 
-impl<F: Forge> sealed::Make for Ready<'_, F> {
+impl<F: Forge> sealed::Make for GivenForge<'_, F> {
     type F = F;
     async fn make(&mut self) -> Result<(&F, Option<SecretToken>), Failure> {
         Ok((self.forge, self.git_token.clone()))
     }
 }
 
-/// Builds a backend from the export settings and a token.
-pub type Build<F> = fn(&PullRequestExport, &SecretToken) -> Result<F, Failure>;
-
-/// Reads the token Secret and builds the client the first time a branch asks.
-pub struct Lazy<'a, F> {
+/// The policy's own forge client: reads the token Secret from the policy's namespace and
+/// connects the first time a branch asks, then hands the same client out.
+pub struct PolicyForge<'a> {
     pub client: &'a kube::Client,
     /// The policy's namespace: the only one a token is read from.
     pub namespace: &'a str,
     pub export: &'a PullRequestExport,
-    pub build: Build<F>,
-    made: Option<Result<(F, SecretToken), Failure>>,
+    connected: Option<Result<(AnyForge, SecretToken), Failure>>,
 }
 
-impl<'a, F> Lazy<'a, F> {
-    pub fn new(
-        client: &'a kube::Client,
-        namespace: &'a str,
-        export: &'a PullRequestExport,
-        build: Build<F>,
-    ) -> Self {
-        Lazy {
-            client,
-            namespace,
-            export,
-            build,
-            made: None,
-        }
-    }
-}
-
-impl<'a, F> Lazy<'a, F> {
+impl<'a> PolicyForge<'a> {
     /// The slot for `policy`: its token is read from the policy's namespace.
     pub fn for_policy(
         client: &'a kube::Client,
         policy: &'a crate::crd::AttunePolicy,
         export: &'a PullRequestExport,
-        build: Build<F>,
     ) -> Self {
-        let namespace = policy.metadata.namespace.as_deref().unwrap_or("default");
-        Lazy::new(client, namespace, export, build)
+        PolicyForge {
+            client,
+            namespace: policy.metadata.namespace.as_deref().unwrap_or("default"),
+            export,
+            connected: None,
+        }
     }
 }
 
-impl<F: Forge> sealed::Make for Lazy<'_, F> {
-    type F = F;
-    async fn make(&mut self) -> Result<(&F, Option<SecretToken>), Failure> {
-        if self.made.is_none() {
-            let made = match read_token(self.client, self.namespace, self.export).await {
-                Ok(token) => (self.build)(self.export, &token).map(|f| (f, token)),
+impl sealed::Make for PolicyForge<'_> {
+    type F = AnyForge;
+    async fn make(&mut self) -> Result<(&AnyForge, Option<SecretToken>), Failure> {
+        if self.connected.is_none() {
+            let connected = match read_token(self.client, self.namespace, self.export).await {
+                Ok(token) => connection(self.export, &token)
+                    .and_then(|c| connect(c).map_err(|e| forge_failure(&e)))
+                    .map(|f| (f, token)),
                 Err(e) => Err(e),
             };
-            self.made = Some(made);
+            self.connected = Some(connected);
         }
-        match &self.made {
+        match &self.connected {
             Some(Ok((forge, token))) => Ok((forge, Some(token.clone()))),
             Some(Err(e)) => Err(e.clone()),
             None => Err(bad("the forge client was not built")),
@@ -228,17 +212,22 @@ fn forge_failure(e: &crate::forge::ForgeError) -> Failure {
     }
 }
 
-/// A GitHub client (`apiUrl` for GitHub Enterprise Server's REST root).
-pub fn github(export: &PullRequestExport, token: &SecretToken) -> Result<GitHub, Failure> {
-    GitHub::new(GitHubAuth::Token(token.clone()), api_url(export)?).map_err(|e| forge_failure(&e))
-}
-
-/// A Gitea client; `apiUrl` is the Gitea base URL and required.
-pub fn gitea(export: &PullRequestExport, token: &SecretToken) -> Result<Gitea, Failure> {
-    let url = api_url(export)?.ok_or_else(|| {
-        bad("export.pullRequest.apiUrl is required with provider gitea: set it to the Gitea base url")
-    })?;
-    Gitea::new(url, token).map_err(|e| forge_failure(&e))
+/// The connection `export` names: GitHub (`apiUrl` for GitHub Enterprise Server's REST root)
+/// or Gitea (`apiUrl` is the Gitea base URL and required).
+pub fn connection(export: &PullRequestExport, token: &SecretToken) -> Result<Connection, Failure> {
+    let api_url = api_url(export)?;
+    Ok(match provider(export)? {
+        GitProvider::Gitea => Connection::Gitea {
+            base_url: api_url.ok_or_else(|| {
+                bad("export.pullRequest.apiUrl is required with provider gitea: set it to the Gitea base url")
+            })?,
+            token: token.clone(),
+        },
+        _ => Connection::GitHub {
+            api_url,
+            auth: GitHubAuth::Token(token.clone()),
+        },
+    })
 }
 
 /// Which backend a policy asks for; GitLab is refused with a message.

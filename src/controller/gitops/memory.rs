@@ -1,20 +1,21 @@
 //! What the GitOps step remembers between reconciles, in process only: per policy and branch, the
 //! fingerprint of the inputs last acted on, what came of it, when the forge was last read and
 //! when the pull request was last written. After a restart it is empty; `pr::sync` then finds
-//! the existing pull request by its head branch, so nothing is opened twice. It stores and forgets; it decides nothing.
+//! the existing pull request by its head branch, so nothing is opened twice. It stores and
+//! forgets; it decides nothing.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use super::fingerprint::Fingerprint;
 use super::outcome::Outcome;
 
 /// One branch's memory.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub fingerprint: String,
-    /// The part of the fingerprint that says what the pull request should carry.
-    pub wanted: String,
+    /// The inputs last acted on (for a refusal: its message, told once).
+    pub fingerprint: Fingerprint,
     pub outcome: Outcome,
     /// When the forge (or git) was last asked about this branch.
     pub polled: SystemTime,
@@ -74,8 +75,10 @@ mod tests {
 
     fn entry() -> Entry {
         Entry {
-            fingerprint: "f".into(),
-            wanted: "w".into(),
+            fingerprint: Fingerprint {
+                all: "f".into(),
+                wanted: "w".into(),
+            },
             outcome: Outcome::new(Reason::Open, String::new()),
             polled: SystemTime::UNIX_EPOCH,
             written: None,

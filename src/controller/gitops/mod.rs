@@ -1,27 +1,38 @@
 //! The GitOps step of a reconcile: carries a policy's recommendations to the Git repository that
-//! deploys its workloads, as one pull request per policy and source.
+//! deploys its workloads, as one pull request per policy and source. It reads as its steps:
 //!
-//! For each target workload with a recommendation, [`crate::locate`] finds the Argo CD
-//! Application or Flux Kustomization/HelmRelease that deploys it and the repository, revision
-//! and path it comes from. [`group`] admits only repositories that both the operator's allowlist
-//! ([`allow`]) and that discovered ownership agree on, and groups the workloads into branches;
-//! [`run`] runs [`crate::pr::sync`] per branch unless the branch's inputs are unchanged
-//! ([`fingerprint`], [`Memory`]), in which case steady state costs no git fetch and no forge
-//! write, and reads the pull request state only every `pr_poll_interval`. [`outcome`] turns the
-//! results into `status.gitops`, the `GitOpsPullRequest` condition and events. The forge token is
-//! read from the policy's own namespace ([`forge`]) and goes only to the forge client and the git
-//! credentials, and only to endpoints the allowlist admits for the branch's repository ([`gate`]). This module does not edit files, speak a forge's API or walk owner chains; it
-//! decides which pipeline runs where, and reports.
+//! 1. **locate** ([`reconcile`]): [`crate::locate`] traces each target workload with a
+//!    recommendation to the Argo CD Application or Flux Kustomization/HelmRelease that deploys
+//!    it, and the repository, revision and path it comes from ([`Located`]).
+//! 2. **admit and group** ([`group::plan`]): only repositories that both the operator's
+//!    allowlist ([`allow`]) and the discovered ownership agree on are admitted ([`admit`]); the
+//!    admitted workloads are grouped into branches.
+//! 3. **per branch** ([`branch`]): reuse the remembered result when the branch's inputs are
+//!    unchanged ([`fingerprint`], [`Memory`]: steady state costs no git fetch and no forge
+//!    write, and reads the pull request state only every `pr_poll_interval`), hold a change
+//!    back during the cooldown, or run the pipeline ([`pipeline`], which calls
+//!    [`crate::pr::sync`]).
+//! 4. **status** ([`pass`]): the branches' outcomes ([`outcome`]) become `status.gitops`, the
+//!    `GitOpsPullRequest` condition and events.
+//!
+//! The forge token is read from the policy's own namespace ([`forge`]) and goes only to the
+//! forge client and the git credentials, and only to endpoints the allowlist admits for the
+//! branch's repository ([`gate`]). This module does not open git repositories, edit files, speak
+//! a forge's API or walk owner chains; it decides which pipeline runs where, and reports.
 
+mod admit;
 mod allow;
+mod branch;
 mod fingerprint;
 pub mod forge;
 pub mod gate;
 pub mod group;
+mod located;
 mod memory;
 pub mod outcome;
+mod pass;
+mod pipeline;
 mod refuse;
-mod run;
 
 use std::time::Duration;
 
@@ -29,18 +40,23 @@ pub use allow::{
     Verdict, check as check_repository, malformed as malformed_pattern,
     matches as repository_matches,
 };
-pub use group::{Located, Unlocated};
+pub use located::{Located, Unlocated};
 pub use memory::Memory;
-pub use run::Env;
 
-use super::{Context, LiveWorkload, Note};
-use crate::crd::{
-    AttunePolicy, Condition, GitOpsStatus, GitProvider, PullRequestExport, UpdateMode,
-};
+use super::{Config, Context, LiveWorkload, Note};
+use crate::crd::{AttunePolicy, Condition, GitOpsStatus, PullRequestExport, UpdateMode};
 use crate::forge::Forge;
 use crate::locate::LocateError;
 use crate::locate::fetch::FetchError;
+use crate::metrics::Metrics;
 use outcome::{Outcome, Reason};
+
+/// What the step needs from the controller besides the policy.
+pub struct Env<'a> {
+    pub config: &'a Config,
+    pub metrics: &'a Metrics,
+    pub memory: &'a Memory,
+}
 
 /// What the step reports back to the reconcile.
 #[derive(Debug, Clone)]
@@ -54,27 +70,15 @@ pub struct Report {
 }
 
 impl Report {
-    fn only(reason: Reason, message: &str, policy: &AttunePolicy) -> Report {
+    fn only(reason: Reason, message: &str, policy: &AttunePolicy) -> Box<Report> {
         let o = Outcome::new(reason, message.to_owned());
-        Report {
+        Box::new(Report {
             status: None,
             condition: outcome::condition(&[&o], policy.metadata.generation),
             notes: Vec::new(),
             requeue_after: None,
-        }
+        })
     }
-}
-
-/// A setting that stops the whole policy, reported with an event the first time.
-fn refuse(env: &Env<'_>, policy: &AttunePolicy, message: &str) -> Report {
-    let uid = policy.metadata.uid.clone().unwrap_or_default();
-    refuse::invalid(
-        env,
-        &uid,
-        message,
-        policy.metadata.generation,
-        std::time::SystemTime::now(),
-    )
 }
 
 /// The pull-request export settings, when the policy turns them on and may use them.
@@ -93,37 +97,48 @@ pub fn enabled(policy: &AttunePolicy) -> Result<&PullRequestExport, &'static str
     Ok(export)
 }
 
-/// The workloads that have something to propose.
-fn with_recommendations(
-    workloads: &[LiveWorkload],
-) -> impl Iterator<Item = (&LiveWorkload, crate::crd::WorkloadRecommendation)> {
-    workloads.iter().filter_map(|w| {
-        w.recommendation
-            .clone()
-            .filter(|r| r.containers.iter().any(|c| !c.recommended.is_empty()))
-            .map(|r| (w, r))
-    })
+/// The export settings and the forge they name, or the report that stops the step here.
+fn admitted_export<'p>(
+    env: &Env<'_>,
+    policy: &'p AttunePolicy,
+) -> Result<&'p PullRequestExport, Box<Report>> {
+    let export = enabled(policy).map_err(|why| Report::only(Reason::Disabled, why, policy))?;
+    if let Err(f) = forge::provider(export) {
+        return Err(Box::new(
+            refuse::Refuser::new(env, policy).invalid(&f.message),
+        ));
+    }
+    Ok(export)
 }
 
 /// Runs the step for `policy` over its live target workloads.
 pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWorkload]) -> Report {
-    let uid = policy.metadata.uid.clone().unwrap_or_default();
-    let export = match enabled(policy) {
-        Ok(e) => e,
-        Err(why) => {
-            ctx.gitops.forget(&uid);
-            return Report::only(Reason::Disabled, why, policy);
-        }
-    };
     let env = Env {
         config: &ctx.config,
         metrics: &ctx.metrics,
         memory: &ctx.gitops,
     };
-    let provider = match forge::provider(export) {
-        Ok(p) => p,
-        Err(f) => return refuse(&env, policy, &f.message),
+    if enabled(policy).is_err() {
+        ctx.gitops
+            .forget(&policy.metadata.uid.clone().unwrap_or_default());
+    }
+    let export = match admitted_export(&env, policy) {
+        Ok(e) => e,
+        Err(report) => return *report,
     };
+    let located = locate_sources(ctx, workloads).await;
+    let mut slot = forge::PolicyForge::for_policy(&ctx.client, policy, export);
+    let pass = pass::Pass {
+        env: &env,
+        policy,
+        export,
+        located: &located,
+    };
+    pass::run(&pass, &mut slot).await
+}
+
+/// Step 1: where each workload with a recommendation comes from, or why that is unknown.
+async fn locate_sources(ctx: &Context, workloads: &[LiveWorkload]) -> Vec<Located> {
     let mut located = Vec::new();
     for (w, recommendation) in with_recommendations(workloads) {
         let source =
@@ -143,36 +158,41 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
             source,
         });
     }
-    match provider {
-        GitProvider::Gitea => {
-            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::gitea);
-            run::pass(&env, policy, export, &located, &mut slot).await
-        }
-        _ => {
-            let mut slot = forge::Lazy::for_policy(&ctx.client, policy, export, forge::github);
-            run::pass(&env, policy, export, &located, &mut slot).await
-        }
-    }
+    located
 }
 
-/// Everything after `locate`, with a forge client and git token given: what [`reconcile`] runs
-/// once the sources are known (tests call it with an in-memory forge).
+/// The workloads that have something to propose.
+fn with_recommendations(
+    workloads: &[LiveWorkload],
+) -> impl Iterator<Item = (&LiveWorkload, crate::crd::WorkloadRecommendation)> {
+    workloads.iter().filter_map(|w| {
+        w.recommendation
+            .clone()
+            .filter(|r| r.containers.iter().any(|c| !c.recommended.is_empty()))
+            .map(|r| (w, r))
+    })
+}
+
+/// Everything after `locate`, with a forge client given: what [`reconcile`] runs once the
+/// sources are known (tests call it with an in-memory forge).
 pub async fn reconcile_located<F: Forge>(
     env: &Env<'_>,
     policy: &AttunePolicy,
     located: &[Located],
-    forge: &F,
-    git_token: Option<crate::secret::SecretToken>,
+    forge: forge::GivenForge<'_, F>,
 ) -> Report {
-    let export = match enabled(policy) {
+    let export = match admitted_export(env, policy) {
         Ok(e) => e,
-        Err(why) => return Report::only(Reason::Disabled, why, policy),
+        Err(report) => return *report,
     };
-    if let Err(f) = forge::provider(export) {
-        return refuse(env, policy, &f.message);
-    }
-    let mut slot = forge::Ready { forge, git_token };
-    run::pass(env, policy, export, located, &mut slot).await
+    let mut slot = forge;
+    let pass = pass::Pass {
+        env,
+        policy,
+        export,
+        located,
+    };
+    pass::run(&pass, &mut slot).await
 }
 
 #[cfg(test)]

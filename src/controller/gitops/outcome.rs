@@ -1,15 +1,20 @@
 //! What one branch's run came to, in the policy's vocabulary: the `GitOpsPullRequest` reason, a
 //! message, the pull request it concerns, the events worth publishing and the metric labels.
-//! Maps a [`pr::RunResult`] or a [`pr::PrError`] onto that, and folds every branch's outcome into
-//! the one condition. Pure; knows the condition reasons, not how they were reached.
+//! Maps a [`pr::RunResult`] or a [`pr::PrError`] onto that, folds every branch's outcome into
+//! the one condition, and writes a branch's row of `status.gitops`. Pure; knows the condition
+//! reasons, not how they were reached.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::super::Note;
-use crate::crd::Condition;
+use super::group::{Group, Located};
+use crate::crd::{Condition, GitOpsPullRequest};
 use crate::forge::{ForgeError, PrState};
 use crate::metrics::{FailureCategory, PrAction};
 use crate::pr::{Action, PrError, RunResult};
+use crate::text::ellipsize;
 
 /// `GitOpsPullRequest` reasons, most urgent first: the condition shows the first one present.
 /// The spelling follows the Go operator's (`PullRequest{Open,Failed,DryRun,Cooldown,Disabled}`,
@@ -73,139 +78,164 @@ pub fn note(warning: bool, reason: &str, action: &str, text: &str) -> Note {
         warning,
         reason: reason.into(),
         action: action.into(),
-        note: cap(text, 1000),
+        note: ellipsize(text, 1000),
         pod: None,
     }
 }
 
-/// `text` cut to at most `max` bytes on a character boundary.
-pub fn cap(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
 /// The outcome, events and metric label of a completed run for `branch`.
 pub fn from_run(r: &RunResult, branch: &str) -> (Outcome, Vec<Note>, PrAction) {
+    let said = if r.dry_run {
+        Said {
+            reason: Reason::DryRun,
+            state: r.previous,
+            message: format!("{branch}: would be {}: {}", r.action, r.reason),
+            metric: PrAction::DryRun,
+            event: None,
+        }
+    } else {
+        what_was_done(r, branch)
+    };
+    let mut message = said.message;
+    message.push_str(&problems(r));
+    let outcome = Outcome {
+        reason: said.reason,
+        message,
+        number: r.number,
+        url: r.url.clone(),
+        state: said.state,
+        change_hash: Some(r.change_hash.clone()).filter(|h| !h.is_empty()),
+    };
+    (outcome, said.event.into_iter().collect(), said.metric)
+}
+
+/// A run in the policy's words.
+struct Said {
+    reason: Reason,
+    /// The pull request's state after the run.
+    state: Option<PrState>,
+    message: String,
+    metric: PrAction,
+    /// The event a write is worth.
+    event: Option<Note>,
+}
+
+/// What a run that was no dry run did.
+fn what_was_done(r: &RunResult, branch: &str) -> Said {
     let pr = match (r.number, &r.url) {
         (Some(n), Some(url)) => format!("#{n} ({url})"),
         (Some(n), None) => format!("#{n}"),
         _ => "the pull request".into(),
     };
-    let mut notes = Vec::new();
-    let (reason, state, message, metric) = if r.dry_run {
-        (
-            Reason::DryRun,
-            r.previous,
-            format!("{branch}: would be {}: {}", r.action, r.reason),
-            PrAction::DryRun,
-        )
-    } else {
-        match (r.action, r.previous) {
-            (Action::Created, _) => {
-                let text = format!("opened {pr} from {branch}");
-                notes.push(note(false, "PullRequestOpened", "OpenPullRequest", &text));
-                (Reason::Open, Some(PrState::Open), text, PrAction::Created)
-            }
-            (Action::Updated, _) => {
-                let text = format!("updated {pr} on {branch}: {}", r.reason);
-                notes.push(note(
-                    false,
-                    "PullRequestUpdated",
-                    "UpdatePullRequest",
-                    &text,
-                ));
-                (Reason::Open, Some(PrState::Open), text, PrAction::Updated)
-            }
-            (Action::Closed, _) => {
-                let text = format!("closed {pr}: {}", r.reason);
-                notes.push(note(false, "PullRequestClosed", "ClosePullRequest", &text));
-                (
-                    Reason::NoDrift,
-                    Some(PrState::Closed),
-                    text,
-                    PrAction::Closed,
-                )
-            }
-            (Action::Unchanged, Some(PrState::Open)) => (
-                Reason::Open,
-                Some(PrState::Open),
-                format!("{pr} is open and up to date"),
-                PrAction::Unchanged,
-            ),
-            (Action::Unchanged, Some(PrState::Merged)) => (
-                Reason::Merged,
-                Some(PrState::Merged),
-                format!("{pr} was merged; {}", r.reason),
-                PrAction::Unchanged,
-            ),
-            (Action::Unchanged, previous) => (
-                Reason::NoDrift,
-                previous,
-                format!("{branch}: {}", r.reason),
-                PrAction::Unchanged,
-            ),
-            (Action::Skipped, Some(PrState::Closed)) => (
-                Reason::Closed,
-                Some(PrState::Closed),
-                format!("{pr}: {}", r.reason),
-                PrAction::Skipped,
-            ),
-            (Action::Skipped, Some(state)) => (
-                if state == PrState::Open {
-                    Reason::Open
-                } else {
-                    Reason::Merged
-                },
-                Some(state),
-                format!("{pr}: {}", r.reason),
-                PrAction::Skipped,
-            ),
-            // No pull request yet and none opened: a rate limit or a branch someone else owns.
-            (Action::Skipped, None) => (
-                Reason::Cooldown,
-                None,
-                format!("{branch}: {}", r.reason),
-                PrAction::Skipped,
-            ),
-        }
-    };
-    let mut message = message;
-    if !r.outcome.problems.is_empty() {
-        let list: Vec<String> = r
-            .outcome
-            .problems
-            .iter()
-            .take(3)
-            .map(|p| format!("{}/{}: {}", p.kind, p.workload, p.reason))
-            .collect();
-        message.push_str(&format!(
-            "; {} workload(s) could not be edited: {}",
-            r.outcome.problems.len(),
-            list.join(", ")
-        ));
-    }
-    let outcome = Outcome {
+    let said = |reason, state, message: String, metric| Said {
         reason,
-        message,
-        number: r.number,
-        url: r.url.clone(),
         state,
-        change_hash: Some(r.change_hash.clone()).filter(|h| !h.is_empty()),
+        message,
+        metric,
+        event: None,
     };
-    (outcome, notes, metric)
+    let wrote = |reason, state, message: String, metric, event: &str, action: &str| Said {
+        event: Some(note(false, event, action, &message)),
+        ..said(reason, state, message, metric)
+    };
+    let open = Some(PrState::Open);
+    match (r.action, r.previous) {
+        (Action::Created, _) => {
+            let text = format!("opened {pr} from {branch}");
+            wrote(
+                Reason::Open,
+                open,
+                text,
+                PrAction::Created,
+                "PullRequestOpened",
+                "OpenPullRequest",
+            )
+        }
+        (Action::Updated, _) => {
+            let text = format!("updated {pr} on {branch}: {}", r.reason);
+            wrote(
+                Reason::Open,
+                open,
+                text,
+                PrAction::Updated,
+                "PullRequestUpdated",
+                "UpdatePullRequest",
+            )
+        }
+        (Action::Closed, _) => {
+            let text = format!("closed {pr}: {}", r.reason);
+            let closed = Some(PrState::Closed);
+            wrote(
+                Reason::NoDrift,
+                closed,
+                text,
+                PrAction::Closed,
+                "PullRequestClosed",
+                "ClosePullRequest",
+            )
+        }
+        (Action::Unchanged, previous) => unchanged(r, &pr, branch, previous),
+        (Action::Skipped, previous) => skipped(r, &pr, branch, previous),
+    }
+}
+
+fn unchanged(r: &RunResult, pr: &str, branch: &str, previous: Option<PrState>) -> Said {
+    let (reason, message) = match previous {
+        Some(PrState::Open) => (Reason::Open, format!("{pr} is open and up to date")),
+        Some(PrState::Merged) => (Reason::Merged, format!("{pr} was merged; {}", r.reason)),
+        _ => (Reason::NoDrift, format!("{branch}: {}", r.reason)),
+    };
+    Said {
+        reason,
+        state: previous,
+        message,
+        metric: PrAction::Unchanged,
+        event: None,
+    }
+}
+
+fn skipped(r: &RunResult, pr: &str, branch: &str, previous: Option<PrState>) -> Said {
+    let (reason, message) = match previous {
+        Some(PrState::Closed) => (Reason::Closed, format!("{pr}: {}", r.reason)),
+        Some(PrState::Open) => (Reason::Open, format!("{pr}: {}", r.reason)),
+        Some(PrState::Merged) => (Reason::Merged, format!("{pr}: {}", r.reason)),
+        // No pull request yet and none opened: a rate limit or a branch someone else owns.
+        None => (Reason::Cooldown, format!("{branch}: {}", r.reason)),
+    };
+    Said {
+        reason,
+        state: previous,
+        message,
+        metric: PrAction::Skipped,
+        event: None,
+    }
+}
+
+/// `; N workload(s) could not be edited: …` when the run could not edit everything.
+fn problems(r: &RunResult) -> String {
+    let problems = &r.outcome.problems;
+    if problems.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = problems
+        .iter()
+        .take(3)
+        .map(|p| format!("{}/{}: {}", p.kind, p.workload, p.reason))
+        .collect();
+    format!(
+        "; {} workload(s) could not be edited: {}",
+        problems.len(),
+        list.join(", ")
+    )
 }
 
 /// The failure category of a pipeline error, and whether it is worth retrying soon.
 pub fn category(err: &PrError) -> FailureCategory {
     match err {
         PrError::Forge(_) => FailureCategory::Forge,
-        PrError::Git(_) | PrError::PushRejected { .. } => FailureCategory::Git,
+        PrError::Git(_) | PrError::PushRejected { .. } | PrError::GitWorker(_) => {
+            FailureCategory::Git
+        }
         PrError::NotLeader { .. } => FailureCategory::Kubernetes,
         PrError::Template { .. }
         | PrError::NoBase { .. }
@@ -242,10 +272,40 @@ pub fn condition(outcomes: &[&Outcome], generation: Option<i64>) -> Condition {
         type_: "GitOpsPullRequest".into(),
         status: if open { "True" } else { "False" }.into(),
         reason: Some(reason.as_str().into()),
-        message: Some(cap(&message.join("; "), 1024)),
+        message: Some(ellipsize(&message.join("; "), 1024)),
         last_transition_time: None,
         observed_generation: generation,
     }
+}
+
+/// The branch's row in `status.gitops.pullRequests`.
+pub fn row(g: &Group, o: &Outcome) -> GitOpsPullRequest {
+    GitOpsPullRequest {
+        repository: Some(g.repo.to_string()),
+        path: Some(g.path.clone()),
+        revision: Some(g.base.clone()),
+        branch: Some(g.branch.clone()),
+        owner: Some(g.owners.join(", ")),
+        workloads: g.workloads.iter().map(Located::label).collect(),
+        number: o.number.and_then(|n| i64::try_from(n).ok()),
+        url: o.url.clone(),
+        state: o.state.map(|s| {
+            match s {
+                PrState::Open => "open",
+                PrState::Merged => "merged",
+                PrState::Closed => "closed",
+            }
+            .to_owned()
+        }),
+        reason: Some(o.reason.as_str().to_owned()),
+        message: Some(ellipsize(&o.message, 512)),
+        last_change_hash: o.change_hash.clone(),
+    }
+}
+
+/// A time as status fields write it.
+pub fn rfc3339(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -267,6 +327,7 @@ mod tests {
             diff: String::new(),
             body: None,
             outcome: Default::default(),
+            found: Vec::new(),
         }
     }
 
@@ -334,12 +395,5 @@ mod tests {
         assert_eq!(c.observed_generation, Some(4));
         let merged = Outcome::new(Reason::Merged, "merged".into());
         assert_eq!(condition(&[&merged], None).status, "False");
-    }
-
-    #[test]
-    fn long_messages_are_cut_on_a_character_boundary() {
-        let text = "é".repeat(700);
-        let cut = cap(&text, 1000);
-        assert!(cut.len() <= 1000 && cut.ends_with("..."), "{}", cut.len());
     }
 }

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::forge::body::floor_char_boundary;
 use crate::forge::{ForgeError, PrState, PullRequest};
+use crate::text::floor_char_boundary;
 
 #[derive(Deserialize)]
 pub(super) struct ApiPull {

@@ -5,8 +5,8 @@ use http::HeaderMap;
 use serde::Deserialize;
 
 use crate::forge::ForgeError;
-use crate::forge::body::floor_char_boundary;
 use crate::forge::retry::{Attempt, is_transient, rate_limit_wait};
+use crate::text::floor_char_boundary;
 
 /// GitHub answers a second pull request for the same head with a 422 whose detail is buried in
 /// `errors`; name the case so the lifecycle knows to look the existing one up.

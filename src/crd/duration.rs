@@ -1,4 +1,5 @@
-//! Go duration text (`1h`, `90s`, `1h30m`, `1.5h`), as the CRD writes `updateStrategy.cooldown`.
+//! Go duration text (`1h`, `90s`, `1h30m`, `1.5h`), as the CRD writes its durations
+//! (`updateStrategy.cooldown`, `export.pullRequest.cooldown`, the resize and metrics windows).
 
 use std::time::Duration;
 
