@@ -47,6 +47,9 @@ impl Default for Prices {
 pub struct Evidence {
     pub confidence: Option<f64>,
     pub data_points: Option<i64>,
+    /// Values the policy moved away from the recommendation, each with why
+    /// (`explanation.clamped`).
+    pub clamped: Vec<String>,
 }
 
 /// Everything a template may use besides the changes.
@@ -86,6 +89,7 @@ struct ContainerRow {
     confidence: String,
     data_points: String,
     fields: Vec<FieldRow>,
+    clamped: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -181,6 +185,7 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                         .data_points
                         .map_or_else(|| "—".into(), |v| v.to_string()),
                     fields: Vec::new(),
+                    clamped: evidence.clamped,
                 });
                 let last = w.containers.len() - 1;
                 &mut w.containers[last]

@@ -382,6 +382,7 @@ fn render(
                     Evidence {
                         confidence: c.confidence,
                         data_points: c.data_points,
+                        clamped: clamped(c.explanation.as_ref()),
                     },
                 );
             }
@@ -404,6 +405,18 @@ fn render(
     };
     rendered.body = format!("{}\n\n{}\n", rendered.body.trim_end(), marker.render());
     Ok(rendered)
+}
+
+/// The sentences the controller put under `explanation.clamped` (values it moved away from the
+/// recommendation, and why).
+fn clamped(explanation: Option<&serde_json::Value>) -> Vec<String> {
+    explanation
+        .and_then(|e| e.get("clamped"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn push_bot_commit(

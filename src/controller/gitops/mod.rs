@@ -126,6 +126,7 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
     };
     let mut located = Vec::new();
     for (w, recommendation) in with_recommendations(workloads) {
+        let recommendation = super::fields::for_git(policy, w, recommendation);
         let source =
             crate::locate::fetch::locate_live(&ctx.client, &w.identity, &ctx.config.locate)
                 .await
