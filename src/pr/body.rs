@@ -302,3 +302,47 @@ pub fn render(
         commit_message,
     })
 }
+
+#[cfg(test)]
+mod clamp_tests {
+    use super::*;
+    use crate::repo::Site;
+
+    #[test]
+    fn the_body_lists_each_clamped_value_with_its_reason_and_nothing_without() {
+        let change = Change {
+            policy: "p".into(),
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: "app".into(),
+            field: Field::MemoryRequest,
+            file: "web.yaml".into(),
+            from: Some("128Mi".into()),
+            to: "64Mi".into(),
+            site: Site::Manifest,
+        };
+        let sentence = "app memory request 48Mi -> 64Mi: spec.memory.minAllowed is 64Mi";
+        let mut ctx = Context::default();
+        ctx.evidence.insert(
+            "shop/Deployment/web/app".into(),
+            Evidence {
+                clamped: vec![sentence.into()],
+                ..Evidence::default()
+            },
+        );
+        let with = render(std::slice::from_ref(&change), &ctx, None).unwrap();
+        assert!(
+            with.body.contains(&format!("- Clamped: `{sentence}`\n")),
+            "{}",
+            with.body
+        );
+        let without = render(&[change], &Context::default(), None).unwrap();
+        assert!(!without.body.contains("Clamped"), "{}", without.body);
+        // The clamp lines are all the difference.
+        assert_eq!(
+            with.body.replace(&format!("- Clamped: `{sentence}`\n"), ""),
+            without.body
+        );
+    }
+}
