@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod config;
 pub mod events;
+pub mod fields;
 pub mod gitops;
 pub mod leader;
 pub mod pods;
@@ -50,6 +51,9 @@ pub struct Context {
     pub events: events::Publisher,
     /// Skip events already published, by policy, so a lasting skip is told once.
     pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
+    /// Every policy, as the controller's watch last saw it: who else targets a workload.
+    /// Empty (and complete) until the watch sets it.
+    pub policies: kube::runtime::reflector::Store<crate::crd::AttunePolicy>,
 }
 
 impl Context {
@@ -75,6 +79,7 @@ impl Context {
             gitops: gitops::Memory::default(),
             caches,
             skips: Mutex::default(),
+            policies: kube::runtime::reflector::store().0,
         }
     }
 }

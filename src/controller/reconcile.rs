@@ -98,6 +98,10 @@ async fn run(
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(name.clone()))?;
     let key = format!("{ns}/{name}");
+    if !resize::ownership::is_ours(policy) {
+        tracing::debug!(policy = %key, "attune.io/controller names another controller; left alone");
+        return Ok(Action::await_change());
+    }
     // Policies arrive before the pod cache holds its first full list; a reconcile then would
     // see too few pods and nothing would wake it before its requeue.
     if !ctx.caches.ready(CACHE_WAIT).await {
@@ -114,6 +118,8 @@ async fn run(
     // The CRD's rules, again: a policy may predate them or come from a CRD without them.
     if let Err(invalid) = crate::crd::validate(&policy.spec) {
         facts.invalid = Some(invalid.to_string());
+    } else if let Some(refused) = crate::crd::support::refusal(&policy.spec) {
+        facts.invalid = Some(refused);
     } else if !is_supported(target.kind) {
         facts.invalid = Some(format!(
             "targetRef.kind {} is not resized by this controller; use Deployment, StatefulSet \
@@ -136,6 +142,10 @@ async fn run(
         w.object = ctx.caches.object_json(target.kind, &ns, &w.identity.name);
     }
     count(&mut facts, &workloads);
+    facts.more_conditions = vec![
+        super::fields::settle(policy, ctx, &mut workloads).await,
+        super::fields::schedule(&policy.spec, now),
+    ];
 
     let settings = match resize::Settings::from_spec(&policy.spec) {
         Ok(mut s) => {
@@ -155,6 +165,7 @@ async fn run(
     {
         let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
         let mut pending = 0;
+        let mut budget = settings.budget.clone();
         for w in &workloads {
             let Some(recommendation) = &w.recommendation else {
                 continue;
@@ -174,7 +185,7 @@ async fn run(
                         break;
                     }
                 };
-            let plan = decide.plan(&w.pods);
+            let plan = budget.admit(decide.plan(&w.pods));
             let not_at_target = plan.pods.iter().any(|p| match &p.decision {
                 resize::Decision::Resize(_) => true,
                 resize::Decision::Skip(s) => s.reason != SkipReason::AlreadyAtTarget,
@@ -197,11 +208,14 @@ async fn run(
             }
         }
         facts.pending = Some(pending);
+        if let Some(message) = budget.exhausted_message() {
+            notes.push(Note::warning("BudgetExhausted", "Resize", message));
+        }
     }
     notes.extend(new_skip_notes(ctx, &key, skips));
 
-    let gitops_report = if facts.paused {
-        paused_gitops()
+    let gitops_report = if facts.paused || facts.invalid.is_some() {
+        paused_gitops(facts.invalid.as_deref())
     } else {
         gitops::reconcile(ctx, policy, &workloads).await
     };
@@ -256,14 +270,17 @@ async fn run(
     Ok(Action::requeue(after))
 }
 
-fn paused_gitops() -> gitops::Report {
+fn paused_gitops(invalid: Option<&str>) -> gitops::Report {
     gitops::Report {
         status: None,
         condition: Condition {
             type_: "GitOpsPullRequest".into(),
             status: "False".into(),
             reason: Some("PullRequestDisabled".into()),
-            message: Some("spec.paused is true".into()),
+            message: Some(match invalid {
+                Some(why) => format!("the policy is not valid: {why}"),
+                None => "spec.paused is true".into(),
+            }),
             last_transition_time: None,
             observed_generation: None,
         },

@@ -12,7 +12,14 @@ use serde_json::{Map, Value, json};
 use crate::crd::{AttunePolicyStatus, Condition, ResizeHistoryEntry};
 
 /// Condition types this controller writes.
-pub const OWNED_CONDITIONS: [&str; 4] = ["Ready", "Resizing", "ResizeBlocked", "GitOpsPullRequest"];
+pub const OWNED_CONDITIONS: [&str; 6] = [
+    "Ready",
+    "Resizing",
+    "ResizeBlocked",
+    "GitOpsPullRequest",
+    "Superseded",
+    "ScheduleBlocked",
+];
 /// Entries kept in `status.resizeHistory`, as the CRD documents.
 pub const HISTORY_LIMIT: usize = 50;
 
@@ -45,6 +52,8 @@ pub struct Facts {
     pub history: Vec<ResizeHistoryEntry>,
     /// The request changes of resizes the kubelet has declared infeasible, one per pod.
     pub infeasible_changes: Vec<InfeasibleChange>,
+    /// `Superseded` and `ScheduleBlocked`, from [`super::fields`], in that order.
+    pub more_conditions: Vec<Condition>,
 }
 
 /// One change of a pod's last resize, which the API server accepted (so the history says
@@ -248,6 +257,7 @@ pub fn build(
         blocked(facts),
         gitops_condition,
     ];
+    conditions.extend(facts.more_conditions.iter().cloned());
     for c in &mut conditions {
         c.observed_generation = generation;
         let before = previous

@@ -83,17 +83,18 @@ pub async fn run(
         .touched_objects();
 
     let concurrency = config.max_concurrent_reconciles;
-    let ctx = Arc::new(Context::new(
+    // Policies without managedFields: with the recommender's and our own applies on every
+    // status, those were half of what the policy cache held.
+    let (policies, policy_writer) = reflector::store::<AttunePolicy>();
+    let mut ctx = Context::new(
         client.clone(),
         config,
         metrics,
         server_minor,
         caches.clone(),
-    ));
-
-    // Policies without managedFields: with the recommender's and our own applies on every
-    // status, those were half of what the policy cache held.
-    let (policies, policy_writer) = reflector::store::<AttunePolicy>();
+    );
+    ctx.policies = policies.clone();
+    let ctx = Arc::new(ctx);
     let policy_stream = watcher(Api::<AttunePolicy>::all(client), wc())
         .modify(|p| p.metadata.managed_fields = None)
         .reflect(policy_writer)

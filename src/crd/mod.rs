@@ -21,6 +21,7 @@ mod schema;
 mod spec;
 mod status;
 mod strategy;
+pub mod support;
 mod validate;
 
 pub use export::{ConfigMapExport, Export, GitProvider, PullRequestExport};

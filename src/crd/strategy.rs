@@ -140,7 +140,7 @@ pub struct Schedule {
     /// Days on which the windows apply, e.g. Monday. Default: every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days_of_week: Vec<String>,
-    /// IANA time zone of the windows; an unknown zone leaves resizes ungated. Default: UTC.
+    /// IANA time zone of the windows; an unknown zone makes the policy InvalidConfig. Default: UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }

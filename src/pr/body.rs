@@ -47,6 +47,9 @@ impl Default for Prices {
 pub struct Evidence {
     pub confidence: Option<f64>,
     pub data_points: Option<i64>,
+    /// Values the policy moved away from the recommendation, each with why
+    /// (`explanation.clamped`).
+    pub clamped: Vec<String>,
 }
 
 /// Everything a template may use besides the changes.
@@ -86,6 +89,7 @@ struct ContainerRow {
     confidence: String,
     data_points: String,
     fields: Vec<FieldRow>,
+    clamped: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -181,6 +185,7 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                         .data_points
                         .map_or_else(|| "—".into(), |v| v.to_string()),
                     fields: Vec::new(),
+                    clamped: evidence.clamped,
                 });
                 let last = w.containers.len() - 1;
                 &mut w.containers[last]
@@ -296,4 +301,48 @@ pub fn render(
         body,
         commit_message,
     })
+}
+
+#[cfg(test)]
+mod clamp_tests {
+    use super::*;
+    use crate::repo::Site;
+
+    #[test]
+    fn the_body_lists_each_clamped_value_with_its_reason_and_nothing_without() {
+        let change = Change {
+            policy: "p".into(),
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: "app".into(),
+            field: Field::MemoryRequest,
+            file: "web.yaml".into(),
+            from: Some("128Mi".into()),
+            to: "64Mi".into(),
+            site: Site::Manifest,
+        };
+        let sentence = "app memory request 48Mi -> 64Mi: spec.memory.minAllowed is 64Mi";
+        let mut ctx = Context::default();
+        ctx.evidence.insert(
+            "shop/Deployment/web/app".into(),
+            Evidence {
+                clamped: vec![sentence.into()],
+                ..Evidence::default()
+            },
+        );
+        let with = render(std::slice::from_ref(&change), &ctx, None).unwrap();
+        assert!(
+            with.body.contains(&format!("- Clamped: `{sentence}`\n")),
+            "{}",
+            with.body
+        );
+        let without = render(&[change], &Context::default(), None).unwrap();
+        assert!(!without.body.contains("Clamped"), "{}", without.body);
+        // The clamp lines are all the difference.
+        assert_eq!(
+            with.body.replace(&format!("- Clamped: `{sentence}`\n"), ""),
+            without.body
+        );
+    }
 }

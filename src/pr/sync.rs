@@ -302,12 +302,25 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
                     Evidence {
                         confidence: c.confidence,
                         data_points: c.data_points,
+                        clamped: clamped(c.explanation.as_ref()),
                     },
                 );
             }
         }
     }
     evidence
+}
+
+/// The sentences the controller put under `explanation.clamped` (values it moved away from the
+/// recommendation, and why).
+fn clamped(explanation: Option<&serde_json::Value>) -> Vec<String> {
+    explanation
+        .and_then(|e| e.get("clamped"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 #[cfg(test)]

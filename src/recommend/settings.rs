@@ -179,14 +179,14 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads `spec.cpu`, `spec.memory`, `spec.runtimeProfile` and
-    /// `spec.metricsSource.minimumDataPoints`; unset fields take the Go operator's defaults.
-    /// `runtimeProfile: java` makes the memory overhead default 40 % (Java, Python and Node.js
-    /// already default to no memory decrease).
+    /// `spec.metricsSource.minimumDataPoints`; unset fields take the Go operator's defaults,
+    /// adjusted by the runtime profile ([`profile_defaults`]); a field the policy sets wins
+    /// over both.
     pub fn from_spec(spec: &AttunePolicySpec) -> Result<Settings, RecommendError> {
-        let mut memory = ResourceSettings::memory_defaults();
-        if spec.runtime_profile == Some(RuntimeProfile::Java) {
-            memory.overhead_percent = 40.0;
-        }
+        let memory = profile_defaults(
+            ResourceSettings::memory_defaults(),
+            spec.runtime_profile.unwrap_or_default(),
+        );
         let memory_from_cpu_ratio = spec
             .memory
             .memory_from_cpu_ratio
@@ -217,6 +217,22 @@ impl Settings {
             Resource::Memory => &self.memory,
         }
     }
+}
+
+/// The memory defaults of a runtime profile: runtimes whose heap does not give memory back
+/// (java, python, nodejs) never decrease memory, and java gets 40 % overhead for what lives
+/// outside the heap. generic and golang keep the Go operator's defaults. These are defaults:
+/// `spec.memory.allowDecrease` or `spec.memory.overhead`, when set, win.
+pub fn profile_defaults(mut memory: ResourceSettings, profile: RuntimeProfile) -> ResourceSettings {
+    match profile {
+        RuntimeProfile::Java => {
+            memory.allow_decrease = false;
+            memory.overhead_percent = 40.0;
+        }
+        RuntimeProfile::Python | RuntimeProfile::Nodejs => memory.allow_decrease = false,
+        RuntimeProfile::Generic | RuntimeProfile::Golang => {}
+    }
+    memory
 }
 
 /// `overhead` is text: digits with an optional fraction (`20`, `12.5`), at most 900.
@@ -285,6 +301,70 @@ impl FieldNames {
                 min_allowed: "spec.memory.minAllowed",
                 max_allowed: "spec.memory.maxAllowed",
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    fn spec(profile: Option<&str>, memory: serde_json::Value) -> AttunePolicySpec {
+        let mut doc = serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metricsSource": {}, "cpu": {}, "memory": memory,
+        });
+        if let Some(p) = profile {
+            doc["runtimeProfile"] = p.into();
+        }
+        serde_json::from_value(doc).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// (profile, spec.memory, memory allowDecrease, memory overhead).
+    #[test]
+    fn runtime_profiles_set_memory_defaults_table() {
+        let none = serde_json::json!({});
+        let cases = [
+            (None, none.clone(), false, 30.0),
+            (
+                Some("generic"),
+                serde_json::json!({"allowDecrease": true}),
+                true,
+                30.0,
+            ),
+            (
+                Some("golang"),
+                serde_json::json!({"allowDecrease": true}),
+                true,
+                30.0,
+            ),
+            (Some("java"), none.clone(), false, 40.0),
+            (Some("python"), none.clone(), false, 30.0),
+            (Some("nodejs"), none.clone(), false, 30.0),
+            // What the policy sets wins over the profile.
+            (
+                Some("java"),
+                serde_json::json!({"overhead": "25"}),
+                false,
+                25.0,
+            ),
+            (
+                Some("python"),
+                serde_json::json!({"allowDecrease": true}),
+                true,
+                30.0,
+            ),
+        ];
+        for (profile, memory, allow, overhead) in cases {
+            let s = Settings::from_spec(&spec(profile, memory.clone()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.memory.allow_decrease, allow, "{profile:?} {memory}");
+            assert_eq!(s.memory.overhead_percent, overhead, "{profile:?} {memory}");
+            assert_eq!(
+                s.cpu,
+                ResourceSettings::cpu_defaults(),
+                "cpu is never changed"
+            );
         }
     }
 }

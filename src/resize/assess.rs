@@ -14,8 +14,9 @@ use super::pod_state::{
     ResizeStatus, ResizedAt, is_deleting, opted_out, pending_message, phase, resize_status,
     resized_at,
 };
-use super::qos::qos_class;
-use super::target::{Target, target};
+use super::schedule::Verdict;
+use super::target::Target;
+use super::values::decide;
 
 pub(crate) fn assess(ctx: &Context, pod: &Pod) -> Decision {
     match eligible(ctx, pod).and_then(|()| changes(ctx, pod)) {
@@ -33,6 +34,9 @@ fn eligible(ctx: &Context, pod: &Pod) -> Result<(), Skip> {
             R::ObserveOnly,
             format!("updateStrategy.type is {:?}", settings.mode),
         ));
+    }
+    if let Some(Verdict::Outside(why)) = settings.schedule.as_ref().map(|g| g.verdict(ctx.now)) {
+        return Err(Skip::new(R::OutsideSchedule, why));
     }
     if is_deleting(pod) {
         return Err(Skip::new(R::Deleting, "pod has a deletion timestamp"));
@@ -90,9 +94,7 @@ fn cooldown(ctx: &Context, pod: &Pod) -> Result<(), Skip> {
     }
 }
 
-/// Targets container by container and resource by resource. A change that would alter the
-/// pod's QoS class is held back and the rest still go through, so one pinned resource does
-/// not block the others; each accepted change is checked against the ones before it.
+/// The changes [`decide`] makes for the pod, as a resize patch with its tracking annotations.
 fn changes(ctx: &Context, pod: &Pod) -> Result<Resize, Skip> {
     if has_pod_level_resources(pod) {
         return Err(Skip::new(
@@ -101,56 +103,16 @@ fn changes(ctx: &Context, pod: &Pod) -> Result<Resize, Skip> {
         ));
     }
     let original = read_containers(pod).map_err(|e| Skip::new(SkipReason::Unsupported, e))?;
-    let qos = qos_class(&original);
-    let mut view = original.clone();
-    let mut accepted: Vec<(usize, Resource, Target)> = Vec::new();
-    let mut held: Vec<Held> = Vec::new();
-    let mut recommended_any = false;
-    for index in 0..original.len() {
-        if !original[index].resizable {
-            continue;
-        }
-        let Some(recommended) = ctx.recommended.get(&original[index].name) else {
-            continue;
-        };
-        recommended_any = true;
-        for resource in Resource::ALL {
-            let Some(value) = recommended.get(resource) else {
-                continue;
-            };
-            let rule = ctx.settings.rule(resource);
-            let allowed = ctx.limit_decrease_allowed(resource);
-            let before = view[index].pair(resource).clone();
-            let wanted = target(resource, &before, value, rule, allowed);
-            let hold = |reason| Held {
-                container: original[index].name.clone(),
-                resource,
-                reason,
-            };
-            if wanted.is_noop() {
-                if wanted.limit_held {
-                    held.push(hold(SkipReason::MemoryLimitDecreaseUnsupported));
-                }
-                continue;
-            }
-            *view[index].pair_mut(resource) = wanted.apply(&before);
-            if qos_class(&view) != qos {
-                *view[index].pair_mut(resource) = before;
-                held.push(hold(if wanted.limit_held {
-                    SkipReason::MemoryLimitDecreaseUnsupported
-                } else {
-                    SkipReason::WouldChangeQoS
-                }));
-                continue;
-            }
-            if wanted.limit_held {
-                held.push(hold(SkipReason::MemoryLimitDecreaseUnsupported));
-            }
-            accepted.push((index, resource, wanted));
-        }
-    }
+    let values = decide(&ctx.settings, &ctx.recommended, &original, &|r| {
+        ctx.limit_decrease_allowed(r)
+    });
+    let (accepted, held) = (values.accepted, values.held);
     if accepted.is_empty() {
-        return Err(nothing_to_do(recommended_any, &held, qos.as_str()));
+        return Err(nothing_to_do(
+            values.recommended_any,
+            &held,
+            values.qos.as_str(),
+        ));
     }
     let changes = to_changes(&original, &accepted);
     Ok(Resize {

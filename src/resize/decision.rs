@@ -99,6 +99,10 @@ pub enum SkipReason {
     Rejected,
     /// The pod no longer exists.
     Gone,
+    /// Outside `updateStrategy.schedule`.
+    OutsideSchedule,
+    /// `maxTotalCpuIncrease` / `maxTotalMemoryIncrease` is used up for this cycle.
+    BudgetExhausted,
 }
 
 impl SkipReason {
@@ -123,6 +127,8 @@ impl SkipReason {
             SkipReason::Unsupported => "Unsupported",
             SkipReason::Rejected => "Rejected",
             SkipReason::Gone => "Gone",
+            SkipReason::OutsideSchedule => "OutsideSchedule",
+            SkipReason::BudgetExhausted => "BudgetExhausted",
         }
     }
 }

@@ -15,20 +15,26 @@
 mod amount;
 pub mod annotations;
 mod assess;
+pub mod budget;
 mod containers;
 mod context;
 mod decision;
 mod execute;
+pub mod ownership;
 mod patch;
 mod pod_state;
 mod qos;
+pub mod schedule;
 mod select;
 mod settings;
+pub mod sidecars;
 mod target;
+pub mod values;
 
 #[cfg(test)]
 mod tests;
 
+pub use budget::Budget;
 pub use context::{Context, MEMORY_LIMIT_DECREASE_MINOR, MIN_SERVER_MINOR, server_minor};
 pub use decision::{
     Change, Decision, Field, Held, Plan, PodDecision, Resize, Resource, Skip, SkipReason,
@@ -55,6 +61,10 @@ pub enum ResizeError {
         #[source]
         source: QuantityError,
     },
+    #[error("{field}: {value:?} is not a non-negative quantity such as 500m or 1Gi")]
+    BadBudget { field: String, value: String },
+    #[error(transparent)]
+    Schedule(#[from] schedule::ScheduleError),
     #[error("{resource} minAllowed {min} and maxAllowed {max} do not make a range")]
     BadBounds {
         resource: Resource,

@@ -7,7 +7,10 @@ use crate::crd::{AttunePolicySpec, ResourcePolicy, UpdateMode};
 
 use super::ResizeError;
 use super::amount::Amount;
+use super::budget::Budget;
 use super::decision::Resource;
+use super::schedule::Gate;
+use super::sidecars::Exclusions;
 use crate::crd::duration::parse_go_duration;
 
 /// Defaults from the CRD documentation (`updateStrategy`, `cpu`, `memory`).
@@ -68,6 +71,12 @@ pub struct Settings {
     pub cpu: ResourceRule,
     pub memory: ResourceRule,
     pub eligibility: Eligibility,
+    /// `updateStrategy.schedule`; `None` resizes at any time.
+    pub schedule: Option<Gate>,
+    /// `excludedContainers` and `excludeKnownSidecars`.
+    pub exclusions: Exclusions,
+    /// `maxTotalCpuIncrease` / `maxTotalMemoryIncrease`, full: each cycle starts from a clone.
+    pub budget: Budget,
 }
 
 impl Settings {
@@ -103,6 +112,9 @@ impl Settings {
             cpu: resource_rule(Resource::Cpu, &spec.cpu)?,
             memory: resource_rule(Resource::Memory, &spec.memory)?,
             eligibility: Eligibility::default(),
+            schedule: Gate::from_spec(strategy.schedule.as_ref())?,
+            exclusions: Exclusions::from_spec(spec),
+            budget: Budget::from_strategy(Some(&strategy))?,
         })
     }
 

@@ -15,6 +15,17 @@ pub(crate) struct Target {
     pub limit: Option<Amount>,
     /// The policy wanted a lower limit, which the server cannot apply; the limit stays.
     pub limit_held: bool,
+    /// The recommendation was outside `[minAllowed, maxAllowed]`: the bound it was moved to.
+    pub bound: Option<Bound>,
+    /// The request was lowered to the container's limit (a request above it is invalid).
+    pub capped_by_limit: Option<Amount>,
+}
+
+/// Which bound of the policy a recommendation was clamped to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bound {
+    Min,
+    Max,
 }
 
 impl Target {
@@ -41,8 +52,16 @@ pub(crate) fn target(
     limit_decrease_allowed: bool,
 ) -> Target {
     let wanted = recommended.clamp(&rule.min, &rule.max);
+    let bound = if recommended.lt(&rule.min) {
+        Some(Bound::Min)
+    } else if rule.max.lt(recommended) {
+        Some(Bound::Max)
+    } else {
+        None
+    };
     let current_request = pair.effective_request();
     let mut limit_held = false;
+    let mut capped_by_limit = None;
     let (request, limit) = match &pair.limit {
         // No limit: only the request moves, and no limit is ever added.
         None => (wanted, None),
@@ -61,6 +80,7 @@ pub(crate) fn target(
             }
             // A request above the limit is invalid; the limit only rises through the ratio.
             let request = if new_limit.lt(&wanted) {
+                capped_by_limit = Some(new_limit.clone());
                 new_limit.clone()
             } else {
                 wanted
@@ -78,5 +98,7 @@ pub(crate) fn target(
             _ => None,
         },
         limit_held,
+        bound,
+        capped_by_limit,
     }
 }

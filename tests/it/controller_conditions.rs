@@ -223,7 +223,9 @@ async fn another_writers_condition_survives_and_we_write_once_per_change() {
                 "GitOpsPullRequest",
                 "Ready",
                 "ResizeBlocked",
-                "Resizing"
+                "Resizing",
+                "ScheduleBlocked",
+                "Superseded"
             ]
         );
         let degraded = live["conditions"]
@@ -246,7 +248,15 @@ async fn another_writers_condition_survives_and_we_write_once_per_change() {
     let key = |t: &str| format!("k:{{\"type\":\"{t}\"}}");
     assert_eq!(
         owned_conditions(&ns, FIELD_MANAGER).await,
-        ["GitOpsPullRequest", "Ready", "ResizeBlocked", "Resizing"].map(key)
+        [
+            "GitOpsPullRequest",
+            "Ready",
+            "ResizeBlocked",
+            "Resizing",
+            "ScheduleBlocked",
+            "Superseded"
+        ]
+        .map(key)
     );
     assert_eq!(
         owned_conditions(&ns, OTHER_MANAGER).await,

@@ -20,6 +20,7 @@ mod cluster_harness;
 mod controller_cli;
 mod controller_conditions;
 mod controller_e2e;
+mod controller_fields;
 mod controller_gitops;
 mod controller_gitops_cluster;
 mod controller_gitops_gate;

@@ -126,7 +126,7 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
         Ok(e) => e,
         Err(report) => return *report,
     };
-    let located = locate_sources(ctx, workloads).await;
+    let located = locate_sources(ctx, policy, workloads).await;
     let mut slot = forge::PolicyForge::for_policy(&ctx.client, policy, export);
     let pass = pass::Pass {
         env: &env,
@@ -137,10 +137,16 @@ pub async fn reconcile(ctx: &Context, policy: &AttunePolicy, workloads: &[LiveWo
     pass::run(&pass, &mut slot).await
 }
 
-/// Step 1: where each workload with a recommendation comes from, or why that is unknown.
-async fn locate_sources(ctx: &Context, workloads: &[LiveWorkload]) -> Vec<Located> {
+/// Step 1: where each workload with a recommendation comes from, or why that is unknown; the
+/// values are the ones the resize step would apply (`fields::for_git`).
+async fn locate_sources(
+    ctx: &Context,
+    policy: &AttunePolicy,
+    workloads: &[LiveWorkload],
+) -> Vec<Located> {
     let mut located = Vec::new();
     for (w, recommendation) in with_recommendations(workloads) {
+        let recommendation = super::fields::for_git(policy, w, recommendation);
         let source =
             crate::locate::fetch::locate_live(&ctx.client, &w.identity, &ctx.config.locate)
                 .await

@@ -1,5 +1,6 @@
 mod events;
-mod fixtures;
+mod fields;
+pub(super) mod fixtures;
 mod pods;
 mod scenarios;
 mod server;

@@ -9,3 +9,5 @@ mod selection;
 mod settings;
 mod targets;
 mod tracking;
+mod values;
+mod window;
