@@ -13,12 +13,14 @@ pub mod command;
 pub mod gate;
 pub mod marker;
 pub mod plan;
+mod read;
 mod sync;
 mod write_gate;
 
 pub use changeset::ChangeSet;
 pub use gate::{Clearance, GateError};
 pub use plan::{Branch, Decision, decide};
+pub use read::read_needed;
 pub use sync::{Action, Limits, RunResult, Settings, Target, sync};
 pub use write_gate::{Write, WriteGate};
 

@@ -15,7 +15,7 @@ use super::plan::{Branch, Decision, decide};
 use super::{ChangeSet, PrError, Write, WriteGate};
 use crate::crd::FilePolicy;
 use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
-use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
+use crate::git::{self, Credentials, FileWrite, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
 use crate::repo::{Notice, Repo, Scope};
 use crate::secret::SecretToken;
@@ -296,7 +296,7 @@ fn edit(
     // budget and kustomization references work per directory, so a superset is read here.
     let mut scopes: Vec<String> = target.scopes.values().map(|s| s.dir.clone()).collect();
     scopes.push(target.scope.dir.clone());
-    for file in git::read_needed(ws, base, &scopes, budget)? {
+    for file in super::read_needed(ws, base, &scopes, budget)? {
         match file {
             TreeFile::Text { path, text } => texts.push((path, text)),
             TreeFile::Skipped { path, why } => {
@@ -421,7 +421,15 @@ fn push_bot_commit(
     {
         return Ok(PushOutcome::Pushed);
     }
-    let commit = ws.commit_files(seen.base, &outcome.files, message, &settings.identity)?;
+    let files: Vec<FileWrite> = outcome
+        .files
+        .iter()
+        .map(|f| FileWrite {
+            path: &f.path,
+            bytes: f.after.as_bytes(),
+        })
+        .collect();
+    let commit = ws.commit_files(seen.base, &files, message, &settings.identity)?;
     let lease = match seen.bot_tip {
         Some((tip, _)) => Lease::Expect(tip),
         None => Lease::Absent,

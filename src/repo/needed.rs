@@ -6,7 +6,8 @@
 //! followed transitively, wherever it lies. Deciding whether a base is shared also needs the
 //! other Kustomize roots that reach any of those files; of them it reads the kustomizations
 //! (and those they build on) and their patch files, not their own manifests, which no edit
-//! under the directories can concern. Pure: the caller reads the kustomizations' texts.
+//! under the directories can concern. Pure: the caller reads the files ([`read_needed`] asks
+//! for them one by one).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -160,6 +161,37 @@ pub fn needed(
         }
     }
     keep
+}
+
+/// Reads what a run under `scopes` needs of a tree whose YAML files are `paths`: every
+/// kustomization first, for its references, then the rest of [`needed`]. `load` reads one file
+/// (and may fail, e.g. over a budget); `text_of` is a loaded file's text, when it has one.
+/// The needed files come back in path order.
+pub fn read_needed<T, E>(
+    paths: &BTreeSet<String>,
+    scopes: &[String],
+    mut load: impl FnMut(&str) -> Result<T, E>,
+    text_of: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<T>, E> {
+    let mut files: BTreeMap<&str, T> = BTreeMap::new();
+    let mut refs: BTreeMap<String, Refs> = BTreeMap::new();
+    for path in paths.iter().filter(|p| is_kustomization_name(p)) {
+        let file = load(path)?;
+        if let Some(text) = text_of(&file) {
+            refs.insert(path.clone(), references(path, text));
+        }
+        files.insert(path, file);
+    }
+    let keep = needed(paths, scopes, &refs);
+    // The kustomizations of other applications were only needed to find what is shared.
+    files.retain(|path, _| keep.contains(*path));
+    for path in &keep {
+        if !files.contains_key(path.as_str()) && paths.contains(path) {
+            let file = load(path)?;
+            files.insert(path, file);
+        }
+    }
+    Ok(files.into_values().collect())
 }
 
 #[cfg(test)]
