@@ -27,7 +27,10 @@ use std::collections::BTreeMap;
 pub use field::Field;
 pub use index::{Layout, ParsedFile, WORKLOAD_KINDS};
 pub use problem::{Problem, merge_problems};
-pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve, resolve_scoped};
+pub use resolve::{
+    Change, ContainerWant, FilePlan, NewFile, Op, Plan, Site, ValueAt, Want, resolve,
+    resolve_scoped,
+};
 pub use scope::{Reach, Scope};
 
 /// Something about a file that the user should know but that does not stop the run.
