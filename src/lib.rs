@@ -21,6 +21,9 @@ pub mod secret;
 pub mod usage;
 pub mod yamledit;
 
+#[cfg(test)]
+mod boundaries;
+
 /// An error and its sources joined with ": ". Messages here do not repeat their source, so
 /// this is how a whole failure reads in a log line, an event or a condition.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
