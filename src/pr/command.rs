@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Action, Clearance, Limits, PrError, RunResult, Settings, Target, sync};
 use crate::crd::FilePolicy;
-use crate::forge::{Forge, ForgeError, RepoRef};
+use crate::forge::{Forge, ForgeError, ForgeRepo};
 use crate::git::Identity;
 use crate::secret::SecretToken;
 
@@ -160,7 +160,7 @@ pub async fn run<F: Forge>(
     err: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let policies = crate::propose::read_policies(&opts.policies)?;
-    let repo = RepoRef::parse(&opts.repository)?;
+    let repo = ForgeRepo::parse(&opts.repository)?;
     // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).
     let scope = opts.place.scope(|_| true).ok_or_else(|| {
         CommandError::Input(format!("{} leaves the repository", opts.place.given()))

@@ -14,16 +14,16 @@ use super::marker::{CLOSE_NOTE, HUMAN_COMMIT_NOTE, Marker};
 use super::plan::{Branch, Decision, decide};
 use super::{ChangeSet, PrError, Write, WriteGate};
 use crate::crd::FilePolicy;
-use crate::forge::{Forge, NewPullRequest, PrState, PullRequest, RepoRef};
+use crate::forge::{Forge, ForgeRepo, NewPullRequest, PrState, PullRequest};
 use crate::git::{self, Credentials, FileWrite, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{Outcome, diff, outcome_scoped};
-use crate::repo::{Notice, Repo, Scope};
+use crate::repo::{ManifestTree, Notice, Scope};
 use crate::secret::SecretToken;
 
 /// Where the pull request goes.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub repo: RepoRef,
+    pub repo: ForgeRepo,
     /// Git transport URL (`https://`, `http://` or `file://`).
     pub url: String,
     pub base: String,
@@ -304,7 +304,7 @@ fn edit(
             }
         }
     }
-    let mut repo = Repo::from_texts(texts);
+    let mut repo = ManifestTree::from_texts(texts);
     repo.notices.extend(skipped);
     Ok(outcome_scoped(
         &repo,

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::repo::{FilePlan, Op, Plan, Problem, Repo, merge_problems};
+use crate::repo::{FilePlan, ManifestTree, Op, Plan, Problem, merge_problems};
 use crate::yamledit::style::Style;
 use crate::yamledit::{self, EmbeddedSet, Set, YamlError};
 
@@ -15,14 +15,14 @@ use super::{FileChange, Outcome};
 
 /// The texts decided so far and the changes that failed.
 struct Run<'p> {
-    repo: &'p Repo,
+    repo: &'p ManifestTree,
     plan: &'p Plan,
     failed: Vec<bool>,
     problems: Vec<Problem>,
     after: BTreeMap<String, String>,
 }
 
-pub fn apply(repo: &Repo, plan: Plan) -> Outcome {
+pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
     let mut run = Run {
         repo,
         plan: &plan,
@@ -249,7 +249,7 @@ fn editor_op(op: &Op) -> Result<Set, EmbeddedSet> {
 
 #[cfg(test)]
 mod tests {
-    use crate::repo::{ContainerWant, Field, Repo, Scope, Want, resolve};
+    use crate::repo::{ContainerWant, Field, ManifestTree, Scope, Want, resolve};
 
     fn deployment(name: &str) -> String {
         format!(
@@ -270,8 +270,8 @@ mod tests {
         }
     }
 
-    fn repo(prod: &str) -> Repo {
-        Repo::from_texts(
+    fn repo(prod: &str) -> ManifestTree {
+        ManifestTree::from_texts(
             [
                 (
                     "base/kustomization.yaml",

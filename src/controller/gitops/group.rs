@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use super::allow::{self, Verdict};
 use crate::crd::{PullRequestExport, WorkloadRecommendation};
-use crate::forge::RepoRef;
-use crate::locate::{RepoCheck, RepoUrl, RevisionKind, Source};
+use crate::forge::ForgeRepo;
+use crate::locate::{RemoteUrl, RepoCheck, RevisionKind, Source};
 
 /// A target workload with a recommendation, and where it was traced to.
 #[derive(Debug, Clone)]
@@ -56,8 +56,8 @@ pub struct Group {
     pub key: String,
     /// The repository as the owner states it, and in normal form.
     pub url: String,
-    pub repo: RepoUrl,
-    pub forge_repo: RepoRef,
+    pub repo: RemoteUrl,
+    pub forge_repo: ForgeRepo,
     pub base: String,
     /// Set when the base is a guess (the owner follows the default branch), to explain a
     /// missing base.
@@ -127,7 +127,7 @@ fn admit(
     source: &Source,
     export: &PullRequestExport,
     allowed: &[String],
-) -> Result<(RepoUrl, RepoRef, String, String), Refusal> {
+) -> Result<(RemoteUrl, ForgeRepo, String, String), Refusal> {
     let who = w.label();
     let owner = source.owner.to_string();
     let refuse = |not_allowed: bool, message: String| Refusal {
@@ -140,18 +140,18 @@ fn admit(
         message,
     };
     let repo =
-        RepoUrl::parse(&source.repo_url).map_err(|e| refuse(false, format!("{who}: {e}")))?;
+        RemoteUrl::parse(&source.repo_url).map_err(|e| refuse(false, format!("{who}: {e}")))?;
     if let Verdict::Refused(why) = allow::check(allowed, &repo) {
         return Err(refuse(true, format!("{who} (deployed by {owner}): {why}")));
     }
-    let forge_repo = RepoRef::parse(&repo.path).map_err(|_| {
+    let forge_repo = ForgeRepo::parse(&repo.path).map_err(|_| {
         refuse(
             false,
             format!("{who}: repository {repo} has no owner/name form that github or gitea accepts"),
         )
     })?;
     if let Some(wanted) = &export.repository {
-        let agrees = RepoRef::parse(wanted).is_ok_and(|r| r == forge_repo);
+        let agrees = ForgeRepo::parse(wanted).is_ok_and(|r| r == forge_repo);
         if !agrees {
             return Err(refuse(
                 true,

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::field::Field;
 use super::scope::Scope;
-use super::{Notice, Problem, Repo};
+use super::{ManifestTree, Notice, Problem};
 use crate::yamledit::Seg;
 
 /// The values wanted for one live workload, already limited to the fields its policy controls.
@@ -129,7 +129,7 @@ pub struct Plan {
 }
 
 /// Resolves every want against `repo`, searching the renders `scope` deploys.
-pub fn resolve(repo: &Repo, scope: &Scope, wants: &[Want]) -> Plan {
+pub fn resolve(repo: &ManifestTree, scope: &Scope, wants: &[Want]) -> Plan {
     resolve_scoped(repo, scope, &BTreeMap::new(), wants)
 }
 
@@ -138,7 +138,7 @@ pub fn resolve(repo: &Repo, scope: &Scope, wants: &[Want]) -> Plan {
 /// deploy from two directories, each still edited where its own owner renders it. Edits from
 /// several scopes into one file land in one file plan, and conflicts are found across scopes.
 pub fn resolve_scoped(
-    repo: &Repo,
+    repo: &ManifestTree,
     default_scope: &Scope,
     scopes: &BTreeMap<String, Scope>,
     wants: &[Want],
