@@ -469,14 +469,8 @@ impl Forge for Gitea {
                 .await
                 .map(drop)
         };
-        let landed = || async {
-            let said = self.comments(repo, number).await?;
-            Ok(said
-                .iter()
-                .any(|c| c.trim_end() == text.trim_end())
-                .then_some(()))
-        };
-        self.retry.write_once("comment", send, landed).await
+        let read = || self.comments(repo, number);
+        self.retry.comment_once(&text, send, read).await
     }
 
     async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {

@@ -310,14 +310,8 @@ impl Forge for GitHub {
                 .await
                 .map(drop)
         };
-        let landed = || async {
-            let said = self.comments(repo, number).await?;
-            Ok(said
-                .iter()
-                .any(|c| c.trim_end() == body.trim_end())
-                .then_some(()))
-        };
-        self.policy.write_once("comment", send, landed).await
+        let read = || self.comments(repo, number);
+        self.policy.comment_once(&body, send, read).await
     }
 
     /// The first 100 comments: the lifecycle looks for its own few, which come early.
