@@ -160,9 +160,7 @@ struct Reference {
 
 /// Why a reference breaks its module's rule, or `None` when it does not.
 fn verdict(rule: &Rule, modules: &BTreeSet<&str>, path: &[String]) -> Option<String> {
-    let Some(target) = path.first().map(String::as_str) else {
-        return None;
-    };
+    let target = path.first().map(String::as_str)?;
     if target == rule.module || !modules.contains(target) {
         return None;
     }

@@ -74,6 +74,10 @@ fn in_scope(scope: &str, path: &str) -> bool {
     scope.is_empty() || path == scope || path.starts_with(&format!("{scope}/"))
 }
 
+/// Per kustomization: the nodes its resources name (files, or the kustomizations of the
+/// directories they name) and its patch files, each as it exists in the tree.
+type Edges<'r> = BTreeMap<&'r str, (Vec<String>, Vec<String>)>;
+
 /// The files a run under `scopes` needs, out of `paths` (every YAML file of the tree), given
 /// the references of every kustomization in it (`refs`, by the kustomization's path).
 pub fn needed(
@@ -81,6 +85,44 @@ pub fn needed(
     scopes: &[String],
     refs: &BTreeMap<String, Refs>,
 ) -> BTreeSet<String> {
+    let edges = edges(paths, refs);
+    // Everything below the scopes, and all it references.
+    let mut keep: BTreeSet<String> = paths
+        .iter()
+        .filter(|p| scopes.iter().any(|s| in_scope(s, p)))
+        .cloned()
+        .collect();
+    let mut stack: Vec<String> = keep.iter().cloned().collect();
+    while let Some(p) = stack.pop() {
+        let targets = edges.get(p.as_str()).into_iter();
+        for t in targets.flat_map(|(r, p)| r.iter().chain(p)) {
+            if keep.insert(t.clone()) {
+                stack.push(t.clone());
+            }
+        }
+    }
+    // Of the kustomizations elsewhere that reach any of it: what they build on and their
+    // patch files, not their manifests.
+    let mut stack: Vec<String> = reaching(&edges, &keep)
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    while let Some(k) = stack.pop() {
+        keep.insert(k.clone());
+        let Some((resources, patches)) = edges.get(k.as_str()) else {
+            continue;
+        };
+        keep.extend(patches.iter().cloned());
+        for r in resources {
+            if edges.contains_key(r.as_str()) && !keep.contains(r) {
+                stack.push(r.clone());
+            }
+        }
+    }
+    keep
+}
+
+fn edges<'r>(paths: &BTreeSet<String>, refs: &'r BTreeMap<String, Refs>) -> Edges<'r> {
     // A reference names a file, or a directory whose kustomization is the node.
     let node = |r: &String| -> Option<String> {
         if paths.contains(r) {
@@ -97,43 +139,22 @@ pub fn needed(
             })
             .find(|p| paths.contains(p))
     };
-    let edges: BTreeMap<&str, (Vec<String>, Vec<String>)> = refs
-        .iter()
+    refs.iter()
         .map(|(k, r)| {
             let resources = r.resources.iter().filter_map(node).collect();
             let patches = r.patches.iter().filter(|p| paths.contains(*p)).cloned();
             (k.as_str(), (resources, patches.collect()))
         })
-        .collect();
-    let targets = |k: &str| {
-        edges
-            .get(k)
-            .into_iter()
-            .flat_map(|(r, p)| r.iter().chain(p))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+        .collect()
+}
 
-    // Everything below the scopes, and all it references.
-    let mut keep: BTreeSet<String> = paths
-        .iter()
-        .filter(|p| scopes.iter().any(|s| in_scope(s, p)))
-        .cloned()
-        .collect();
-    let mut stack: Vec<String> = keep.iter().cloned().collect();
-    while let Some(p) = stack.pop() {
-        for t in targets(&p) {
-            if keep.insert(t.clone()) {
-                stack.push(t);
-            }
-        }
-    }
-
-    // Kustomizations elsewhere that reach any of it (they decide whether a file is shared).
+/// The kustomizations outside `keep` that reach any of it, directly or through each other:
+/// they decide whether a file is shared.
+fn reaching<'r>(edges: &Edges<'r>, keep: &BTreeSet<String>) -> BTreeSet<&'r str> {
     let mut reaching: BTreeSet<&str> = BTreeSet::new();
     loop {
         let before = reaching.len();
-        for (k, (resources, patches)) in &edges {
+        for (k, (resources, patches)) in edges {
             if keep.contains(*k) || reaching.contains(k) {
                 continue;
             }
@@ -143,24 +164,9 @@ pub fn needed(
             }
         }
         if reaching.len() == before {
-            break;
+            return reaching;
         }
     }
-    // Of those: the kustomizations they build on and their patch files, not their manifests.
-    let mut stack: Vec<String> = reaching.iter().map(|k| (*k).to_owned()).collect();
-    while let Some(k) = stack.pop() {
-        keep.insert(k.clone());
-        let Some((resources, patches)) = edges.get(k.as_str()) else {
-            continue;
-        };
-        keep.extend(patches.iter().cloned());
-        for r in resources {
-            if edges.contains_key(r.as_str()) && !keep.contains(r) {
-                stack.push(r.clone());
-            }
-        }
-    }
-    keep
 }
 
 /// Reads what a run under `scopes` needs of a tree whose YAML files are `paths`: every

@@ -89,7 +89,7 @@ impl Insertion<'_> {
             }
             (Kind::Map { flow: true, .. }, Fresh::Map(_))
             | (Kind::Seq { flow: true, .. }, Fresh::Seq(_)) => {
-                Ok(vec![self.into_flow(node, fresh)?])
+                Ok(vec![self.at_flow_end(node, fresh)?])
             }
             (Kind::Scalar { .. }, _) if node.is_null() && !at.parent_flow => {
                 self.below_empty(node, at.key_col, fresh)
@@ -125,7 +125,7 @@ impl Insertion<'_> {
     }
 
     /// New entries or items at the end of a flow collection.
-    fn into_flow(&self, node: &Node, fresh: &Fresh) -> Result<Edit, YamlError> {
+    fn at_flow_end(&self, node: &Node, fresh: &Fresh) -> Result<Edit, YamlError> {
         let (rendered, last_end, close, missing) = match (&node.kind, fresh) {
             (Kind::Map { entries, .. }, Fresh::Map(new)) => (
                 insert::flow_entries(new),
