@@ -1,9 +1,13 @@
 //! Attune right-sizes Kubernetes pods and carries the result back to the GitOps repository.
 //!
-//! Data flows one way: AttunePolicy status (`crd`) → exact quantities (`quantity`) → the repository
-//! index and the edit sites for a live identity (`repo`) → byte-exact span edits (`yamledit`) → a
-//! change set (`propose`) that feeds the diff, the JSON report and, later, commits and pull requests.
-//! On the cluster side, `resize` applies a recommendation to running pods in place.
+//! Data flows one way, in this order: the policy (`crd`) → usage history (`usage`) → a
+//! recommendation (`recommend`) → pods resized in place (`resize`) → the workload's Git source
+//! (`locate`) → the places in the repository that decide each value (`repo`) → bytes edited in
+//! the file's style (`yamledit`) → the change set (`propose`) → a commit and a pull request
+//! (`git`, `forge`) under the lifecycle rules (`pr`); `controller` is the loop that calls these
+//! steps and the binary the CLI that calls them once. `quantity`, `secret` and `metrics` serve
+//! several steps. README's Design section has what each module may use and must not know;
+//! `boundaries` (a test) enforces it.
 
 pub mod controller;
 pub mod crd;
@@ -21,6 +25,9 @@ pub mod secret;
 pub mod text;
 pub mod usage;
 pub mod yamledit;
+
+#[cfg(test)]
+mod boundaries;
 
 /// An error and its sources joined with ": ". Messages here do not repeat their source, so
 /// this is how a whole failure reads in a log line, an event or a condition.

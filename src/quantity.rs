@@ -104,6 +104,17 @@ pub fn semantically_equal(a: &str, b: &str) -> Result<bool, QuantityError> {
     Ok(parse(a)? == parse(b)?)
 }
 
+/// A positive size in bytes written as a quantity (`16Mi`, `64M`, `1000000`), rounded up to
+/// a whole byte; the error says how to write one (for command-line and Helm values).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let why = "write a size like 16Mi, 64Mi or 1Gi";
+    let q = parse(text.trim()).map_err(|e| format!("{e}; {why}"))?;
+    match q.units_ceil().and_then(|b| u64::try_from(b).ok()) {
+        Some(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(format!("must be a positive number of bytes; {why}")),
+    }
+}
+
 /// Length of the leading run of ASCII digits.
 fn digit_run(s: &str) -> usize {
     s.bytes().take_while(u8::is_ascii_digit).count()

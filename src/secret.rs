@@ -3,6 +3,8 @@
 //! to find in review. Every forge token, GitHub App installation token and git password is held
 //! in one from the moment it is read (environment, Secret, token endpoint) until it is put into
 //! an HTTP header or handed to libgit2.
+//!
+//! Must not know: where a token comes from or where it goes (no other module of the crate).
 
 /// A forge or git token.
 #[derive(Clone)]

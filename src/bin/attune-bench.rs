@@ -774,7 +774,7 @@ fn phases(policies: &Path, repo: &Path) -> Res<Vec<(&'static str, f64)>> {
     out.push(("walk::read_tree (walk + read)", ms(t.elapsed())));
     drop(raw);
     let t = Instant::now();
-    let loaded_repo = attune::repo::Repo::load(repo)?;
+    let loaded_repo = attune::repo::ManifestTree::load(repo)?;
     out.push(("Repo::load (read_tree + parse all)", ms(t.elapsed())));
     let t = Instant::now();
     let plan = attune::repo::resolve(&loaded_repo, &attune::repo::Scope::whole(), &wants);

@@ -141,7 +141,7 @@ struct ProposeArgs {
     draft: bool,
     /// Bytes of YAML read from the repository per branch: the files under --path, what its
     /// kustomizations reference and the roots that share it (a size like 16Mi).
-    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::git::parse_read_budget)]
+    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
     repo_read_budget: u64,
 }
 
@@ -231,7 +231,7 @@ struct ControllerArgs {
     max_concurrent_reconciles: u16,
     /// Bytes of YAML one pull-request sync may read from a repository: the files under the
     /// owner's path, what its kustomizations reference and the roots that share it.
-    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::git::parse_read_budget)]
+    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
     repo_read_budget: u64,
     /// Resize pods that are not Running. Only for test control planes without a kubelet,
     /// where every pod stays Pending; a real cluster must never set it.

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::gitea::Gitea;
 use super::github::{GitHub, GitHubAuth};
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PullRequest};
 use crate::secret::SecretToken;
 
 /// Which forge, where, and the credential it takes.
@@ -53,7 +53,7 @@ macro_rules! each {
 impl Forge for AnyForge {
     async fn find_by_head(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         branch: &str,
     ) -> Result<Option<PullRequest>, ForgeError> {
         each!(self, f => f.find_by_head(repo, branch).await)
@@ -61,20 +61,24 @@ impl Forge for AnyForge {
 
     async fn list_by_head_prefix(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
         each!(self, f => f.list_by_head_prefix(repo, prefix, limit).await)
     }
 
-    async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+    async fn create(
+        &self,
+        repo: &ForgeRepo,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
         each!(self, f => f.create(repo, pr).await)
     }
 
     async fn update(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         title: &str,
         body: &str,
@@ -82,19 +86,19 @@ impl Forge for AnyForge {
         each!(self, f => f.update(repo, number, title, body).await)
     }
 
-    async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
+    async fn comment(&self, repo: &ForgeRepo, number: u64, body: &str) -> Result<(), ForgeError> {
         each!(self, f => f.comment(repo, number, body).await)
     }
 
-    async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
+    async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
         each!(self, f => f.comments(repo, number).await)
     }
 
-    async fn close(&self, repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
+    async fn close(&self, repo: &ForgeRepo, number: u64) -> Result<(), ForgeError> {
         each!(self, f => f.close(repo, number).await)
     }
 
-    fn clone_url(&self, repo: &RepoRef) -> String {
+    fn clone_url(&self, repo: &ForgeRepo) -> String {
         each!(self, f => f.clone_url(repo))
     }
 
@@ -110,7 +114,7 @@ impl Forge for AnyForge {
         each!(self, f => f.max_body_bytes())
     }
 
-    async fn git_token(&self, repo: &RepoRef) -> Result<Option<SecretToken>, ForgeError> {
+    async fn git_token(&self, repo: &ForgeRepo) -> Result<Option<SecretToken>, ForgeError> {
         each!(self, f => f.git_token(repo).await)
     }
 }

@@ -42,7 +42,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::retry::{self, Attempt, RetryPolicy};
-use super::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
+use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
 use crate::secret::SecretToken;
 use wire::{ApiComment, ApiPull, ApiUser, decode, error_message};
 
@@ -145,7 +145,7 @@ impl Gitea {
         self.calls.load(Ordering::Relaxed)
     }
 
-    fn url(&self, repo: &RepoRef, rest: &[&str], query: &[(&str, &str)]) -> Url {
+    fn url(&self, repo: &ForgeRepo, rest: &[&str], query: &[(&str, &str)]) -> Url {
         let mut url = self.api.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments
@@ -265,7 +265,7 @@ impl Gitea {
     async fn scan(
         &self,
         step: &'static str,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         wanted: impl Fn(&str) -> bool,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
@@ -310,7 +310,7 @@ impl Gitea {
     /// Gitea's real reason when they were what failed.
     async fn recover_create(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         pr: &NewPullRequest,
         teams: &[String],
         failure: ForgeError,
@@ -352,7 +352,7 @@ impl Gitea {
 impl Forge for Gitea {
     async fn find_by_head(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         branch: &str,
     ) -> Result<Option<PullRequest>, ForgeError> {
         let found = self
@@ -363,7 +363,7 @@ impl Forge for Gitea {
 
     async fn list_by_head_prefix(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
@@ -376,7 +376,11 @@ impl Forge for Gitea {
         .await
     }
 
-    async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+    async fn create(
+        &self,
+        repo: &ForgeRepo,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
         const STEP: &str = "create pull request";
         let labels = if pr.labels.is_empty() {
             Vec::new()
@@ -434,7 +438,7 @@ impl Forge for Gitea {
 
     async fn update(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         title: &str,
         body: &str,
@@ -455,7 +459,7 @@ impl Forge for Gitea {
 
     /// One request; after a 5xx or a lost connection the comments are read (one more) and the
     /// comment is sent again only if it is not there.
-    async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
+    async fn comment(&self, repo: &ForgeRepo, number: u64, body: &str) -> Result<(), ForgeError> {
         let text = super::body::fit(body, MAX_BODY_BYTES);
         let index = number.to_string();
         let url = self.url(repo, &["issues", &index, "comments"], &[]);
@@ -465,17 +469,11 @@ impl Forge for Gitea {
                 .await
                 .map(drop)
         };
-        let landed = || async {
-            let said = self.comments(repo, number).await?;
-            Ok(said
-                .iter()
-                .any(|c| c.trim_end() == text.trim_end())
-                .then_some(()))
-        };
-        self.retry.write_once("comment", send, landed).await
+        let read = || self.comments(repo, number);
+        self.retry.comment_once(&text, send, read).await
     }
 
-    async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
+    async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
         const STEP: &str = "read comments";
         let number = number.to_string();
         // Not paginated by Gitea: one answer holds every comment, oldest first.
@@ -488,7 +486,7 @@ impl Forge for Gitea {
             .collect())
     }
 
-    async fn close(&self, repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
+    async fn close(&self, repo: &ForgeRepo, number: u64) -> Result<(), ForgeError> {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
         let body = json!({"state": "closed"});
@@ -497,7 +495,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn clone_url(&self, repo: &RepoRef) -> String {
+    fn clone_url(&self, repo: &ForgeRepo) -> String {
         let mut url = self.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.extend([repo.owner.clone(), format!("{}.git", repo.name)]);

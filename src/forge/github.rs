@@ -23,7 +23,7 @@ use octocrab::secrecy::SecretString;
 use url::Url;
 
 use super::retry::RetryPolicy;
-use super::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
+use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
 use crate::secret::SecretToken;
 use answer::{already_exists, decode};
 use app::AppAuth;
@@ -144,7 +144,7 @@ impl GitHub {
     /// The password to pair with [`Forge::git_username`] when pushing to `repo`: the token, or
     /// for an app a current installation token. The trait has no such call, so the lifecycle
     /// reaches it on the concrete backend.
-    pub async fn git_password(&self, repo: &RepoRef) -> Result<SecretToken, ForgeError> {
+    pub async fn git_password(&self, repo: &ForgeRepo) -> Result<SecretToken, ForgeError> {
         match &self.credentials {
             Credentials::Token(token) => Ok(token.clone()),
             Credentials::App(app) => Ok(app.token(self, repo).await?.0),
@@ -156,7 +156,7 @@ impl Forge for GitHub {
     /// One request: GitHub filters by `owner:branch` server-side.
     async fn find_by_head(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         branch: &str,
     ) -> Result<Option<PullRequest>, ForgeError> {
         let head = format!("{}:{branch}", repo.owner);
@@ -186,7 +186,7 @@ impl Forge for GitHub {
     /// concurrent limit worth enforcing, so no further pages are read.
     async fn list_by_head_prefix(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
@@ -213,7 +213,11 @@ impl Forge for GitHub {
     }
 
     /// One request, plus one for labels and one for reviewers when there are any.
-    async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+    async fn create(
+        &self,
+        repo: &ForgeRepo,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
         let step = "create pull request";
         let body = super::body::fit(&pr.body, MAX_BODY_BYTES);
         let request = CreatePull {
@@ -276,7 +280,7 @@ impl Forge for GitHub {
 
     async fn update(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         title: &str,
         body: &str,
@@ -297,7 +301,7 @@ impl Forge for GitHub {
 
     /// One request; after a 5xx or a lost connection the comments are read (one more) and the
     /// comment is sent again only if it is not there.
-    async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
+    async fn comment(&self, repo: &ForgeRepo, number: u64, body: &str) -> Result<(), ForgeError> {
         let body = super::body::fit(body, MAX_BODY_BYTES);
         let path = format!("/repos/{repo}/issues/{number}/comments");
         let request = serde_json::json!({ "body": body });
@@ -306,18 +310,12 @@ impl Forge for GitHub {
                 .await
                 .map(drop)
         };
-        let landed = || async {
-            let said = self.comments(repo, number).await?;
-            Ok(said
-                .iter()
-                .any(|c| c.trim_end() == body.trim_end())
-                .then_some(()))
-        };
-        self.policy.write_once("comment", send, landed).await
+        let read = || self.comments(repo, number);
+        self.policy.comment_once(&body, send, read).await
     }
 
     /// The first 100 comments: the lifecycle looks for its own few, which come early.
-    async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
+    async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
         let path = format!("/repos/{repo}/issues/{number}/comments?per_page={PAGE}");
         let comments: Vec<WireComment> = self
             .call_json("read comments", repo, Method::GET, &path, None::<&()>)
@@ -328,7 +326,7 @@ impl Forge for GitHub {
             .collect())
     }
 
-    async fn close(&self, repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
+    async fn close(&self, repo: &ForgeRepo, number: u64) -> Result<(), ForgeError> {
         let path = format!("/repos/{repo}/pulls/{number}");
         let request = serde_json::json!({ "state": "closed" });
         self.call(
@@ -342,7 +340,7 @@ impl Forge for GitHub {
         .map(drop)
     }
 
-    fn clone_url(&self, repo: &RepoRef) -> String {
+    fn clone_url(&self, repo: &ForgeRepo) -> String {
         format!("{}{}/{}.git", self.web_base, repo.owner, repo.name)
     }
 
@@ -360,7 +358,7 @@ impl Forge for GitHub {
         MAX_BODY_BYTES
     }
 
-    async fn git_token(&self, repo: &RepoRef) -> Result<Option<SecretToken>, ForgeError> {
+    async fn git_token(&self, repo: &ForgeRepo) -> Result<Option<SecretToken>, ForgeError> {
         Ok(Some(self.git_password(repo).await?))
     }
 }
@@ -425,7 +423,7 @@ mod tests {
             Some(url("https://u:p@ghe.example.com/api/v3/")),
         )
         .unwrap();
-        let repo = RepoRef::parse("o/r").unwrap();
+        let repo = ForgeRepo::parse("o/r").unwrap();
         assert_eq!(gh.clone_url(&repo), "https://ghe.example.com/o/r.git");
         assert_eq!(gh.api_base().as_str(), "https://ghe.example.com/api/v3/");
         assert!(!format!("{gh:?}").contains("t0ken"));

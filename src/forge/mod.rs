@@ -21,14 +21,14 @@ use crate::secret::SecretToken;
 
 /// `owner/name` of a repository on a forge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RepoRef {
+pub struct ForgeRepo {
     pub owner: String,
     pub name: String,
 }
 
-impl RepoRef {
+impl ForgeRepo {
     /// Parses `OWNER/NAME`; anything else is refused with a reason.
-    pub fn parse(text: &str) -> Result<RepoRef, ForgeError> {
+    pub fn parse(text: &str) -> Result<ForgeRepo, ForgeError> {
         let mut parts = text.trim().splitn(2, '/');
         let owner = parts.next().unwrap_or_default();
         let name = parts.next().unwrap_or_default().trim_end_matches(".git");
@@ -38,7 +38,7 @@ impl RepoRef {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
         if ok(owner) && ok(name) {
-            Ok(RepoRef {
+            Ok(ForgeRepo {
                 owner: owner.to_owned(),
                 name: name.to_owned(),
             })
@@ -50,7 +50,7 @@ impl RepoRef {
     }
 }
 
-impl std::fmt::Display for RepoRef {
+impl std::fmt::Display for ForgeRepo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.owner, self.name)
     }
@@ -125,7 +125,7 @@ pub trait Forge: Send + Sync {
     /// The newest pull request whose head is `branch` (in this repository), in any state.
     fn find_by_head(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         branch: &str,
     ) -> impl Future<Output = Result<Option<PullRequest>, ForgeError>> + Send;
 
@@ -133,7 +133,7 @@ pub trait Forge: Send + Sync {
     /// enough to enforce the hourly and concurrent limits.
     fn list_by_head_prefix(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         prefix: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<PullRequest>, ForgeError>> + Send;
@@ -141,14 +141,14 @@ pub trait Forge: Send + Sync {
     /// Opens a pull request, with its labels and reviewers (as few calls as the forge allows).
     fn create(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         pr: &NewPullRequest,
     ) -> impl Future<Output = Result<PullRequest, ForgeError>> + Send;
 
     /// Replaces title and body.
     fn update(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         title: &str,
         body: &str,
@@ -156,7 +156,7 @@ pub trait Forge: Send + Sync {
 
     fn comment(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         body: &str,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
@@ -164,18 +164,18 @@ pub trait Forge: Send + Sync {
     /// Bodies of the comments on a pull request, oldest first.
     fn comments(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
     ) -> impl Future<Output = Result<Vec<String>, ForgeError>> + Send;
 
     fn close(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
 
     /// The URL git clones this repository from (HTTPS).
-    fn clone_url(&self, repo: &RepoRef) -> String;
+    fn clone_url(&self, repo: &ForgeRepo) -> String;
 
     /// The root every API request (and so the token) goes to; the gate compares its origin.
     fn api_base(&self) -> url::Url;
@@ -190,7 +190,7 @@ pub trait Forge: Send + Sync {
     /// token, minted for this repository. Token-authenticated forges answer `None`.
     fn git_token(
         &self,
-        _repo: &RepoRef,
+        _repo: &ForgeRepo,
     ) -> impl Future<Output = Result<Option<SecretToken>, ForgeError>> + Send {
         async { Ok(None) }
     }

@@ -96,6 +96,31 @@ impl RetryPolicy {
             attempt += 1;
         }
     }
+
+    /// Posts the comment `text` with `send`, at most once: after a failure that may have
+    /// acted, the comments (`read`) are looked at and `text` is sent again only if it is not
+    /// among them (trailing whitespace aside).
+    pub async fn comment_once<S, SF, R, RF>(
+        &self,
+        text: &str,
+        send: S,
+        read: R,
+    ) -> Result<(), ForgeError>
+    where
+        S: FnMut() -> SF,
+        SF: Future<Output = Result<(), ForgeError>>,
+        R: Fn() -> RF,
+        RF: Future<Output = Result<Vec<String>, ForgeError>>,
+    {
+        let landed = || async {
+            let said = read().await?;
+            Ok(said
+                .iter()
+                .any(|c| c.trim_end() == text.trim_end())
+                .then_some(()))
+        };
+        self.write_once("comment", send, landed).await
+    }
 }
 
 impl RetryPolicy {

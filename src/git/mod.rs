@@ -1,13 +1,14 @@
 //! The git side of a pull request: a persistent bare cache clone per remote URL, fetched
 //! incrementally (a depth can be asked for, but the lifecycle fetches full history because
-//! libgit2's push cannot work from a shallow clone); the files of a commit that a sync needs
-//! read into memory for the edit engine, within a byte budget; one
-//! bot commit built on a base commit without a work tree; and pushes that never overwrite a
+//! libgit2's push cannot work from a shallow clone); files of a commit read into memory
+//! within a byte budget ([`TreeReader`]: the caller says which); one bot commit of
+//! [`FileWrite`]s built on a base commit without a work tree; and pushes that never overwrite a
 //! branch tip they were not told to expect. Credentials are handed to libgit2 through a callback
 //! with an attempt limit (libgit2 asks again forever otherwise) and are never stored in the
-//! cache's config; every error message passes through [`redact`]. This module knows nothing
-//! about forges or the cluster, and of YAML only which files a sync needs
-//! ([`crate::repo::needed`]).
+//! cache's config; every error message passes through [`redact`].
+//!
+//! Must not know: YAML, Kustomize, which files a sync needs, the change set, forges, the
+//! cluster. It knows paths, bytes and commits.
 
 mod lock;
 mod read;
@@ -15,10 +16,11 @@ mod redact;
 mod workspace;
 
 pub use lock::CacheLock;
-pub use read::{DEFAULT_READ_BUDGET, TreeFile, is_dir, is_file, parse_read_budget, read_needed};
+pub use read::{DEFAULT_READ_BUDGET, ReadLimits, TreeFile, TreeReader, is_dir, is_file};
 pub use redact::redact;
 pub use workspace::{
-    CommitInfo, Credentials, FetchStats, Identity, Lease, PushOutcome, Workspace, trailer,
+    CommitInfo, Credentials, FetchStats, FileWrite, Identity, Lease, PushOutcome, Workspace,
+    trailer,
 };
 
 /// Why a git step failed. The message names the step and carries libgit2's answer, redacted.

@@ -1,90 +1,112 @@
-//! The files of a commit that a sync needs, in memory, the way the edit engine reads a checkout.
-//!
-//! Not the whole tree: a sync under an owner's path reads the files below it, what its
-//! kustomizations reference and the kustomizations elsewhere that share them
-//! ([`crate::repo::needed`]), within a byte budget, so one monorepo cannot push the controller
-//! past its memory goal.
+//! Files of a commit, in memory, within a byte budget: the caller picks which blobs are
+//! candidates (by name) and which of them to read, so one monorepo cannot push the controller
+//! past its memory goal. What a file means is not this module's business.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use git2::{ObjectType, Odb, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::{GitError, Workspace};
-use crate::repo::needed::{Refs, is_kustomization_name, needed, references};
-use crate::repo::walk::is_yaml_name;
-use crate::yamledit::MAX_FILE_BYTES;
 
-/// Default for [`read_needed`]'s budget: the bytes of YAML text one sync may hold (the
-/// parsed files take a few times that; the chart's memory limit is 256 MiB).
+/// Default for a read's budget: the bytes of text one sync may hold (the parsed files take a
+/// few times that; the chart's memory limit is 256 MiB).
 pub const DEFAULT_READ_BUDGET: u64 = 16 * 1024 * 1024;
 
-/// Parses `--repo-read-budget`: bytes as a Kubernetes quantity (`16Mi`, `64M`, `1000000`).
-pub fn parse_read_budget(text: &str) -> Result<u64, String> {
-    let why = "write a size like 16Mi, 64Mi or 1Gi";
-    let q = crate::quantity::parse(text.trim()).map_err(|e| format!("{e}; {why}"))?;
-    match q.units_ceil().and_then(|b| u64::try_from(b).ok()) {
-        Some(bytes) if bytes > 0 => Ok(bytes),
-        _ => Err(format!("must be a positive number of bytes; {why}")),
-    }
+/// How much one read may take in.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits<'a> {
+    /// Bytes of text over all files; past it the read fails.
+    pub budget: u64,
+    /// Larger files are left out (not read, not counted).
+    pub max_file_bytes: usize,
+    /// The directories the read is for, named in the budget's error.
+    pub scopes: &'a [String],
 }
 
-/// A YAML file of the tree, or why it was left out.
+/// A file of the tree, or why it was left out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TreeFile {
     Text { path: String, text: String },
     Skipped { path: String, why: String },
 }
 
-/// A YAML-named blob of the tree.
+/// A candidate blob of the tree.
 struct Entry {
     id: Oid,
     link: bool,
 }
 
-struct Reader<'r> {
+/// The candidate files of one commit, read one by one against a budget.
+pub struct TreeReader<'r> {
     repo: &'r Repository,
     odb: Odb<'r>,
-    budget: u64,
+    entries: BTreeMap<String, Entry>,
+    limits: ReadLimits<'r>,
     read: u64,
-    scopes: &'r [String],
 }
 
 const STEP: &str = "reading the tree";
 
-impl Reader<'_> {
+impl<'r> TreeReader<'r> {
+    /// The blobs of `commit` whose file name `select` accepts; nothing is read yet.
+    pub fn open(
+        ws: &'r Workspace,
+        commit: Oid,
+        select: impl Fn(&str) -> bool,
+        limits: ReadLimits<'r>,
+    ) -> Result<TreeReader<'r>, GitError> {
+        let repo = ws.repository();
+        Ok(TreeReader {
+            repo,
+            odb: repo.odb().map_err(|e| GitError::git(STEP, &e, &[]))?,
+            entries: entries(repo, commit, &select)?,
+            limits,
+            read: 0,
+        })
+    }
+
+    /// The candidates' paths (`/`-separated, from the tree's root).
+    pub fn paths(&self) -> BTreeSet<String> {
+        self.entries.keys().cloned().collect()
+    }
+
     /// One file, counted against the budget. Symbolic links are left out (in a tree they are
     /// only text, and following them could leave the repository), as are files over the size
     /// limit and files that are not UTF-8.
-    fn load(&mut self, path: &str, entry: &Entry) -> Result<TreeFile, GitError> {
+    pub fn load(&mut self, path: &str) -> Result<TreeFile, GitError> {
         let skipped = |why: String| TreeFile::Skipped {
             path: path.to_owned(),
             why,
         };
+        let Some(entry) = self.entries.get(path) else {
+            return Ok(skipped("not a candidate file of the commit".into()));
+        };
+        let (id, max) = (entry.id, self.limits.max_file_bytes);
         if entry.link {
             return Ok(skipped("a symbolic link; not followed".into()));
         }
         let (size, _) = self
             .odb
-            .read_header(entry.id)
+            .read_header(id)
             .map_err(|e| GitError::git(STEP, &e, &[]))?;
-        if size > MAX_FILE_BYTES {
+        if size > max {
             return Ok(skipped(format!(
-                "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+                "file is {size} bytes, over the {max}-byte limit"
             )));
         }
         let size = size as u64;
-        if self.read + size > self.budget {
+        if self.read + size > self.limits.budget {
             return Err(GitError::ReadBudget {
-                budget: self.budget,
+                budget: self.limits.budget,
                 read: self.read,
                 file: path.to_owned(),
-                scopes: shown_scopes(self.scopes),
+                scopes: shown_scopes(self.limits.scopes),
             });
         }
         self.read += size;
         let blob = self
             .repo
-            .find_blob(entry.id)
+            .find_blob(id)
             .map_err(|e| GitError::git(STEP, &e, &[]))?;
         Ok(match std::str::from_utf8(blob.content()) {
             Ok(text) => TreeFile::Text {
@@ -104,48 +126,12 @@ fn shown_scopes(scopes: &[String]) -> String {
     shown.join(", ")
 }
 
-/// The YAML files of `commit` that a run under `scopes` (`""` for the whole repository) needs,
-/// reading at most `budget` bytes of text; over it, the sync fails with an error that names
-/// the budget and how to raise it.
-pub fn read_needed(
-    ws: &Workspace,
+/// Every blob of `commit`'s tree whose name `select` accepts, by path; no content is read.
+fn entries(
+    repo: &Repository,
     commit: Oid,
-    scopes: &[String],
-    budget: u64,
-) -> Result<Vec<TreeFile>, GitError> {
-    let repo = ws.repository();
-    let entries = yaml_entries(repo, commit)?;
-    let mut reader = Reader {
-        repo,
-        odb: repo.odb().map_err(|e| GitError::git(STEP, &e, &[]))?,
-        budget,
-        read: 0,
-        scopes,
-    };
-    let mut files: BTreeMap<String, TreeFile> = BTreeMap::new();
-    let mut refs: BTreeMap<String, Refs> = BTreeMap::new();
-    for (path, entry) in entries.iter().filter(|(p, _)| is_kustomization_name(p)) {
-        let file = reader.load(path, entry)?;
-        if let TreeFile::Text { text, .. } = &file {
-            refs.insert(path.clone(), references(path, text));
-        }
-        files.insert(path.clone(), file);
-    }
-    let paths: BTreeSet<String> = entries.keys().cloned().collect();
-    let keep = needed(&paths, scopes, &refs);
-    // The kustomizations of other applications were only needed to find what is shared.
-    files.retain(|path, _| keep.contains(path));
-    for path in &keep {
-        if let (false, Some(entry)) = (files.contains_key(path), entries.get(path)) {
-            let file = reader.load(path, entry)?;
-            files.insert(path.clone(), file);
-        }
-    }
-    Ok(files.into_values().collect())
-}
-
-/// Every YAML-named blob of `commit`'s tree, by path; no content is read.
-fn yaml_entries(repo: &Repository, commit: Oid) -> Result<BTreeMap<String, Entry>, GitError> {
+    select: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, Entry>, GitError> {
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
@@ -154,7 +140,7 @@ fn yaml_entries(repo: &Repository, commit: Oid) -> Result<BTreeMap<String, Entry
     tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         if let Ok(name) = entry.name()
             && entry.kind() == Some(ObjectType::Blob)
-            && is_yaml_name(name)
+            && select(name)
         {
             let link = entry.filemode() == i32::from(git2::FileMode::Link);
             out.insert(

@@ -10,7 +10,6 @@ use git2::{
 };
 
 use super::{CacheLock, GitError};
-use crate::propose::FileChange;
 use crate::secret::SecretToken;
 
 /// How many times libgit2 may ask for credentials in one operation before we give up.
@@ -21,6 +20,13 @@ const CREDENTIAL_ATTEMPTS: u32 = 2;
 pub struct Credentials {
     pub username: String,
     pub token: SecretToken,
+}
+
+/// One file of a commit: its `/`-separated path from the tree's root and its new content.
+#[derive(Debug, Clone, Copy)]
+pub struct FileWrite<'a> {
+    pub path: &'a str,
+    pub bytes: &'a [u8],
 }
 
 /// Name and email for the bot's commits.
@@ -246,7 +252,7 @@ impl Workspace {
     pub fn commit_files(
         &self,
         base: Oid,
-        files: &[FileChange],
+        files: &[FileWrite<'_>],
         message: &str,
         who: &Identity,
     ) -> Result<Oid, GitError> {
@@ -258,13 +264,10 @@ impl Workspace {
         let tree = parent.tree().map_err(|e| self.err(step, &e))?;
         let mut update = TreeUpdateBuilder::new();
         for f in files {
-            let blob = self
-                .repo
-                .blob(f.after.as_bytes())
-                .map_err(|e| self.err(step, &e))?;
+            let blob = self.repo.blob(f.bytes).map_err(|e| self.err(step, &e))?;
             // Keep an existing file's mode; new files are plain blobs.
             let mode = tree
-                .get_path(Path::new(&f.path))
+                .get_path(Path::new(f.path))
                 .ok()
                 .filter(|e| e.kind() == Some(ObjectType::Blob))
                 .map_or(git2::FileMode::Blob, |e| {
@@ -274,7 +277,7 @@ impl Workspace {
                         git2::FileMode::Blob
                     }
                 });
-            update.upsert(&f.path, blob, mode);
+            update.upsert(f.path, blob, mode);
         }
         let new_tree = update
             .create_updated(&self.repo, &tree)

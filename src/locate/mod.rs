@@ -15,7 +15,7 @@ pub mod fetch;
 mod flux;
 mod known;
 mod marker;
-mod repo_url;
+mod remote_url;
 mod revision;
 mod settings;
 mod source;
@@ -27,7 +27,7 @@ mod workload;
 mod tests;
 
 pub use known::{Known, ObjectKind, ObjectRef};
-pub use repo_url::{RepoUrl, Transport, forge_repo, same_repo};
+pub use remote_url::{RemoteUrl, Transport, forge_repo, same_repo};
 pub use revision::{Revision, RevisionKind};
 pub use settings::Settings;
 pub use source::{RepoCheck, Shadow, ShadowKind, Source, Tool};

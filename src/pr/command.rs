@@ -12,7 +12,7 @@ use super::{
     default_cache_dir, sync,
 };
 use crate::crd::FilePolicy;
-use crate::forge::{Forge, ForgeError, RepoRef};
+use crate::forge::{Forge, ForgeError, ForgeRepo};
 use crate::git::Identity;
 use crate::secret::SecretToken;
 
@@ -160,7 +160,7 @@ pub async fn run<F: Forge>(
 ) -> Result<i32, CommandError> {
     let Console { out, err } = console;
     let policies = crate::propose::read_policies(&opts.policies)?;
-    let repo = RepoRef::parse(&opts.repository)?;
+    let repo = ForgeRepo::parse(&opts.repository)?;
     // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).
     let scope = opts.place.scope(|_| true).ok_or_else(|| {
         CommandError::Input(format!("{} leaves the repository", opts.place.given()))

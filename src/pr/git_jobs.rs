@@ -8,9 +8,9 @@ use git2::Oid;
 use super::plan::Branch;
 use super::{PrError, Target, Write, WriteGate};
 use crate::crd::FilePolicy;
-use crate::git::{self, Credentials, Identity, Lease, PushOutcome, TreeFile, Workspace};
+use crate::git::{self, Credentials, FileWrite, Identity, Lease, PushOutcome, TreeFile, Workspace};
 use crate::propose::{FileChange, Outcome, outcome_scoped};
-use crate::repo::{Notice, Repo};
+use crate::repo::{ManifestTree, Notice};
 
 /// Owns the cache clone between jobs.
 pub(super) struct GitWorker {
@@ -178,7 +178,7 @@ fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> 
     // budget and kustomization references work per directory, so a superset is read here.
     let mut scopes: Vec<String> = target.scopes.values().map(|s| s.dir.clone()).collect();
     scopes.push(target.scope.dir.clone());
-    for file in git::read_needed(ws, base, &scopes, job.budget)? {
+    for file in super::read_needed(ws, base, &scopes, job.budget)? {
         match file {
             TreeFile::Text { path, text } => texts.push((path, text)),
             TreeFile::Skipped { path, why } => {
@@ -186,7 +186,7 @@ fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> 
             }
         }
     }
-    let mut repo = Repo::from_texts(texts);
+    let mut repo = ManifestTree::from_texts(texts);
     repo.notices.extend(skipped);
     Ok(outcome_scoped(
         &repo,
@@ -219,7 +219,15 @@ pub(super) fn push_bot_commit(
         {
             return Ok(PushOutcome::Pushed);
         }
-        let commit = ws.commit_files(p.remote.base, &p.files, &p.message, &p.identity)?;
+        let files: Vec<FileWrite> = p
+            .files
+            .iter()
+            .map(|f| FileWrite {
+                path: &f.path,
+                bytes: f.after.as_bytes(),
+            })
+            .collect();
+        let commit = ws.commit_files(p.remote.base, &files, &p.message, &p.identity)?;
         let lease = match p.remote.bot_commit {
             Some(bot) => Lease::Expect(bot.tip),
             None => Lease::Absent,

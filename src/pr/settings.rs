@@ -70,7 +70,7 @@ pub struct Settings {
     pub push_attempts: u32,
     /// Asked right before each push and forge write; a closed gate abandons the write.
     pub write_gate: WriteGate,
-    /// Bytes of YAML text one sync may read from the repository ([`crate::git::read_needed`]).
+    /// Bytes of YAML text one sync may read from the repository ([`super::read_needed`]).
     pub read_budget: u64,
 }
 

@@ -15,7 +15,7 @@ use super::marker::Marker;
 use super::plan::{Decision, decide};
 use super::{ChangeSet, PrError, Settings, Write};
 use crate::crd::FilePolicy;
-use crate::forge::{Forge, PrState, PullRequest, RepoRef};
+use crate::forge::{Forge, ForgeRepo, PrState, PullRequest};
 use crate::git::{Credentials, PushOutcome};
 use crate::propose::{Outcome, diff};
 use crate::repo::Scope;
@@ -23,7 +23,7 @@ use crate::repo::Scope;
 /// Where the pull request goes.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub repo: RepoRef,
+    pub repo: ForgeRepo,
     /// Git transport URL (`https://`, `http://` or `file://`).
     pub url: String,
     pub base: String,

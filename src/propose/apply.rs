@@ -7,21 +7,24 @@
 
 use std::collections::BTreeMap;
 
-use crate::repo::{FilePlan, Op, Plan, Problem, Repo, merge_problems};
+use crate::repo::{FilePlan, ManifestTree, Op, Plan, Problem, merge_problems};
+use crate::yamledit::style::Style;
 use crate::yamledit::{self, EmbeddedSet, Set, YamlError};
 
 use super::{FileChange, Outcome};
 
 /// The texts decided so far and the changes that failed.
 struct Run<'p> {
+    repo: &'p ManifestTree,
     plan: &'p Plan,
     failed: Vec<bool>,
     problems: Vec<Problem>,
     after: BTreeMap<String, String>,
 }
 
-pub fn apply(repo: &Repo, plan: Plan) -> Outcome {
+pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
     let mut run = Run {
+        repo,
         plan: &plan,
         failed: vec![false; plan.changes.len()],
         problems: Vec::new(),
@@ -79,12 +82,16 @@ impl Run<'_> {
     /// operations do, or when it was to be created and none of its changes survived.
     fn file(&mut self, path: &str, before: &str, fp: &FilePlan) -> bool {
         let ids = change_ids(fp);
-        match edit_file(before, fp, &|_| true) {
+        let style = self.new_file_style(fp);
+        let edit_file = |fp: &FilePlan, keep: &dyn Fn(usize) -> bool| {
+            edit_file(before, fp, style.as_ref(), keep)
+        };
+        match edit_file(fp, &|_| true) {
             Ok(text) => {
                 self.after.insert(path.to_owned(), text);
                 return true;
             }
-            Err(e) if !ids.is_empty() && edit_file(before, fp, &|_| false).is_err() => {
+            Err(e) if !ids.is_empty() && edit_file(fp, &|_| false).is_err() => {
                 self.fail(&ids, path, &e);
                 return false;
             }
@@ -92,7 +99,7 @@ impl Run<'_> {
         }
         // Find the changes that fail on their own and apply the rest together.
         for &id in &ids {
-            if let Err(e) = edit_file(before, fp, &|c| c == id) {
+            if let Err(e) = edit_file(fp, &|c| c == id) {
                 self.fail(&[id], path, &e);
             }
         }
@@ -101,7 +108,7 @@ impl Run<'_> {
         if fp.create.is_some() && kept.is_empty() && !ids.is_empty() {
             return false;
         }
-        match edit_file(before, fp, &|c| !failed[c]) {
+        match edit_file(fp, &|c| !failed[c]) {
             Ok(text) => {
                 self.after.insert(path.to_owned(), text);
                 true
@@ -124,7 +131,7 @@ impl Run<'_> {
             }
             let mut one = with.clone();
             one.ops.push((None, op.clone()));
-            match edit_file(before, &one, &|_| false) {
+            match edit_file(before, &one, None, &|_| false) {
                 Ok(_) => with = one,
                 Err(e) => self.withdraw(listed, path, &e),
             }
@@ -135,6 +142,19 @@ impl Run<'_> {
                 self.withdraw(listed, path, &e);
             }
         }
+    }
+
+    /// The style a new file is written in: the style of the file it follows, read off its
+    /// text; `None` for an existing file, which keeps its own.
+    fn new_file_style(&self, fp: &FilePlan) -> Option<Style> {
+        let new = fp.create.as_ref()?;
+        Some(
+            self.repo
+                .files
+                .get(&new.style_of)
+                .map(|f| Style::detect(&f.text, &f.stream, &Style::default()))
+                .unwrap_or_default(),
+        )
     }
 
     /// Takes back a new file whose listing failed: its changes become problems.
@@ -184,10 +204,12 @@ fn change_ids(plan: &FilePlan) -> Vec<usize> {
     ids
 }
 
-/// Edits `text` with the supporting ops and the ops of the changes `keep` selects.
+/// Edits `text` with the supporting ops and the ops of the changes `keep` selects; a new
+/// file is written in `style`.
 fn edit_file(
     text: &str,
     plan: &FilePlan,
+    style: Option<&Style>,
     keep: &dyn Fn(usize) -> bool,
 ) -> Result<String, YamlError> {
     let mut sets: Vec<Set> = Vec::new();
@@ -196,20 +218,38 @@ fn edit_file(
         if id.is_some_and(|id| !keep(id)) {
             continue;
         }
-        match op {
-            Op::Set(s) => sets.push(s.clone()),
-            Op::Embedded(e) => embedded.push(e.clone()),
+        match editor_op(op) {
+            Ok(set) => sets.push(set),
+            Err(inline) => embedded.push(inline),
         }
     }
-    match &plan.create {
+    match style {
         Some(style) => yamledit::set_values_styled(text, &sets, &embedded, style),
         None => yamledit::set_values(text, &sets, &embedded),
     }
 }
 
+/// A resolved value as the editor's operation: a plain scalar, or a scalar inside the inline
+/// patch held by a string.
+fn editor_op(op: &Op) -> Result<Set, EmbeddedSet> {
+    let set = |doc, path: &[yamledit::Seg]| Set {
+        doc,
+        path: path.to_vec(),
+        value: op.value.clone(),
+    };
+    match &op.at.inline {
+        None => Ok(set(op.at.doc, &op.at.path)),
+        Some(inner) => Err(EmbeddedSet {
+            doc: op.at.doc,
+            path: op.at.path.clone(),
+            sets: vec![set(0, inner)],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::repo::{ContainerWant, Field, Repo, Scope, Want, resolve};
+    use crate::repo::{ContainerWant, Field, ManifestTree, Scope, Want, resolve};
 
     fn deployment(name: &str) -> String {
         format!(
@@ -230,8 +270,8 @@ mod tests {
         }
     }
 
-    fn repo(prod: &str) -> Repo {
-        Repo::from_texts(
+    fn repo(prod: &str) -> ManifestTree {
+        ManifestTree::from_texts(
             [
                 (
                     "base/kustomization.yaml",

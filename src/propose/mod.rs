@@ -4,6 +4,8 @@
 //! ([`crate::yamledit`], applied per file in [`apply`]) → an [`Outcome`] value that feeds the
 //! unified diff ([`diff`]), the JSON report, the files written ([`write`]) and, later, commits
 //! and pull requests. Only [`write`] touches the file system; everything else is pure.
+//!
+//! Must not know: the cluster, git, forges (the change set is handed to `pr` as a value).
 
 mod apply;
 pub mod diff;

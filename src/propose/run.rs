@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Outcome, apply, diff, wants, write};
-use crate::repo::{self, Repo, Scope};
+use crate::repo::{self, ManifestTree, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -136,7 +136,7 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
         .ok_or_else(|| ProposeError::BadPath {
             given: opts.place.given(),
         })?;
-    let repo = Repo::load(&opts.repo).map_err(|source| ProposeError::ReadRepo {
+    let repo = ManifestTree::load(&opts.repo).map_err(|source| ProposeError::ReadRepo {
         path: display(&opts.repo),
         source,
     })?;
@@ -145,7 +145,11 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
 
 /// The outcome for an already loaded repository: resolve every recommendation in what `scope`
 /// deploys and edit in memory.
-pub fn outcome_of(repo: &Repo, scope: &Scope, policies: &[crate::crd::FilePolicy]) -> Outcome {
+pub fn outcome_of(
+    repo: &ManifestTree,
+    scope: &Scope,
+    policies: &[crate::crd::FilePolicy],
+) -> Outcome {
     let plan = repo::resolve(repo, scope, &wants(policies));
     apply(repo, plan)
 }
@@ -153,7 +157,7 @@ pub fn outcome_of(repo: &Repo, scope: &Scope, policies: &[crate::crd::FilePolicy
 /// Like [`outcome_of`], with some workloads (`namespace/Kind/name`) searched in their own
 /// scope instead of `scope`.
 pub fn outcome_scoped(
-    repo: &Repo,
+    repo: &ManifestTree,
     scope: &Scope,
     scopes: &std::collections::BTreeMap<String, Scope>,
     policies: &[crate::crd::FilePolicy],

@@ -116,7 +116,17 @@ pub fn read(
     let root = &file.stream.docs.first()?.root;
     let dir = parent(&file.rel).to_owned();
     let text = |key: &str| root.get(key).and_then(Node::as_str).map(str::to_owned);
-    let mut k = Kustomization {
+    let mut patches = Patches {
+        file,
+        files,
+        dir: &dir,
+        notices,
+        entries: Vec::new(),
+    };
+    patches.strategic_merge(root);
+    patches.listed(root);
+    let patches = patches.entries;
+    Some(Kustomization {
         dir: dir.clone(),
         file: file.rel.clone(),
         resources: strings(root.get("resources"))
@@ -127,97 +137,101 @@ pub fn read(
         namespace: text("namespace").filter(|s| !s.is_empty()),
         name_prefix: text("namePrefix").unwrap_or_default(),
         name_suffix: text("nameSuffix").unwrap_or_default(),
-        patches: Vec::new(),
+        patches,
         is_component: text("kind").as_deref() == Some("Component"),
-    };
-    let mut from_file =
-        |reference: &str, target: Option<Target>, k: &mut Kustomization, json_hint: bool| {
-            let Some(path) = join(&dir, reference) else {
-                notices.push(Notice::new(
-                    file.rel.clone(),
-                    format!("patch {reference} leaves the repository; ignored"),
-                ));
-                return;
-            };
-            let Some(patch_file) = files.get(&path) else {
-                notices.push(Notice::new(
-                    file.rel.clone(),
-                    format!("patch {reference} not found; ignored"),
-                ));
-                return;
-            };
-            for (doc, d) in patch_file.stream.docs.iter().enumerate() {
-                let json6902 =
-                    json_hint || matches!(d.root.kind, crate::yamledit::Kind::Seq { .. });
-                let doc = PatchDoc {
-                    file: path.clone(),
-                    doc,
-                    inline: None,
-                    root: dir.clone(),
-                    json6902,
-                };
-                k.patches.push(PatchEntry {
-                    doc,
-                    target: target.clone(),
-                });
-            }
-        };
-    for (i, item) in root
-        .get("patchesStrategicMerge")
-        .map(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let Some(s) = item.as_str() else { continue };
-        if s.contains('\n') || s.trim_start().starts_with('{') {
-            let inline = vec![Seg::Key("patchesStrategicMerge".into()), Seg::Index(i)];
-            push_inline(&mut k, file, inline, None, false);
-        } else {
-            from_file(s, None, &mut k, false);
-        }
-    }
-    for (key, json) in [("patches", false), ("patchesJson6902", true)] {
-        for (i, item) in root
-            .get(key)
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let target = item.get("target").map(read_target);
-            if let Some(path) = item.get("path").and_then(Node::as_str) {
-                from_file(path, target, &mut k, json);
-            } else if item.get("patch").is_some() {
-                let inline = vec![
-                    Seg::Key(key.into()),
-                    Seg::Index(i),
-                    Seg::Key("patch".into()),
-                ];
-                push_inline(&mut k, file, inline, target, json);
-            }
-        }
-    }
-    Some(k)
+    })
 }
 
-fn push_inline(
-    k: &mut Kustomization,
-    file: &ParsedFile,
-    inline: Vec<Seg>,
-    target: Option<Target>,
-    json_hint: bool,
-) {
-    let json6902 =
-        json_hint || inline_text(file, &inline).is_some_and(|t| t.trim_start().starts_with('-'));
-    let doc = PatchDoc {
-        file: file.rel.clone(),
-        doc: 0,
-        inline: Some(inline),
-        root: k.dir.clone(),
-        json6902,
-    };
-    k.patches.push(PatchEntry { doc, target });
+/// The patches of one kustomization, in the order Kustomize applies them.
+struct Patches<'a> {
+    file: &'a ParsedFile,
+    files: &'a BTreeMap<String, ParsedFile>,
+    dir: &'a str,
+    notices: &'a mut Vec<Notice>,
+    entries: Vec<PatchEntry>,
+}
+
+impl Patches<'_> {
+    /// `patchesStrategicMerge`: file names, or inline patches (multi-line or flow text).
+    fn strategic_merge(&mut self, root: &Node) {
+        let items = root
+            .get("patchesStrategicMerge")
+            .map(Node::items)
+            .unwrap_or_default();
+        for (i, item) in items.iter().enumerate() {
+            let Some(s) = item.as_str() else { continue };
+            if s.contains('\n') || s.trim_start().starts_with('{') {
+                let inline = vec![Seg::Key("patchesStrategicMerge".into()), Seg::Index(i)];
+                self.inline(inline, None, false);
+            } else {
+                self.patch_file(s, None, false);
+            }
+        }
+    }
+
+    /// `patches` and `patchesJson6902`: each a `path` or an inline `patch`, with a target.
+    fn listed(&mut self, root: &Node) {
+        for (key, json) in [("patches", false), ("patchesJson6902", true)] {
+            let items = root.get(key).map(Node::items).unwrap_or_default();
+            for (i, item) in items.iter().enumerate() {
+                let target = item.get("target").map(read_target);
+                if let Some(path) = item.get("path").and_then(Node::as_str) {
+                    self.patch_file(path, target, json);
+                } else if item.get("patch").is_some() {
+                    let inline = vec![
+                        Seg::Key(key.into()),
+                        Seg::Index(i),
+                        Seg::Key("patch".into()),
+                    ];
+                    self.inline(inline, target, json);
+                }
+            }
+        }
+    }
+
+    /// Every document of the patch file `reference` names; a reference that leaves the
+    /// repository or names no file is a notice.
+    fn patch_file(&mut self, reference: &str, target: Option<Target>, json_hint: bool) {
+        let rel = &self.file.rel;
+        let Some(path) = join(self.dir, reference) else {
+            let why = format!("patch {reference} leaves the repository; ignored");
+            self.notices.push(Notice::new(rel.clone(), why));
+            return;
+        };
+        let Some(patch_file) = self.files.get(&path) else {
+            let why = format!("patch {reference} not found; ignored");
+            self.notices.push(Notice::new(rel.clone(), why));
+            return;
+        };
+        for (doc, d) in patch_file.stream.docs.iter().enumerate() {
+            let json6902 = json_hint || matches!(d.root.kind, crate::yamledit::Kind::Seq { .. });
+            let doc = PatchDoc {
+                file: path.clone(),
+                doc,
+                inline: None,
+                root: self.dir.to_owned(),
+                json6902,
+            };
+            self.entries.push(PatchEntry {
+                doc,
+                target: target.clone(),
+            });
+        }
+    }
+
+    /// A patch written inline, as the string at `inline` of the kustomization.
+    fn inline(&mut self, inline: Vec<Seg>, target: Option<Target>, json_hint: bool) {
+        let json6902 = json_hint
+            || inline_text(self.file, &inline).is_some_and(|t| t.trim_start().starts_with('-'));
+        let doc = PatchDoc {
+            file: self.file.rel.clone(),
+            doc: 0,
+            inline: Some(inline),
+            root: self.dir.to_owned(),
+            json6902,
+        };
+        self.entries.push(PatchEntry { doc, target });
+    }
 }
 
 pub fn inline_text<'a>(file: &'a ParsedFile, path: &[Seg]) -> Option<&'a str> {

@@ -8,8 +8,12 @@
 //! follows the precedence users expect: a marker wins; then the overlay patch that already sets
 //! the value; then the defining manifest, when nothing else renders it; and when a base is
 //! shared, a strategic-merge patch in the overlay that renders the target namespace — never the
-//! shared base. Everything here is pure over an in-memory file tree except [`walk`], which reads
-//! it; this module knows nothing about git, forges, the cluster or how bytes are edited.
+//! shared base. Resolution says *where* each value goes ([`Op`]); how the bytes change is the
+//! editor's business. Everything here is pure over an in-memory file tree except [`walk`], which
+//! reads one from disk.
+//!
+//! Must not know: how bytes are edited (`yamledit`'s sets, styles and verification; it reads
+//! YAML through `yamledit`'s tree only), git, forges, the cluster.
 
 mod field;
 mod index;
@@ -27,7 +31,10 @@ use std::collections::BTreeMap;
 pub use field::Field;
 pub use index::{Layout, ParsedFile, WORKLOAD_KINDS};
 pub use problem::{Problem, merge_problems};
-pub use resolve::{Change, ContainerWant, FilePlan, Op, Plan, Site, Want, resolve, resolve_scoped};
+pub use resolve::{
+    Change, ContainerWant, FilePlan, NewFile, Op, Plan, Site, ValueAt, Want, resolve,
+    resolve_scoped,
+};
 pub use scope::{Reach, Scope};
 
 /// Something about a file that the user should know but that does not stop the run.
@@ -43,31 +50,32 @@ impl Notice {
     }
 }
 
-/// A parsed checkout: every readable YAML file by its `/`-separated relative path.
-pub struct Repo {
+/// The parsed YAML files of a repository (a checkout on disk or files read from a commit),
+/// by `/`-separated relative path.
+pub struct ManifestTree {
     pub files: BTreeMap<String, ParsedFile>,
     pub notices: Vec<Notice>,
     pub layout: Layout,
 }
 
-impl Repo {
+impl ManifestTree {
     /// Reads and parses the YAML files below `root`. Unreadable or invalid files become notices.
-    pub fn load(root: &std::path::Path) -> std::io::Result<Repo> {
+    pub fn load(root: &std::path::Path) -> std::io::Result<ManifestTree> {
         let (raw, mut notices) = walk::read_tree(root)?;
         let layout = index::layout(&raw);
         let files = index::parse_files(raw, &mut notices)
             .into_iter()
             .map(|f| (f.rel.clone(), f))
             .collect();
-        Ok(Repo {
+        Ok(ManifestTree {
             files,
             notices,
             layout,
         })
     }
 
-    /// Builds a repository from in-memory files (tests, benchmarks).
-    pub fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> Repo {
+    /// Builds the tree from files already in memory (read from a git commit, or a test's).
+    pub fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> ManifestTree {
         let raw: Vec<walk::RawFile> = texts
             .into_iter()
             .map(|(rel, text)| walk::RawFile { rel, text })
@@ -78,7 +86,7 @@ impl Repo {
             .into_iter()
             .map(|f| (f.rel.clone(), f))
             .collect();
-        Repo {
+        ManifestTree {
             files,
             notices,
             layout,

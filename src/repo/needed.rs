@@ -6,7 +6,8 @@
 //! followed transitively, wherever it lies. Deciding whether a base is shared also needs the
 //! other Kustomize roots that reach any of those files; of them it reads the kustomizations
 //! (and those they build on) and their patch files, not their own manifests, which no edit
-//! under the directories can concern. Pure: the caller reads the kustomizations' texts.
+//! under the directories can concern. Pure: the caller reads the files ([`read_needed`] asks
+//! for them one by one).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,6 +74,10 @@ fn in_scope(scope: &str, path: &str) -> bool {
     scope.is_empty() || path == scope || path.starts_with(&format!("{scope}/"))
 }
 
+/// Per kustomization: the nodes its resources name (files, or the kustomizations of the
+/// directories they name) and its patch files, each as it exists in the tree.
+type Edges<'r> = BTreeMap<&'r str, (Vec<String>, Vec<String>)>;
+
 /// The files a run under `scopes` needs, out of `paths` (every YAML file of the tree), given
 /// the references of every kustomization in it (`refs`, by the kustomization's path).
 pub fn needed(
@@ -80,6 +85,44 @@ pub fn needed(
     scopes: &[String],
     refs: &BTreeMap<String, Refs>,
 ) -> BTreeSet<String> {
+    let edges = edges(paths, refs);
+    // Everything below the scopes, and all it references.
+    let mut keep: BTreeSet<String> = paths
+        .iter()
+        .filter(|p| scopes.iter().any(|s| in_scope(s, p)))
+        .cloned()
+        .collect();
+    let mut stack: Vec<String> = keep.iter().cloned().collect();
+    while let Some(p) = stack.pop() {
+        let targets = edges.get(p.as_str()).into_iter();
+        for t in targets.flat_map(|(r, p)| r.iter().chain(p)) {
+            if keep.insert(t.clone()) {
+                stack.push(t.clone());
+            }
+        }
+    }
+    // Of the kustomizations elsewhere that reach any of it: what they build on and their
+    // patch files, not their manifests.
+    let mut stack: Vec<String> = reaching(&edges, &keep)
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    while let Some(k) = stack.pop() {
+        keep.insert(k.clone());
+        let Some((resources, patches)) = edges.get(k.as_str()) else {
+            continue;
+        };
+        keep.extend(patches.iter().cloned());
+        for r in resources {
+            if edges.contains_key(r.as_str()) && !keep.contains(r) {
+                stack.push(r.clone());
+            }
+        }
+    }
+    keep
+}
+
+fn edges<'r>(paths: &BTreeSet<String>, refs: &'r BTreeMap<String, Refs>) -> Edges<'r> {
     // A reference names a file, or a directory whose kustomization is the node.
     let node = |r: &String| -> Option<String> {
         if paths.contains(r) {
@@ -96,43 +139,22 @@ pub fn needed(
             })
             .find(|p| paths.contains(p))
     };
-    let edges: BTreeMap<&str, (Vec<String>, Vec<String>)> = refs
-        .iter()
+    refs.iter()
         .map(|(k, r)| {
             let resources = r.resources.iter().filter_map(node).collect();
             let patches = r.patches.iter().filter(|p| paths.contains(*p)).cloned();
             (k.as_str(), (resources, patches.collect()))
         })
-        .collect();
-    let targets = |k: &str| {
-        edges
-            .get(k)
-            .into_iter()
-            .flat_map(|(r, p)| r.iter().chain(p))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+        .collect()
+}
 
-    // Everything below the scopes, and all it references.
-    let mut keep: BTreeSet<String> = paths
-        .iter()
-        .filter(|p| scopes.iter().any(|s| in_scope(s, p)))
-        .cloned()
-        .collect();
-    let mut stack: Vec<String> = keep.iter().cloned().collect();
-    while let Some(p) = stack.pop() {
-        for t in targets(&p) {
-            if keep.insert(t.clone()) {
-                stack.push(t);
-            }
-        }
-    }
-
-    // Kustomizations elsewhere that reach any of it (they decide whether a file is shared).
+/// The kustomizations outside `keep` that reach any of it, directly or through each other:
+/// they decide whether a file is shared.
+fn reaching<'r>(edges: &Edges<'r>, keep: &BTreeSet<String>) -> BTreeSet<&'r str> {
     let mut reaching: BTreeSet<&str> = BTreeSet::new();
     loop {
         let before = reaching.len();
-        for (k, (resources, patches)) in &edges {
+        for (k, (resources, patches)) in edges {
             if keep.contains(*k) || reaching.contains(k) {
                 continue;
             }
@@ -142,24 +164,40 @@ pub fn needed(
             }
         }
         if reaching.len() == before {
-            break;
+            return reaching;
         }
     }
-    // Of those: the kustomizations they build on and their patch files, not their manifests.
-    let mut stack: Vec<String> = reaching.iter().map(|k| (*k).to_owned()).collect();
-    while let Some(k) = stack.pop() {
-        keep.insert(k.clone());
-        let Some((resources, patches)) = edges.get(k.as_str()) else {
-            continue;
-        };
-        keep.extend(patches.iter().cloned());
-        for r in resources {
-            if edges.contains_key(r.as_str()) && !keep.contains(r) {
-                stack.push(r.clone());
-            }
+}
+
+/// Reads what a run under `scopes` needs of a tree whose YAML files are `paths`: every
+/// kustomization first, for its references, then the rest of [`needed`]. `load` reads one file
+/// (and may fail, e.g. over a budget); `text_of` is a loaded file's text, when it has one.
+/// The needed files come back in path order.
+pub fn read_needed<T, E>(
+    paths: &BTreeSet<String>,
+    scopes: &[String],
+    mut load: impl FnMut(&str) -> Result<T, E>,
+    text_of: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<T>, E> {
+    let mut files: BTreeMap<&str, T> = BTreeMap::new();
+    let mut refs: BTreeMap<String, Refs> = BTreeMap::new();
+    for path in paths.iter().filter(|p| is_kustomization_name(p)) {
+        let file = load(path)?;
+        if let Some(text) = text_of(&file) {
+            refs.insert(path.clone(), references(path, text));
+        }
+        files.insert(path, file);
+    }
+    let keep = needed(paths, scopes, &refs);
+    // The kustomizations of other applications were only needed to find what is shared.
+    files.retain(|path, _| keep.contains(*path));
+    for path in &keep {
+        if !files.contains_key(path.as_str()) && paths.contains(path) {
+            let file = load(path)?;
+            files.insert(path, file);
         }
     }
-    keep
+    Ok(files.into_values().collect())
 }
 
 #[cfg(test)]

@@ -193,15 +193,15 @@ pub(super) struct Deployed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::Repo;
+    use crate::repo::ManifestTree;
 
-    fn repo() -> Repo {
+    fn repo() -> ManifestTree {
         let deployment = |name: &str| {
             format!(
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec: {{}}\n"
             )
         };
-        Repo::from_texts(
+        ManifestTree::from_texts(
             [
                 ("apps/a.yaml", deployment("a")),
                 ("apps/sub/b.yaml", deployment("b")),
@@ -221,7 +221,7 @@ mod tests {
         )
     }
 
-    fn deployed(repo: &Repo, scope: &Scope) -> Deployed {
+    fn deployed(repo: &ManifestTree, scope: &Scope) -> Deployed {
         let mut notices = Vec::new();
         let renderer = crate::repo::kustomize::Renderer::new(&repo.files, &mut notices);
         scope.deployed(&Tree {

@@ -11,7 +11,9 @@
 mod apply;
 mod embedded;
 mod insert;
+mod landing;
 mod plain;
+mod render;
 mod scalar;
 pub mod style;
 pub mod tree;

@@ -4,7 +4,7 @@
 //! compute what an expansion would cost and refuse files that other tools (kubectl, Argo CD)
 //! would choke on, because editing them would only produce a PR nobody can apply.
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::{MAX_FILE_BYTES, YamlError};
 
@@ -152,90 +152,95 @@ pub fn check_syntax(text: &str) -> Result<(), YamlError> {
 }
 
 pub fn parse(text: &str) -> Result<Stream, YamlError> {
-    let mut stream = Stream::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut expansion = Expansion::default();
+    let mut tree = TreeBuilder::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
             col: e.marker().col() + 1,
             message: e.info(),
         })?;
+        tree.event(event, span)?;
+    }
+    Ok(tree.stream)
+}
+
+/// The tree being built from the parser's events: the documents so far, the collections
+/// still open, and what an alias expansion would cost.
+#[derive(Default)]
+struct TreeBuilder {
+    stream: Stream,
+    stack: Vec<Frame>,
+    expansion: Expansion,
+}
+
+impl TreeBuilder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let range = span
             .byte_range()
             .ok_or(YamlError::Internal("span without byte offsets"))?;
-        let at = |kind| Node {
+        let at = |kind, anchor| Node {
             kind,
             start: range.start,
             end: range.end,
             line: span.start.line(),
             col: span.start.col(),
-            anchor: 0,
+            anchor,
         };
         match event {
             Event::Comment(body, _) if body.contains("$attune") => {
-                stream.markers.push(MarkerComment {
+                self.stream.markers.push(MarkerComment {
                     line: span.start.line(),
                     text: body.into_owned(),
                 });
             }
-            Event::Comment(..) => {}
             Event::Scalar(value, style, anchor, _) => {
-                let mut node = at(Kind::Scalar {
-                    value: value.into_owned(),
-                    style,
-                });
-                node.anchor = anchor;
-                expansion.leaf(anchor)?;
-                push_node(&mut stack, &mut stream, node)?;
+                let value = value.into_owned();
+                self.expansion.leaf(anchor)?;
+                self.push(at(Kind::Scalar { value, style }, anchor))?;
             }
             Event::Alias(id) => {
-                expansion.alias(id)?;
-                push_node(&mut stack, &mut stream, at(Kind::Alias(id)))?;
+                self.expansion.alias(id)?;
+                self.push(at(Kind::Alias(id), 0))?;
             }
             Event::MappingStart(style, anchor, _) => {
                 let flow = style == granit_parser::StructureStyle::Flow;
-                let mut node = at(Kind::Map {
-                    entries: Vec::new(),
-                    flow,
-                });
-                node.anchor = anchor;
-                expansion.open(anchor);
-                stack.push(Frame::Map {
+                let entries = Vec::new();
+                self.expansion.open(anchor);
+                let node = at(Kind::Map { entries, flow }, anchor);
+                self.stack.push(Frame::Map {
                     node,
                     pending_key: None,
                 });
             }
             Event::SequenceStart(style, anchor, _) => {
                 let flow = style == granit_parser::StructureStyle::Flow;
-                let mut node = at(Kind::Seq {
-                    items: Vec::new(),
-                    flow,
-                });
-                node.anchor = anchor;
-                expansion.open(anchor);
-                stack.push(Frame::Seq { node });
+                let items = Vec::new();
+                self.expansion.open(anchor);
+                let node = at(Kind::Seq { items, flow }, anchor);
+                self.stack.push(Frame::Seq { node });
             }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let mut node = match stack.pop() {
-                    Some(Frame::Map { node, .. } | Frame::Seq { node }) => node,
-                    None => return Err(YamlError::Internal("collection end without start")),
-                };
-                close_collection(&mut node, range.end);
-                expansion.close(node.anchor)?;
-                push_node(&mut stack, &mut stream, node)?;
-            }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(..)
-            | Event::DocumentEnd
-            | Event::Anchor(..)
-            | Event::UnresolvedAlias(_) => {}
-            // Events added by later parser versions carry no data we edit.
+            Event::MappingEnd | Event::SequenceEnd => self.close(range.end)?,
+            // Stream and document bounds, plain comments, and events added by later parser
+            // versions carry no data we edit.
             _ => {}
         }
+        Ok(())
     }
-    Ok(stream)
+
+    fn push(&mut self, node: Node) -> Result<(), YamlError> {
+        push_node(&mut self.stack, &mut self.stream, node)
+    }
+
+    /// Closes the innermost collection, whose closing token ends at `end`.
+    fn close(&mut self, end: usize) -> Result<(), YamlError> {
+        let mut node = match self.stack.pop() {
+            Some(Frame::Map { node, .. } | Frame::Seq { node }) => node,
+            None => return Err(YamlError::Internal("collection end without start")),
+        };
+        close_collection(&mut node, end);
+        self.expansion.close(node.anchor)?;
+        self.push(node)
+    }
 }
 
 /// Fixes up where a collection ends: flow collections end at their closing bracket, block

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use attune::controller::gitops::forge::{ForgeSlot, PolicyForge};
 use attune::controller::gitops::gate::Admission;
 use attune::crd::{AttunePolicy, PullRequestExport, load_policies};
-use attune::forge::RepoRef;
-use attune::locate::RepoUrl;
+use attune::forge::ForgeRepo;
+use attune::locate::RemoteUrl;
 use http::{Request, Response};
 use kube::Client;
 use kube::client::Body;
@@ -71,8 +71,8 @@ fn policy() -> (AttunePolicy, PullRequestExport) {
 /// The repository the policy's workloads deploy from, on the forge its `apiUrl` names.
 struct Admitted {
     allowed: Vec<String>,
-    repo: RepoUrl,
-    forge_repo: RepoRef,
+    repo: RemoteUrl,
+    forge_repo: ForgeRepo,
 }
 
 impl Admitted {
@@ -80,8 +80,8 @@ impl Admitted {
         let base = base.trim_end_matches('/');
         Admitted {
             allowed: vec![format!("{base}/team/*")],
-            repo: RepoUrl::parse(&format!("{base}/team/app.git")).unwrap(),
-            forge_repo: RepoRef::parse("team/app").unwrap(),
+            repo: RemoteUrl::parse(&format!("{base}/team/app.git")).unwrap(),
+            forge_repo: ForgeRepo::parse("team/app").unwrap(),
         }
     }
 
@@ -210,7 +210,7 @@ async fn a_client_for_another_forge_or_over_unallowed_http_is_never_handed_out()
 
     // The workloads deploy over SSH on port 2222: the forge's HTTP port must be named too.
     let mut ssh = Admitted::at("http://127.0.0.1:9");
-    ssh.repo = RepoUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
+    ssh.repo = RemoteUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
     ssh.allowed = vec!["127.0.0.1:2222/team/*".into()];
     let message = refused(ssh, export.clone())
         .await
@@ -220,7 +220,7 @@ async fn a_client_for_another_forge_or_over_unallowed_http_is_never_handed_out()
         "{message}"
     );
     let mut named = Admitted::at("http://127.0.0.1:9");
-    named.repo = RepoUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
+    named.repo = RemoteUrl::parse("ssh://git@127.0.0.1:2222/team/app.git").unwrap();
     named.allowed = vec![
         "127.0.0.1:2222/team/*".into(),
         "http://127.0.0.1:9/team/*".into(),

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use attune::forge::gitea::{Gitea, MAX_BODY_BYTES};
-use attune::forge::{Forge, ForgeError, NewPullRequest, PrState, RepoRef};
+use attune::forge::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -41,7 +41,7 @@ fn env() -> Env {
 /// A fresh repository with `main` and the given branches, each one commit ahead of `main`.
 struct Fixture {
     env: Env,
-    repo: RepoRef,
+    repo: ForgeRepo,
     setup: reqwest::Client,
     clone_url: String,
 }
@@ -60,7 +60,7 @@ impl Fixture {
                 .subsec_nanos()
         );
         let mut fixture = Fixture {
-            repo: RepoRef {
+            repo: ForgeRepo {
                 owner: env.user.clone(),
                 name: unique.clone(),
             },
@@ -346,7 +346,7 @@ async fn a_wrong_token_is_a_clear_error_without_the_token() {
     let env = env();
     let wrong = "feedfacefeedfacefeedfacefeedfacefeedface";
     let g = Gitea::new(Url::parse(&env.url).unwrap(), &wrong.into()).unwrap();
-    let repo = RepoRef::parse(&format!("{}/anything", env.user)).unwrap();
+    let repo = ForgeRepo::parse(&format!("{}/anything", env.user)).unwrap();
     let error = g.find_by_head(&repo, "attune/x").await.unwrap_err();
     let shown = format!("{error} {error:?} {g:?}");
     assert!(matches!(error, ForgeError::Auth(_)), "{shown}");

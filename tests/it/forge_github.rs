@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::github_fake::{BODY_LIMIT_CHARS, Fault, GitHubFake, test_app_key};
 use attune::forge::github::{GitHub, GitHubAuth, MAX_BODY_BYTES};
-use attune::forge::{Forge, ForgeError, NewPullRequest, PrState, RepoRef, RetryPolicy};
+use attune::forge::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, RetryPolicy};
 use attune::secret::SecretToken;
 use axum::http::Method;
 use octocrab::secrecy::SecretString;
@@ -14,8 +14,8 @@ const TOKEN: &str = "ghp_test0nly0token0for0the0fake0000000";
 const REPO: &str = "acme/gitops";
 const APP_ID: u64 = 4242;
 
-fn repo() -> RepoRef {
-    RepoRef::parse(REPO).unwrap()
+fn repo() -> ForgeRepo {
+    ForgeRepo::parse(REPO).unwrap()
 }
 
 /// Short backoff so 5xx tests take milliseconds; rate-limit waits are the forge's to set.

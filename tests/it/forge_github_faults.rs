@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::github_fake::{AfterFault, Fault, GitHubFake};
 use attune::forge::github::{GitHub, GitHubAuth};
-use attune::forge::{Forge, ForgeError, NewPullRequest, RepoRef, RetryPolicy};
+use attune::forge::{Forge, ForgeError, ForgeRepo, NewPullRequest, RetryPolicy};
 use attune::secret::SecretToken;
 use axum::http::Method;
 
@@ -14,8 +14,8 @@ const TOKEN: &str = "ghp_test0nly0token0for0the0fake0000000";
 const REPO: &str = "acme/gitops";
 const HEAD: &str = "attune/api";
 
-fn repo() -> RepoRef {
-    RepoRef::parse(REPO).unwrap()
+fn repo() -> ForgeRepo {
+    ForgeRepo::parse(REPO).unwrap()
 }
 
 fn github(fake: &GitHubFake) -> GitHub {

@@ -1,11 +1,12 @@
-//! What a sync reads of a repository (`git::read_needed`): the owner's path, what its
+//! What a sync reads of a repository (`pr::read_needed`): the owner's path, what its
 //! kustomizations reference and the roots sharing it — not a large unrelated directory — and
 //! never more than the byte budget, which fails with an error that says how to raise it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use attune::git::{GitError, TreeFile, Workspace, read_needed};
+use attune::git::{GitError, TreeFile, Workspace};
+use attune::pr::read_needed;
 
 /// Commits `files` on `main` of a new repository at `dir` with the git command line.
 fn commit(dir: &Path, files: &[(String, String)]) {
@@ -164,9 +165,9 @@ fn the_budget_stops_the_read_with_an_error_that_says_how_to_raise_it() {
 
 #[test]
 fn budgets_are_written_as_quantities() {
-    assert_eq!(attune::git::parse_read_budget("16Mi"), Ok(16 * 1024 * 1024));
-    assert_eq!(attune::git::parse_read_budget("1000000"), Ok(1_000_000));
-    let err = attune::git::parse_read_budget("lots").unwrap_err();
+    assert_eq!(attune::quantity::parse_bytes("16Mi"), Ok(16 * 1024 * 1024));
+    assert_eq!(attune::quantity::parse_bytes("1000000"), Ok(1_000_000));
+    let err = attune::quantity::parse_bytes("lots").unwrap_err();
     assert!(err.contains("write a size like 16Mi"), "{err}");
-    assert!(attune::git::parse_read_budget("0").is_err());
+    assert!(attune::quantity::parse_bytes("0").is_err());
 }

@@ -31,8 +31,15 @@ where
     }
 }
 
-/// A fixture: its name, workload, objects and settings.
-fn load(path: &Path) -> (String, Workload, Vec<Value>, Settings) {
+/// A fixture of `fixtures/locate`: a workload, the objects around it and the settings.
+struct Fixture {
+    name: String,
+    workload: Workload,
+    objects: Vec<Value>,
+    settings: Settings,
+}
+
+fn load(path: &Path) -> Fixture {
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let mut settings = Settings::default();
@@ -51,7 +58,12 @@ fn load(path: &Path) -> (String, Workload, Vec<Value>, Settings) {
         .map(str::to_owned);
     let workload = Workload::from_value(&doc["workload"]).unwrap();
     let objects = doc["objects"].as_array().unwrap().clone();
-    (name, workload, objects, settings)
+    Fixture {
+        name,
+        workload,
+        objects,
+        settings,
+    }
 }
 
 fn dynamic_api(client: &Client, known: &mut Known, object: &Value) -> (Api<DynamicObject>, String) {
@@ -71,7 +83,12 @@ async fn live_walk_matches_the_pure_walk_for_every_fixture() {
         .collect();
     names.sort();
     for path in names {
-        let (name, workload, objects, settings) = load(&path);
+        let Fixture {
+            name,
+            workload,
+            objects,
+            settings,
+        } = load(&path);
 
         let mut known = Known::new();
         for object in &objects {
@@ -121,7 +138,9 @@ async fn live_walk_matches_the_pure_walk_for_every_fixture() {
         assert!(tries < 100, "the helmrelease crd is still served");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (_, workload, _, settings) = load(&root().join("fixtures/locate/flux-helm.json"));
+    let Fixture {
+        workload, settings, ..
+    } = load(&root().join("fixtures/locate/flux-helm.json"));
     let err = locate_live(&client, &workload, &settings)
         .await
         .unwrap_err();

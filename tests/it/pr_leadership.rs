@@ -15,7 +15,7 @@ use attune::controller::gitops::forge::GivenForge;
 use attune::controller::gitops::{Env, Located, Memory, reconcile_located};
 use attune::crd::{AttunePolicy, Export, PullRequestExport, UpdateStrategy, load_policies};
 use attune::forge::Forge as _;
-use attune::forge::RepoRef;
+use attune::forge::ForgeRepo;
 use attune::git::Identity;
 use attune::locate::{ObjectKind, ObjectRef, Revision, RevisionKind, Source, Tool};
 use attune::metrics::Metrics;
@@ -71,7 +71,7 @@ fn world() -> World {
     server.create_repo(REPO, Path::new("fixtures/demo/repo"), 1);
     let forge = MemoryForge::new(server.url(REPO));
     let target = Target {
-        repo: RepoRef::parse(REPO).unwrap(),
+        repo: ForgeRepo::parse(REPO).unwrap(),
         url: server.url(REPO),
         base: "main".into(),
         scope: attune::repo::Scope::whole(),

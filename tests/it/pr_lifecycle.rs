@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::support::git_http::{GitServer, TOKEN};
 use crate::support::memory_forge::MemoryForge;
 use attune::crd::{FilePolicy, load_policy_files};
-use attune::forge::{Forge, PrState, RepoRef};
+use attune::forge::{Forge, ForgeRepo, PrState};
 use attune::git::Identity;
 use attune::pr::{Action, Clearance, Limits, Settings, Target, sync};
 
@@ -58,7 +58,7 @@ fn world() -> World {
     server.create_repo("gitops", Path::new("fixtures/demo/repo"), 3);
     let forge = MemoryForge::new(server.url("gitops"));
     let target = Target {
-        repo: RepoRef::parse("acme/gitops").unwrap(),
+        repo: ForgeRepo::parse("acme/gitops").unwrap(),
         url: server.url("gitops"),
         base: "main".into(),
         scope: attune::repo::Scope::whole(),
@@ -427,7 +427,7 @@ async fn one_forge_keeps_each_repository_apart() {
         .create_repo("other", Path::new("fixtures/demo/repo"), 0);
     assert_eq!(run(&w, "250m").await.action, Action::Created);
     let other = Target {
-        repo: RepoRef::parse("acme/other").unwrap(),
+        repo: ForgeRepo::parse("acme/other").unwrap(),
         url: w.server.url("other"),
         clearance: Clearance::new(&w.forge.api_base(), &w.server.url("other")).unwrap(),
         ..w.target.clone()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use attune::crd::load_policy_files;
 use attune::propose::outcome_scoped;
-use attune::repo::{Repo, Scope};
+use attune::repo::{ManifestTree, Scope};
 
 const POLICY: &str = "apiVersion: attune.io/v1alpha1
 kind: AttunePolicy
@@ -48,8 +48,8 @@ spec:
     )
 }
 
-fn repo() -> Repo {
-    Repo::from_texts([
+fn repo() -> ManifestTree {
+    ManifestTree::from_texts([
         (
             "apps/web/deployment.yaml".to_owned(),
             deployment("web", "100m"),

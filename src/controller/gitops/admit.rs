@@ -5,8 +5,8 @@
 use super::allow::{self, Verdict};
 use super::located::Located;
 use crate::crd::PullRequestExport;
-use crate::forge::RepoRef;
-use crate::locate::{RepoUrl, RevisionKind, Source};
+use crate::forge::ForgeRepo;
+use crate::locate::{RemoteUrl, RevisionKind, Source};
 
 /// Why a workload gets no pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +33,8 @@ pub enum Cause {
 #[derive(Debug, Clone)]
 pub(super) struct Admitted<'w> {
     pub source: &'w Source,
-    pub repo: RepoUrl,
-    pub forge_repo: RepoRef,
+    pub repo: RemoteUrl,
+    pub forge_repo: ForgeRepo,
     pub base: String,
     /// Cleaned; `.` for the root.
     pub path: String,
@@ -115,15 +115,15 @@ impl Judge {
         &self,
         source: &Source,
         rules: &Rules<'_>,
-    ) -> Result<(RepoUrl, RepoRef), Refusal> {
+    ) -> Result<(RemoteUrl, ForgeRepo), Refusal> {
         let (who, owner) = (&self.who, &self.owner);
-        let repo = RepoUrl::parse(&source.repo_url)
+        let repo = RemoteUrl::parse(&source.repo_url)
             .map_err(|e| self.refuse(Cause::Source, format!("{who}: {e}")))?;
         if let Verdict::Refused(why) = allow::check(rules.allowed, &repo) {
             let message = format!("{who} (deployed by {owner}): {why}");
             return Err(self.refuse(Cause::NotAllowed, message));
         }
-        let forge_repo = RepoRef::parse(&repo.path).map_err(|_| {
+        let forge_repo = ForgeRepo::parse(&repo.path).map_err(|_| {
             self.refuse(
                 Cause::Source,
                 format!(
@@ -132,7 +132,7 @@ impl Judge {
             )
         })?;
         if let Some(wanted) = &rules.export.repository
-            && !RepoRef::parse(wanted).is_ok_and(|r| r == forge_repo)
+            && !ForgeRepo::parse(wanted).is_ok_and(|r| r == forge_repo)
         {
             return Err(self.refuse(
                 Cause::NotAllowed,

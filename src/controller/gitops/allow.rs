@@ -17,7 +17,7 @@
 //! A pattern that breaks these rules admits nothing and is named in the refusal. This file knows
 //! how a repository URL is matched; it does not know where the URL came from.
 
-use crate::locate::{RepoUrl, Transport};
+use crate::locate::{RemoteUrl, Transport};
 
 /// The scheme a pattern names, and the rest.
 fn split_scheme(pattern: &str) -> (Option<Transport>, &str) {
@@ -88,7 +88,7 @@ impl<'a> Pattern<'a> {
     }
 
     /// Same host and path (the port and scheme are the callers' to compare).
-    fn names(&self, url: &RepoUrl) -> bool {
+    fn names(&self, url: &RemoteUrl) -> bool {
         let have: Vec<&str> = url.path.split('/').collect();
         self.host.eq_ignore_ascii_case(&url.host)
             && self.segments.len() == have.len()
@@ -101,13 +101,13 @@ impl<'a> Pattern<'a> {
 }
 
 /// Whether `pattern` admits `url` as the repository an owner deploys from (any transport).
-pub fn matches(pattern: &str, url: &RepoUrl) -> bool {
+pub fn matches(pattern: &str, url: &RemoteUrl) -> bool {
     Pattern::parse(pattern).is_some_and(|p| p.port == url.port && p.names(url))
 }
 
 /// Whether `pattern` admits `url` as a place the token may be sent: an HTTP(S) URL whose
 /// scheme, host, port and path the pattern names (see the module notes).
-pub fn admits_endpoint(pattern: &str, url: &RepoUrl) -> bool {
+pub fn admits_endpoint(pattern: &str, url: &RemoteUrl) -> bool {
     let Some(p) = Pattern::parse(pattern) else {
         return false;
     };
@@ -127,7 +127,7 @@ pub enum Verdict {
 }
 
 /// Checks `url` against every pattern; empty `patterns` refuses everything.
-pub fn check(patterns: &[String], url: &RepoUrl) -> Verdict {
+pub fn check(patterns: &[String], url: &RemoteUrl) -> Verdict {
     if patterns.iter().any(|p| matches(p, url)) {
         return Verdict::Allowed;
     }
@@ -152,7 +152,7 @@ pub fn check(patterns: &[String], url: &RepoUrl) -> Verdict {
 }
 
 /// Checks `url`, an HTTP(S) URL the token would be sent to, against every pattern.
-pub fn check_endpoint(patterns: &[String], url: &RepoUrl) -> Verdict {
+pub fn check_endpoint(patterns: &[String], url: &RemoteUrl) -> Verdict {
     if patterns.iter().any(|p| admits_endpoint(p, url)) {
         return Verdict::Allowed;
     }
@@ -176,7 +176,7 @@ pub fn check_endpoint(patterns: &[String], url: &RepoUrl) -> Verdict {
     ))
 }
 
-fn authority(url: &RepoUrl) -> String {
+fn authority(url: &RemoteUrl) -> String {
     match url.port {
         Some(port) => format!("{}:{port}", url.host),
         None => url.host.clone(),
@@ -189,8 +189,8 @@ mod tests {
 
     use super::*;
 
-    fn url(text: &str) -> RepoUrl {
-        RepoUrl::parse(text).unwrap()
+    fn url(text: &str) -> RemoteUrl {
+        RemoteUrl::parse(text).unwrap()
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! a branch only when
 //! - the clone URL the forge gives for the repository names the repository the workload's owner
 //!   deploys from (same host and path; and when the owner's URL is http(s), the same scheme
-//!   and port, see [`RepoUrl::same_repo`]),
+//!   and port, see [`RemoteUrl::same_repo`]),
 //! - that clone URL is itself an endpoint the allowlist names (scheme, host, port and path;
 //!   plain `http://` only where an entry says so), and
 //! - the API URL belongs to that same forge (same origin, or api.github.com for github.com).
@@ -12,8 +12,8 @@
 //! Nothing is sent before this check, on any path (poll, find, create, comment, git). Pure.
 
 use super::allow::{self, Verdict};
-use crate::forge::{Forge, RepoRef};
-use crate::locate::RepoUrl;
+use crate::forge::{Forge, ForgeRepo};
+use crate::locate::RemoteUrl;
 use crate::pr::gate::{Clearance, api_serves};
 
 /// What the allowlist admitted for one branch.
@@ -22,8 +22,8 @@ pub struct Admission<'a> {
     /// The operator's allowed repositories.
     pub allowed: &'a [String],
     /// The repository the workload's owner deploys from (already admitted by `allowed`).
-    pub repo: &'a RepoUrl,
-    pub forge_repo: &'a RepoRef,
+    pub repo: &'a RemoteUrl,
+    pub forge_repo: &'a ForgeRepo,
 }
 
 /// The clearance for `forge` to serve `admission`'s repository, or why its token stays home.
@@ -39,7 +39,7 @@ pub fn clear<F: Forge>(admission: &Admission<'_>, forge: &F) -> Result<Clearance
             admission.forge_repo
         )
     };
-    let parsed = RepoUrl::parse(&clone).map_err(|_| elsewhere())?;
+    let parsed = RemoteUrl::parse(&clone).map_err(|_| elsewhere())?;
     let same_name = parsed.host == repo.host && parsed.path == repo.path;
     if !parsed.transport.is_http()
         || !same_name

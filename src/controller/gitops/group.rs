@@ -14,8 +14,8 @@ use super::admit::{Admitted, admit};
 pub use super::admit::{Cause, Refusal, Rules};
 pub use super::located::Located;
 use crate::crd::PullRequestExport;
-use crate::forge::RepoRef;
-use crate::locate::{RepoCheck, RepoUrl, RevisionKind};
+use crate::forge::ForgeRepo;
+use crate::locate::{RemoteUrl, RepoCheck, RevisionKind};
 
 /// One branch's worth of work.
 #[derive(Debug, Clone)]
@@ -24,8 +24,8 @@ pub struct Group {
     pub key: String,
     /// The repository as the owner states it, and in normal form.
     pub url: String,
-    pub repo: RepoUrl,
-    pub forge_repo: RepoRef,
+    pub repo: RemoteUrl,
+    pub forge_repo: ForgeRepo,
     pub base: String,
     /// Set when the base is a guess (the owner follows the default branch), to explain a
     /// missing base.

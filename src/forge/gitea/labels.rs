@@ -7,13 +7,13 @@ use serde_json::json;
 
 use super::wire::{ApiLabel, decode};
 use super::{Gitea, LABEL_COLOR, MAX_PAGES, PAGE};
-use crate::forge::{ForgeError, RepoRef};
+use crate::forge::{ForgeError, ForgeRepo};
 
 impl Gitea {
     /// Label ids for `names`, creating the ones the repository lacks.
     pub(super) async fn label_ids(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         names: &[String],
     ) -> Result<Vec<i64>, ForgeError> {
         let found = self.labels_named(repo, names).await?;
@@ -35,7 +35,7 @@ impl Gitea {
     /// until every name was seen or the pages run out.
     async fn labels_named(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         names: &[String],
     ) -> Result<Vec<Vec<i64>>, ForgeError> {
         const STEP: &str = "look up labels";
@@ -72,7 +72,7 @@ impl Gitea {
     /// moment (two pull requests opened at once): Gitea keeps both, so after the create the
     /// labels are read again, and every run uses the oldest of that name; a newer copy this
     /// call made is deleted. A create Gitea refuses as a conflict means it exists: its id is read.
-    async fn create_label(&self, repo: &RepoRef, name: &str) -> Result<i64, ForgeError> {
+    async fn create_label(&self, repo: &ForgeRepo, name: &str) -> Result<i64, ForgeError> {
         const STEP: &str = "create label";
         let url = self.url(repo, &["labels"], &[]);
         let body = json!({"name": name, "color": LABEL_COLOR, "description": "added by attune"});
@@ -106,7 +106,7 @@ impl Gitea {
         }
     }
 
-    async fn delete_label(&self, repo: &RepoRef, id: i64) -> Result<(), ForgeError> {
+    async fn delete_label(&self, repo: &ForgeRepo, id: i64) -> Result<(), ForgeError> {
         let id = id.to_string();
         let url = self.url(repo, &["labels", &id], &[]);
         match self

@@ -8,8 +8,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
 
-fn repo() -> RepoRef {
-    RepoRef::parse("o/r").unwrap()
+fn repo() -> ForgeRepo {
+    ForgeRepo::parse("o/r").unwrap()
 }
 
 fn fast() -> RetryPolicy {

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use super::answer::{decode, unix_seconds};
 use super::{GitHub, bearer, now_unix};
-use crate::forge::{ForgeError, RepoRef};
+use crate::forge::{ForgeError, ForgeRepo};
 use crate::secret::SecretToken;
 
 /// Renew this long before expiry: leaves room for retry waits and for clocks that disagree.
@@ -23,7 +23,7 @@ const RENEW_BEFORE_SECS: i64 = 5 * 60;
 pub(super) struct AppAuth {
     app_id: AppId,
     key: EncodingKey,
-    installations: Mutex<HashMap<RepoRef, u64>>,
+    installations: Mutex<HashMap<ForgeRepo, u64>>,
     /// Held across a renewal so concurrent calls wait for one new token instead of each
     /// minting their own.
     tokens: Mutex<HashMap<u64, CachedToken>>,
@@ -65,7 +65,7 @@ impl AppAuth {
     pub(super) async fn token(
         &self,
         github: &GitHub,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
     ) -> Result<(SecretToken, bool), ForgeError> {
         let installation = self.installation(github, repo).await?;
         let mut tokens = self.tokens.lock().await;
@@ -93,14 +93,14 @@ impl AppAuth {
     }
 
     /// Drops the cached token for `repo`'s installation, so the next call mints a new one.
-    pub(super) async fn forget_token(&self, repo: &RepoRef) {
+    pub(super) async fn forget_token(&self, repo: &ForgeRepo) {
         let installation = self.installations.lock().await.get(repo).copied();
         if let Some(installation) = installation {
             self.tokens.lock().await.remove(&installation);
         }
     }
 
-    async fn installation(&self, github: &GitHub, repo: &RepoRef) -> Result<u64, ForgeError> {
+    async fn installation(&self, github: &GitHub, repo: &ForgeRepo) -> Result<u64, ForgeError> {
         let mut installations = self.installations.lock().await;
         if let Some(id) = installations.get(repo) {
             return Ok(*id);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::answer::{classify, decode, transport};
 use super::{Credentials, GitHub, bearer, now_unix};
 use crate::forge::retry::Attempt;
-use crate::forge::{ForgeError, RepoRef};
+use crate::forge::{ForgeError, ForgeRepo};
 
 /// One API request as `call_with` sends it.
 pub(super) struct Request<'a, B: ?Sized> {
@@ -28,7 +28,7 @@ impl GitHub {
     pub(super) async fn call<B: Serialize + Sync + ?Sized>(
         &self,
         step: &'static str,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         method: Method,
         path: &str,
         body: Option<&B>,
@@ -48,7 +48,7 @@ impl GitHub {
     pub(super) async fn call_once<B: Serialize + Sync + ?Sized>(
         &self,
         step: &'static str,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         path: &str,
         body: &B,
     ) -> Result<String, ForgeError> {
@@ -64,7 +64,7 @@ impl GitHub {
 
     async fn call_with<B: Serialize + Sync + ?Sized>(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         request: &Request<'_, B>,
     ) -> Result<String, ForgeError> {
         let app = match &self.credentials {
@@ -174,7 +174,7 @@ impl GitHub {
     pub(super) async fn call_json<T, B>(
         &self,
         step: &'static str,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         method: Method,
         path: &str,
         body: Option<&B>,

@@ -3,6 +3,7 @@
 
 mod cases;
 mod fetch;
+mod rows;
 
 use std::path::PathBuf;
 

@@ -1,16 +1,16 @@
 //! For one container of a located render: the place that decides each value — the last patch
 //! that sets it, the defining manifest, or (when those are shared) a patch in our root.
 
+use super::ValueAt;
 use super::overlay::{self, Overlays};
 use super::roots::{Entry, Index};
-use super::settle::spot;
 use super::{Change, Op, Plan, Site, Want, identity, problem};
 use crate::quantity;
 use crate::repo::field::Field;
 use crate::repo::index::Marker;
 use crate::repo::kustomize::{Applied, PatchDoc, Rendered};
 use crate::repo::patch::{ContainerAt, field_path, find_container, json6902_sets, node_at};
-use crate::yamledit::{EmbeddedSet, Node, Seg, Set};
+use crate::yamledit::{Node, Seg};
 
 /// What every step of resolving one want works with.
 pub(super) struct Ctx<'c, 'a> {
@@ -57,7 +57,7 @@ impl Ctx<'_, '_> {
         if let Some(cur) = &change.from
             && quantity::semantically_equal(cur, edit.value).unwrap_or(false)
         {
-            let at = spot(&edit.op);
+            let at = edit.op.at;
             self.plan.settled.push((edit.file.to_owned(), at, change));
             return None;
         }
@@ -104,11 +104,7 @@ pub(super) fn marker_change(
         current,
         file: &m.file,
         site: Site::Marker,
-        op: Op::Set(Set {
-            doc: m.doc,
-            path: path.clone(),
-            value: value.to_owned(),
-        }),
+        op: Op::scalar(m.doc, path.clone(), value),
     });
 }
 
@@ -159,11 +155,7 @@ pub(super) fn resolve_container(
         if writer.is_none() && entry.exclusive(ctx.index.file_usage.get(&obj.source.file)) {
             let mut path = obj.source.prefix.clone();
             path.extend(in_source);
-            let op = Op::Set(Set {
-                doc: obj.source.doc,
-                path,
-                value: value.to_owned(),
-            });
+            let op = Op::scalar(obj.source.doc, path, value);
             ctx.push(Edit {
                 container,
                 field,
@@ -253,18 +245,23 @@ fn last_writer<'a>(
     })
 }
 
+/// The value at `path` of a patch: in the patch file, or inside its inline text (which the
+/// kustomization holds at `patch.inline`).
 pub(super) fn patch_op(patch: &PatchDoc, path: Vec<Seg>, value: &str) -> Op {
-    let set = Set {
-        doc: if patch.inline.is_some() { 0 } else { patch.doc },
-        path,
-        value: value.to_owned(),
-    };
-    match &patch.inline {
-        None => Op::Set(set),
-        Some(inline) => Op::Embedded(EmbeddedSet {
+    let at = match &patch.inline {
+        None => ValueAt {
+            doc: patch.doc,
+            path,
+            inline: None,
+        },
+        Some(string_at) => ValueAt {
             doc: 0,
-            path: inline.clone(),
-            sets: vec![set],
-        }),
+            path: string_at.clone(),
+            inline: Some(path),
+        },
+    };
+    Op {
+        at,
+        value: value.to_owned(),
     }
 }

@@ -284,7 +284,7 @@ fn helm_hint(index: &Index, want: &Want) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::repo::{ContainerWant, Field, Repo, Scope, Want, resolve};
+    use crate::repo::{ContainerWant, Field, ManifestTree, Scope, Want, resolve};
 
     fn want() -> Want {
         Want {
@@ -304,7 +304,8 @@ mod tests {
         let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  \
                        name: podinfo\nspec:\n  values:\n    resources:\n      requests:\n        \
                        cpu: 250m\n";
-        let repo = Repo::from_texts([("clusters/prod/podinfo.yaml".into(), release.into())]);
+        let repo =
+            ManifestTree::from_texts([("clusters/prod/podinfo.yaml".into(), release.into())]);
         let plan = resolve(&repo, &Scope::source("clusters/prod", true), &[want()]);
         assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
         let reason = &plan.problems[0].reason;
@@ -324,7 +325,7 @@ mod tests {
         let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n\
                           spec:\n  template:\n    spec:\n      containers:\n      - name: podinfo\n\
                           \x20       resources:\n          requests:\n            cpu: 250m\n";
-        let repo = Repo::from_texts(
+        let repo = ManifestTree::from_texts(
             [
                 (
                     "apps/api/kustomization.yaml",

@@ -17,9 +17,8 @@ use serde::Serialize;
 
 use super::field::Field;
 use super::scope::Scope;
-use super::{Notice, Problem, Repo};
-use crate::yamledit::style::Style;
-use crate::yamledit::{EmbeddedSet, Set};
+use super::{ManifestTree, Notice, Problem};
+use crate::yamledit::Seg;
 
 /// The values wanted for one live workload, already limited to the fields its policy controls.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,17 +66,50 @@ pub struct Change {
     pub site: Site,
 }
 
-/// One edit operation in a file, owned by a change or (`None`) supporting several.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Op {
-    Set(Set),
-    Embedded(EmbeddedSet),
+/// Where one value lives in a file: the scalar at `path` of document `doc` or, when that
+/// scalar is an inline patch (YAML held in a string), the scalar at `inline` in the patch's
+/// first document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueAt {
+    pub doc: usize,
+    pub path: Vec<Seg>,
+    pub inline: Option<Vec<Seg>>,
 }
 
+/// One value to write in a file: where, and what. Resolution says where; how the bytes
+/// change is the editor's business (`propose` hands these to `yamledit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    pub at: ValueAt,
+    pub value: String,
+}
+
+impl Op {
+    /// The scalar at `path` of document `doc` becomes `value`.
+    pub fn scalar(doc: usize, path: Vec<Seg>, value: &str) -> Op {
+        Op {
+            at: ValueAt {
+                doc,
+                path,
+                inline: None,
+            },
+            value: value.to_owned(),
+        }
+    }
+}
+
+/// A file that does not exist yet, to be written in the style of an existing one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFile {
+    /// The file whose line ending and indentation the new one copies.
+    pub style_of: String,
+}
+
+/// The edit operations of one file, each owned by a change or (`None`) supporting several.
 #[derive(Debug, Clone, Default)]
 pub struct FilePlan {
-    /// For a file that does not exist yet: the style to write it in.
-    pub create: Option<Style>,
+    /// For a file that does not exist yet: whose style to write it in.
+    pub create: Option<NewFile>,
     pub ops: Vec<(Option<usize>, Op)>,
     /// Entries that list a new file (a kustomization's `patches:` item for a new patch), each
     /// with that file: an entry is written only with its file and the file only with its
@@ -91,13 +123,13 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub problems: Vec<Problem>,
     pub notices: Vec<Notice>,
-    /// Values found already right, by file and spot: another identity that shares the spot and
-    /// wants something else is a conflict even though this one needs no edit.
-    settled: Vec<(String, settle::Spot, Change)>,
+    /// Values found already right, by file and place: another identity that shares the place
+    /// and wants something else is a conflict even though this one needs no edit.
+    settled: Vec<(String, ValueAt, Change)>,
 }
 
 /// Resolves every want against `repo`, searching the renders `scope` deploys.
-pub fn resolve(repo: &Repo, scope: &Scope, wants: &[Want]) -> Plan {
+pub fn resolve(repo: &ManifestTree, scope: &Scope, wants: &[Want]) -> Plan {
     resolve_scoped(repo, scope, &BTreeMap::new(), wants)
 }
 
@@ -106,7 +138,7 @@ pub fn resolve(repo: &Repo, scope: &Scope, wants: &[Want]) -> Plan {
 /// deploy from two directories, each still edited where its own owner renders it. Edits from
 /// several scopes into one file land in one file plan, and conflicts are found across scopes.
 pub fn resolve_scoped(
-    repo: &Repo,
+    repo: &ManifestTree,
     default_scope: &Scope,
     scopes: &BTreeMap<String, Scope>,
     wants: &[Want],
@@ -128,7 +160,7 @@ pub fn resolve_scoped(
     // The same notice (a file that does not parse) comes once per scope that indexed it.
     let mut seen = std::collections::BTreeSet::new();
     plan.notices.retain(|n| seen.insert(format!("{n:?}")));
-    settle::settle_shared_spots(&mut plan);
+    settle::settle_shared_places(&mut plan);
     plan.problems = super::merge_problems(std::mem::take(&mut plan.problems));
     plan
 }

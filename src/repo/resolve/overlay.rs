@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 
 use super::container::{Ctx, Edit, patch_op};
 use super::roots::Entry;
-use super::{Change, FilePlan, Op, Plan, Site};
+use super::{Change, FilePlan, NewFile, Op, Plan, Site};
 use crate::repo::field::Field;
 use crate::repo::order::Order;
 use crate::repo::patch::{CONTAINER_LISTS, field_path, find_container, key};
-use crate::yamledit::style::Style;
-use crate::yamledit::{Seg, Set};
+use crate::yamledit::Seg;
 
 /// One value to write in an overlay.
 pub(super) struct Value<'v> {
@@ -35,7 +34,8 @@ pub(super) struct Overlays {
 
 struct OverlayPatch {
     kustomization: String,
-    style: Style,
+    /// The manifest it patches, whose style it copies.
+    style_of: String,
     api_version: String,
     kind: String,
     name: String,
@@ -153,12 +153,6 @@ fn new_patch(ctx: &mut Ctx<'_, '_>, entry: &Entry, level: usize, dir: &str, v: V
     else {
         return;
     };
-    let style = index
-        .repo
-        .files
-        .get(&obj.source.file)
-        .map(|f| Style::detect(&f.text, &f.stream, &Style::default()))
-        .unwrap_or_default();
     let order = obj
         .orders
         .get(level)
@@ -171,7 +165,7 @@ fn new_patch(ctx: &mut Ctx<'_, '_>, entry: &Entry, level: usize, dir: &str, v: V
         .entry(file)
         .or_insert_with(|| OverlayPatch {
             kustomization,
-            style,
+            style_of: obj.source.file.clone(),
             api_version: obj.source.api_version.clone(),
             kind: obj.source.kind.clone(),
             name: name_in,
@@ -221,7 +215,9 @@ impl Overlays {
             plan.files.insert(
                 file.clone(),
                 FilePlan {
-                    create: Some(patch.style),
+                    create: Some(NewFile {
+                        style_of: patch.style_of.clone(),
+                    }),
                     ops,
                     lists: Vec::new(),
                 },
@@ -251,11 +247,7 @@ impl Overlays {
 }
 
 fn set(path: Vec<Seg>, value: &str) -> Op {
-    Op::Set(Set {
-        doc: 0,
-        path,
-        value: value.to_owned(),
-    })
+    Op::scalar(0, path, value)
 }
 
 impl OverlayPatch {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::repo::index::{Marker, markers, objects};
 use crate::repo::kustomize::{Rendered, Renderer};
 use crate::repo::scope::{Reach, Scope, Tree};
-use crate::repo::{Notice, Repo};
+use crate::repo::{ManifestTree, Notice};
 
 /// One render of an object that the scope deploys.
 pub(super) struct Entry {
@@ -16,20 +16,20 @@ pub(super) struct Entry {
     /// The roots an edit for this render may change: its own root (the file, for a plain
     /// manifest). `None` when the render stands for several roots at once (a directory below
     /// `--scope` that other roots build on) and none may be chosen.
-    pub ours: Option<BTreeSet<String>>,
+    pub editable_roots: Option<BTreeSet<String>>,
 }
 
 impl Entry {
     /// Whether editing a file or directory used by `usage` changes only our roots.
     pub fn exclusive(&self, usage: Option<&BTreeSet<String>>) -> bool {
-        self.ours
+        self.editable_roots
             .as_ref()
-            .is_some_and(|ours| usage.is_none_or(|u| u.is_subset(ours)))
+            .is_some_and(|roots| usage.is_none_or(|u| u.is_subset(roots)))
     }
 }
 
 pub(super) struct Index<'a> {
-    pub repo: &'a Repo,
+    pub repo: &'a ManifestTree,
     pub scope: &'a Scope,
     pub renderer: Renderer<'a>,
     /// Renders the scope deploys.
@@ -43,7 +43,7 @@ pub(super) struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    pub fn new(repo: &'a Repo, scope: &'a Scope, notices: &mut Vec<Notice>) -> Index<'a> {
+    pub fn new(repo: &'a ManifestTree, scope: &'a Scope, notices: &mut Vec<Notice>) -> Index<'a> {
         let renderer = Renderer::new(&repo.files, notices);
         let deployed = scope.deployed(&Tree {
             files: &repo.files,
@@ -74,7 +74,7 @@ impl<'a> Index<'a> {
             renderer,
         };
         for root in &deployed.roots {
-            let ours = index.ours(root, &leaves);
+            let editable_roots = index.editable_roots(root, &leaves);
             let objs = index
                 .renderer
                 .rendered
@@ -84,7 +84,7 @@ impl<'a> Index<'a> {
             for obj in objs {
                 let entry = Entry {
                     root: Some(root.clone()),
-                    ours: ours.clone(),
+                    editable_roots: editable_roots.clone(),
                     obj,
                 };
                 match entry.obj.deleted_by {
@@ -106,7 +106,7 @@ impl<'a> Index<'a> {
                 index.entries.push(Entry {
                     root: None,
                     obj: Rendered::new(o, order.unwrap_or_default()),
-                    ours: Some(BTreeSet::from([rel.clone()])),
+                    editable_roots: Some(BTreeSet::from([rel.clone()])),
                 });
             }
         }
@@ -115,9 +115,9 @@ impl<'a> Index<'a> {
         index
     }
 
-    /// See [`Entry::ours`]. An application's root is a root even when other roots build on
+    /// See [`Entry::editable_roots`]. An application's root is a root even when other roots build on
     /// it: they are other applications, and an edit there would change them too.
-    fn ours(&self, root: &str, leaves: &BTreeSet<String>) -> Option<BTreeSet<String>> {
+    fn editable_roots(&self, root: &str, leaves: &BTreeSet<String>) -> Option<BTreeSet<String>> {
         if leaves.contains(root) {
             return Some(BTreeSet::from([root.to_owned()]));
         }

@@ -3,61 +3,31 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Change, Op, Plan};
+use super::{Change, Plan, ValueAt};
 use crate::quantity;
 use crate::repo::Problem;
-use crate::yamledit::Seg;
 
-/// The value an op writes: document and path, and inside an inline patch, the path there.
-pub(super) type Spot = (usize, Vec<Seg>, Option<(usize, Vec<Seg>)>);
-
-/// One spot of a file: the changes that write it and the identities already content with it.
-type SpotGroup<'a> = (Spot, Vec<usize>, Vec<&'a Change>);
-
-pub(super) fn spot(op: &Op) -> Spot {
-    match op {
-        Op::Set(set) => (set.doc, set.path.clone(), None),
-        Op::Embedded(e) => (
-            e.doc,
-            e.path.clone(),
-            e.sets.first().map(|s| (s.doc, s.path.clone())),
-        ),
-    }
+/// One place of a file: the changes that write it and the identities already content with it.
+struct PlaceGroup<'a> {
+    at: ValueAt,
+    writers: Vec<usize>,
+    content: Vec<&'a Change>,
 }
 
 /// A manifest without a namespace can be deployed into several, so two identities can meet at
 /// one value. When they agree, the value is written once; when they disagree, none of them is
 /// written and each is reported — which namespace should win is not ours to guess, and letting
 /// the last one win would make the result depend on the order of the policies.
-pub(super) fn settle_shared_spots(plan: &mut Plan) {
+pub(super) fn settle_shared_places(plan: &mut Plan) {
     let mut withdrawn = BTreeSet::new();
     let mut problems = Vec::new();
-    // Per file and spot: the changes that write it, and the identities already content with it.
-    let mut groups: BTreeMap<&str, Vec<SpotGroup>> = BTreeMap::new();
-    for (file, file_plan) in &plan.files {
-        for (id, op) in &file_plan.ops {
-            let Some(id) = *id else { continue };
-            let at = spot(op);
-            let list = groups.entry(file.as_str()).or_default();
-            match list.iter_mut().find(|(s, _, _)| *s == at) {
-                Some((_, ids, _)) => ids.push(id),
-                None => list.push((at, vec![id], Vec::new())),
-            }
-        }
-    }
-    for (file, at, change) in &plan.settled {
-        if let Some(list) = groups.get_mut(file.as_str())
-            && let Some((_, _, content)) = list.iter_mut().find(|(s, _, _)| s == at)
-        {
-            content.push(change);
-        }
-    }
-    for (file, list) in groups {
-        for (_, ids, content) in list {
-            let involved: Vec<&Change> = ids
+    for (file, groups) in place_groups(plan) {
+        for group in groups {
+            let involved: Vec<&Change> = group
+                .writers
                 .iter()
                 .map(|&i| &plan.changes[i])
-                .chain(content.iter().copied())
+                .chain(group.content.iter().copied())
                 .collect();
             if involved.len() < 2 {
                 continue;
@@ -67,37 +37,75 @@ pub(super) fn settle_shared_spots(plan: &mut Plan) {
                 c.to == first.to || quantity::semantically_equal(&c.to, &first.to).unwrap_or(false)
             });
             if agree {
-                withdrawn.extend(ids[1..].iter().copied());
+                withdrawn.extend(group.writers[1..].iter().copied());
                 continue;
             }
-            for (i, c) in involved.iter().enumerate() {
-                let others: Vec<String> = involved
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(_, o)| {
-                        format!("{}/{}/{} (wants {})", o.namespace, o.kind, o.workload, o.to)
-                    })
-                    .collect();
-                problems.push(Problem {
-                    namespace: c.namespace.clone(),
-                    kind: c.kind.clone(),
-                    workload: c.workload.clone(),
-                    container: Some(c.container.clone()),
-                    fields: vec![c.field],
-                    reason: format!(
-                        "the value in {file} also decides {}; give each namespace its own \
-                         overlay or marker",
-                        others.join(", ")
-                    ),
-                });
-            }
-            withdrawn.extend(ids);
+            problems.extend(conflicts(file, &involved));
+            withdrawn.extend(group.writers);
         }
     }
     if withdrawn.is_empty() {
         return;
     }
+    withdraw(plan, &withdrawn);
+    plan.problems.extend(problems);
+}
+
+/// Per file, the places that changes write, each with the identities already content with it.
+fn place_groups(plan: &Plan) -> BTreeMap<&str, Vec<PlaceGroup<'_>>> {
+    let mut groups: BTreeMap<&str, Vec<PlaceGroup>> = BTreeMap::new();
+    for (file, file_plan) in &plan.files {
+        for (id, op) in &file_plan.ops {
+            let Some(id) = *id else { continue };
+            let list = groups.entry(file.as_str()).or_default();
+            match list.iter_mut().find(|g| g.at == op.at) {
+                Some(group) => group.writers.push(id),
+                None => list.push(PlaceGroup {
+                    at: op.at.clone(),
+                    writers: vec![id],
+                    content: Vec::new(),
+                }),
+            }
+        }
+    }
+    for (file, at, change) in &plan.settled {
+        if let Some(list) = groups.get_mut(file.as_str())
+            && let Some(group) = list.iter_mut().find(|g| &g.at == at)
+        {
+            group.content.push(change);
+        }
+    }
+    groups
+}
+
+/// One problem per identity that disagrees with the others at one place of `file`.
+fn conflicts(file: &str, involved: &[&Change]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, c) in involved.iter().enumerate() {
+        let others: Vec<String> = involved
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, o)| format!("{}/{}/{} (wants {})", o.namespace, o.kind, o.workload, o.to))
+            .collect();
+        problems.push(Problem {
+            namespace: c.namespace.clone(),
+            kind: c.kind.clone(),
+            workload: c.workload.clone(),
+            container: Some(c.container.clone()),
+            fields: vec![c.field],
+            reason: format!(
+                "the value in {file} also decides {}; give each namespace its own \
+                 overlay or marker",
+                others.join(", ")
+            ),
+        });
+    }
+    problems
+}
+
+/// Drops the `withdrawn` changes and their operations, renumbering the rest.
+fn withdraw(plan: &mut Plan, withdrawn: &BTreeSet<usize>) {
     let mut renumber = Vec::with_capacity(plan.changes.len());
     let mut kept = Vec::new();
     for (i, change) in std::mem::take(&mut plan.changes).into_iter().enumerate() {
@@ -123,5 +131,4 @@ pub(super) fn settle_shared_spots(plan: &mut Plan) {
     }
     // Supporting ops stay: they belong to overlay patches, which are per namespace and so
     // never shared between identities.
-    plan.problems.extend(problems);
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use attune::forge::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, RepoRef};
+use attune::forge::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
 
 #[derive(Default)]
 struct Repo {
@@ -109,7 +109,7 @@ impl MemoryForge {
         self.writes.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn with_repo<T>(&self, repo: &RepoRef, f: impl FnOnce(&mut Repo) -> T) -> T {
+    fn with_repo<T>(&self, repo: &ForgeRepo, f: impl FnOnce(&mut Repo) -> T) -> T {
         let mut repos = self.repos.lock().unwrap();
         f(repos.entry(repo.to_string()).or_default())
     }
@@ -126,7 +126,7 @@ fn missing(number: u64) -> ForgeError {
 impl Forge for MemoryForge {
     async fn find_by_head(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         branch: &str,
     ) -> Result<Option<PullRequest>, ForgeError> {
         self.read();
@@ -141,7 +141,7 @@ impl Forge for MemoryForge {
 
     async fn list_by_head_prefix(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
@@ -160,7 +160,11 @@ impl Forge for MemoryForge {
         }))
     }
 
-    async fn create(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+    async fn create(
+        &self,
+        repo: &ForgeRepo,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
         self.write();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -197,7 +201,7 @@ impl Forge for MemoryForge {
 
     async fn update(
         &self,
-        repo: &RepoRef,
+        repo: &ForgeRepo,
         number: u64,
         title: &str,
         body: &str,
@@ -215,7 +219,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    async fn comment(&self, repo: &RepoRef, number: u64, body: &str) -> Result<(), ForgeError> {
+    async fn comment(&self, repo: &ForgeRepo, number: u64, body: &str) -> Result<(), ForgeError> {
         self.write();
         self.with_repo(repo, |r| {
             if !r.prs.iter().any(|p| p.number == number) {
@@ -226,7 +230,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    async fn comments(&self, repo: &RepoRef, number: u64) -> Result<Vec<String>, ForgeError> {
+    async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
         self.read();
         Ok(self.with_repo(repo, |r| {
             r.comments
@@ -237,7 +241,7 @@ impl Forge for MemoryForge {
         }))
     }
 
-    async fn close(&self, repo: &RepoRef, number: u64) -> Result<(), ForgeError> {
+    async fn close(&self, repo: &ForgeRepo, number: u64) -> Result<(), ForgeError> {
         self.write();
         self.with_repo(repo, |r| {
             let pr = r
@@ -250,7 +254,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn clone_url(&self, _repo: &RepoRef) -> String {
+    fn clone_url(&self, _repo: &ForgeRepo) -> String {
         self.clone_url.clone()
     }
 

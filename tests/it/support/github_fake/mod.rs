@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::Method;
 
-use state::{App, FakeState, PendingFault, Shared};
+use state::{App, FakeState, NewPull, PendingFault, Shared};
 
 /// GitHub's limit on pull request and comment bodies, in characters.
 pub const BODY_LIMIT_CHARS: usize = 65536;
@@ -183,13 +183,28 @@ impl GitHubFake {
     pub fn seed_pr(&self, repo: &str, head: &str, title: &str, body: &str) -> u64 {
         let mut state = self.lock();
         let owner = repo.split('/').next().unwrap().to_owned();
-        state.open(repo, &owner, head, "main", title, body, false)
+        let pull = NewPull {
+            head_owner: &owner,
+            head,
+            base: "main",
+            title,
+            body,
+            draft: false,
+        };
+        state.open(repo, pull)
     }
 
     /// A pull request from a fork owned by `fork_owner` whose branch is also named `head`.
     pub fn seed_fork_pr(&self, repo: &str, fork_owner: &str, head: &str) -> u64 {
-        self.lock()
-            .open(repo, fork_owner, head, "main", "from a fork", "", false)
+        let pull = NewPull {
+            head_owner: fork_owner,
+            head,
+            base: "main",
+            title: "from a fork",
+            body: "",
+            draft: false,
+        };
+        self.lock().open(repo, pull)
     }
 
     /// A human closes the pull request without merging.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::gate::{error, gate, invalid, not_found, validation_failed};
 use super::issues::{access_token, add_comment, add_labels, installation, list_comments};
-use super::state::{Shared, now};
+use super::state::{NewPull, Shared, now};
 use super::{BODY_LIMIT_CHARS, FakePr};
 
 pub(super) fn router(state: Shared) -> Router {
@@ -162,15 +162,15 @@ async fn create_pull(
             &format!("A pull request already exists for {owner}:{head}."),
         );
     }
-    let number = s.open(
-        &repo,
-        &owner,
-        &head,
-        &base,
-        &title,
-        b.body.as_deref().unwrap_or_default(),
-        b.draft,
-    );
+    let pull = NewPull {
+        head_owner: &owner,
+        head: &head,
+        base: &base,
+        title: &title,
+        body: b.body.as_deref().unwrap_or_default(),
+        draft: b.draft,
+    };
+    let number = s.open(&repo, pull);
     let pr = s.pr_mut(&repo, number).unwrap().clone();
     (StatusCode::CREATED, Json(s.pr_json(&repo, &pr))).into_response()
 }

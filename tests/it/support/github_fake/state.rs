@@ -66,6 +66,17 @@ pub(super) struct FakeState {
 
 pub(super) type Shared = Arc<Mutex<FakeState>>;
 
+/// A pull request as its author opens it.
+pub struct NewPull<'a> {
+    /// The owner of the repository the head branch is in (a fork's owner, or the base's).
+    pub head_owner: &'a str,
+    pub head: &'a str,
+    pub base: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub draft: bool,
+}
+
 impl FakeState {
     pub fn new(token: &str) -> FakeState {
         FakeState {
@@ -102,17 +113,15 @@ impl FakeState {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn open(
-        &mut self,
-        repo: &str,
-        head_owner: &str,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-        draft: bool,
-    ) -> u64 {
+    pub fn open(&mut self, repo: &str, pull: NewPull<'_>) -> u64 {
+        let NewPull {
+            head_owner,
+            head,
+            base,
+            title,
+            body,
+            draft,
+        } = pull;
         self.clock += 60;
         let created_at = self.clock;
         let prs = &mut self.repos.entry(repo.to_owned()).or_default().prs;

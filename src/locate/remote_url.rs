@@ -25,9 +25,9 @@ impl Transport {
     }
 }
 
-/// A repository URL in normal form.
+/// A git remote's URL in normal form: how to reach the repository, not a checkout of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoUrl {
+pub struct RemoteUrl {
     pub transport: Transport,
     /// Lowercase; DNS names are case-insensitive.
     pub host: String,
@@ -37,8 +37,8 @@ pub struct RepoUrl {
     pub path: String,
 }
 
-impl RepoUrl {
-    pub fn parse(url: &str) -> Result<RepoUrl, LocateError> {
+impl RemoteUrl {
+    pub fn parse(url: &str) -> Result<RemoteUrl, LocateError> {
         let trimmed = url.trim();
         let bad = |reason: &'static str| LocateError::BadRepoUrl {
             url: redacted(trimmed),
@@ -82,7 +82,7 @@ impl RepoUrl {
         if !path.contains('/') || path.ends_with('/') {
             return Err(bad("its path does not name owner/repository"));
         }
-        Ok(RepoUrl {
+        Ok(RemoteUrl {
             transport,
             host: host.to_ascii_lowercase(),
             port,
@@ -108,7 +108,7 @@ impl RepoUrl {
     /// Gitea ignore case there, but a plain git server does not, and an allowlist must not admit
     /// a repository it was not given; a URL written in another case fails closed and is fixed
     /// in configuration.
-    pub fn same_repo(&self, other: &RepoUrl) -> bool {
+    pub fn same_repo(&self, other: &RemoteUrl) -> bool {
         let ports = if self.transport == other.transport {
             self.port == other.port
         } else if self.transport.is_http() && other.transport.is_http() {
@@ -120,7 +120,7 @@ impl RepoUrl {
     }
 }
 
-impl std::fmt::Display for RepoUrl {
+impl std::fmt::Display for RemoteUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.port {
             Some(port) => write!(f, "{}:{port}/{}", self.host, self.path),
@@ -131,12 +131,12 @@ impl std::fmt::Display for RepoUrl {
 
 /// The forge repository `owner/name` a repository URL names.
 pub fn forge_repo(url: &str) -> Result<String, LocateError> {
-    RepoUrl::parse(url).map(|u| u.path)
+    RemoteUrl::parse(url).map(|u| u.path)
 }
 
 /// Whether two repository URLs name the same repository; false when either does not parse.
 pub fn same_repo(a: &str, b: &str) -> bool {
-    match (RepoUrl::parse(a), RepoUrl::parse(b)) {
+    match (RemoteUrl::parse(a), RemoteUrl::parse(b)) {
         (Ok(a), Ok(b)) => a.same_repo(&b),
         _ => false,
     }
@@ -261,14 +261,14 @@ mod tests {
                 "group/sub/r",
             ),
         ] {
-            let u = RepoUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            let u = RemoteUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(
                 (u.transport, u.host.as_str(), u.port, u.path.as_str()),
                 (transport, host, port, path),
                 "{url}"
             );
         }
-        let gitlab = RepoUrl::parse("https://gitlab.com/group/sub/r.git").unwrap();
+        let gitlab = RemoteUrl::parse("https://gitlab.com/group/sub/r.git").unwrap();
         assert_eq!((gitlab.owner(), gitlab.name()), ("group/sub", "r"));
         assert_eq!(
             forge_repo("git@github.com:acme/shop.git").unwrap(),
@@ -290,11 +290,11 @@ mod tests {
             "@:o/r",
         ] {
             assert!(
-                matches!(RepoUrl::parse(url), Err(LocateError::BadRepoUrl { .. })),
+                matches!(RemoteUrl::parse(url), Err(LocateError::BadRepoUrl { .. })),
                 "{url:?}"
             );
         }
-        let err = RepoUrl::parse("https://bot:s3cret@github.com/o")
+        let err = RemoteUrl::parse("https://bot:s3cret@github.com/o")
             .unwrap_err()
             .to_string();
         assert!(!err.contains("s3cret"), "{err}");

@@ -1,0 +1,35 @@
+//! What a sync reads of a commit: the YAML files its scopes need ([`crate::repo::needed`]),
+//! read by the git workspace within a byte budget.
+
+use git2::Oid;
+
+use crate::git::{GitError, ReadLimits, TreeFile, TreeReader, Workspace};
+use crate::repo::needed;
+use crate::repo::walk::is_yaml_name;
+use crate::yamledit::MAX_FILE_BYTES;
+
+/// The YAML files of `commit` that a run under `scopes` (`""` for the whole repository) needs,
+/// reading at most `budget` bytes of text; over it, the sync fails with an error that names
+/// the budget and how to raise it.
+pub fn read_needed(
+    ws: &Workspace,
+    commit: Oid,
+    scopes: &[String],
+    budget: u64,
+) -> Result<Vec<TreeFile>, GitError> {
+    let limits = ReadLimits {
+        budget,
+        max_file_bytes: MAX_FILE_BYTES,
+        scopes,
+    };
+    let mut tree = TreeReader::open(ws, commit, is_yaml_name, limits)?;
+    let paths = tree.paths();
+    needed::read_needed(&paths, scopes, |path| tree.load(path), text_of)
+}
+
+fn text_of(file: &TreeFile) -> Option<&str> {
+    match file {
+        TreeFile::Text { text, .. } => Some(text),
+        TreeFile::Skipped { .. } => None,
+    }
+}
