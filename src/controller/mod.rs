@@ -18,6 +18,7 @@ pub mod gitops;
 pub mod leader;
 pub mod pods;
 pub mod reconcile;
+pub mod revert;
 pub mod run;
 pub mod serve;
 pub mod status;
