@@ -18,6 +18,7 @@ pub mod gitops;
 pub mod leader;
 pub mod pods;
 pub mod reconcile;
+pub mod record;
 pub mod revert;
 pub mod run;
 pub mod serve;
@@ -50,7 +51,7 @@ pub struct Context {
     pub caches: cache::Caches,
     pub events: events::Publisher,
     /// Skip events already published, by policy, so a lasting skip is told once.
-    pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
+    pub skips: Mutex<HashMap<String, BTreeSet<record::SkipEvent>>>,
 }
 
 impl Context {

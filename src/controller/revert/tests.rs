@@ -360,7 +360,7 @@ fn values_reverted_for_oom_or_restarts_are_held_until_the_backoff_ends() {
     };
     assert_eq!(
         held("2026-12-01T10:30:00Z").into_iter().collect::<Vec<_>>(),
-        [oom.clone()],
+        [oom],
         "the restart revert's backoff ended at 10:00; throttling does not condemn a value"
     );
     assert_eq!(
