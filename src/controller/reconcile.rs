@@ -119,7 +119,7 @@ async fn run(
     let mut pass = Pass {
         ctx,
         api: Api::namespaced(ctx.client.clone(), &ns),
-        tally: Tally::new(facts, now),
+        tally: Tally::new(facts, now, has_pending_entries(policy)),
         stopped: None,
         watch_until: None,
     };
@@ -169,6 +169,15 @@ async fn run(
         after = after.min(left);
     }
     Ok(Action::requeue(after))
+}
+
+/// Whether the history holds a deferred resize the kubelet may since have applied.
+fn has_pending_entries(policy: &AttunePolicy) -> bool {
+    policy.status.as_ref().is_some_and(|s| {
+        s.resize_history
+            .iter()
+            .any(|e| e.result.as_deref() == Some(status::PENDING))
+    })
 }
 
 /// The policy's targets from the caches, and what can be said of them before any resize.

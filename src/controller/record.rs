@@ -8,7 +8,7 @@ use kube::ResourceExt;
 
 use super::events::Note;
 use super::revert::{self, Reverted};
-use super::status::{Facts, InfeasibleChange};
+use super::status::{Facts, LastChange};
 use super::{Context, LiveWorkload};
 use crate::crd::ResizeHistoryEntry;
 use crate::error_chain;
@@ -52,15 +52,18 @@ pub struct Tally {
     /// Skips worth an event, told once by [`new_skip_notes`].
     pub skips: BTreeSet<SkipEvent>,
     pub now: DateTime<Utc>,
+    /// The history holds `Pending` entries, so pods the kubelet is done with are looked at.
+    pub track_applied: bool,
 }
 
 impl Tally {
-    pub fn new(facts: Facts, now: DateTime<Utc>) -> Tally {
+    pub fn new(facts: Facts, now: DateTime<Utc>, track_applied: bool) -> Tally {
         Tally {
             facts,
             notes: Vec::new(),
             skips: BTreeSet::new(),
             now,
+            track_applied,
         }
     }
 
@@ -92,6 +95,7 @@ fn record_resize_outcomes(
         notes,
         skips,
         now,
+        track_applied,
     } = tally;
     let now = *now;
     for outcome in outcomes {
@@ -137,7 +141,12 @@ fn record_resize_outcomes(
             }
             Outcome::Skipped { pod, skip } => {
                 match skip.reason {
-                    SkipReason::Deferred => facts.deferred.push(pod.clone()),
+                    SkipReason::Deferred => {
+                        facts.deferred.push(pod.clone());
+                        facts
+                            .deferred_changes
+                            .extend(last_request_changes(workload, &pod));
+                    }
                     SkipReason::Infeasible => {
                         facts.infeasible.push(pod.clone());
                         facts
@@ -146,6 +155,17 @@ fn record_resize_outcomes(
                     }
                     SkipReason::ResizeInProgress => facts.in_progress += 1,
                     SkipReason::Cooldown => facts.cooling_down += 1,
+                    _ => {}
+                }
+                // The kubelet is done with these pods: a deferred resize of theirs was applied.
+                if *track_applied
+                    && matches!(skip.reason, SkipReason::Cooldown | SkipReason::AlreadyAtTarget)
+                {
+                    facts
+                        .applied_changes
+                        .extend(last_request_changes(workload, &pod));
+                }
+                match skip.reason {
                     SkipReason::Rejected => ctx.metrics.resize(ResizeResult::Skipped),
                     _ => {}
                 }
@@ -245,7 +265,7 @@ fn record_reverts(
 
 /// The request changes of the pod's last resize, from its tracking annotations (the entries of
 /// `attune.io/resize-history` made at `attune.io/resized-at`); none when Attune never resized it.
-fn last_request_changes(workload: &LiveWorkload, pod: &str) -> Vec<InfeasibleChange> {
+fn last_request_changes(workload: &LiveWorkload, pod: &str) -> Vec<LastChange> {
     let Some(found) = workload
         .pods
         .iter()
@@ -260,7 +280,7 @@ fn last_request_changes(workload: &LiveWorkload, pod: &str) -> Vec<InfeasibleCha
         .unwrap_or_default()
         .into_iter()
         .filter(|e| &e.at == at && e.field == Field::Request.as_str())
-        .map(|e| InfeasibleChange {
+        .map(|e| LastChange {
             workload: workload.identity.name.clone(),
             at: e.at,
             container: e.container,

@@ -52,7 +52,12 @@ pub struct Facts {
     /// Entries to append to `resizeHistory`.
     pub history: Vec<ResizeHistoryEntry>,
     /// The request changes of resizes the kubelet has declared infeasible, one per pod.
-    pub infeasible_changes: Vec<InfeasibleChange>,
+    pub infeasible_changes: Vec<LastChange>,
+    /// The request changes of resizes the kubelet has deferred, one per pod.
+    pub deferred_changes: Vec<LastChange>,
+    /// The request changes of the last resizes of pods the kubelet is done with (read only
+    /// while the history holds a `Pending` entry), one per pod.
+    pub applied_changes: Vec<LastChange>,
     /// Pods the auto-revert watch put back in this reconcile.
     pub reverted_now: usize,
     /// The configured cooldown, in the modes that resize: `status.cooldown` shows it backed
@@ -60,11 +65,11 @@ pub struct Facts {
     pub base_cooldown: Option<Duration>,
 }
 
-/// One change of a pod's last resize, which the API server accepted (so the history says
-/// `Success`) and the kubelet then refused as Infeasible. Read from the pod's own
-/// `attune.io/resize-history` annotation, whose `at` is the history entry's timestamp.
+/// One change of a pod's last resize, read from the pod's own `attune.io/resize-history`
+/// annotation, whose `at` is the history entry's timestamp: how the history learns what the
+/// kubelet made of a resize the API server accepted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InfeasibleChange {
+pub struct LastChange {
     pub workload: String,
     pub at: String,
     pub container: String,
@@ -72,7 +77,7 @@ pub struct InfeasibleChange {
     pub to: String,
 }
 
-impl InfeasibleChange {
+impl LastChange {
     fn matches(&self, e: &ResizeHistoryEntry) -> bool {
         e.workload.as_deref() == Some(self.workload.as_str())
             && e.timestamp.as_deref() == Some(self.at.as_str())
@@ -83,12 +88,17 @@ impl InfeasibleChange {
 }
 
 const INFEASIBLE: &str = "infeasible";
+const DEFERRED: &str = "deferred";
+/// `result` of a resize the API server accepted and the kubelet deferred.
+pub const PENDING: &str = "Pending";
+const SUCCESS: &str = "Success";
 
 /// The history to write — the previous one plus this reconcile's entries, newest
-/// [`HISTORY_LIMIT`] — with the entries of resizes the kubelet has since refused turned from
-/// `Success` into `Failed`/`infeasible`, and how many were turned just now. Each infeasible pod
-/// accounts for one entry per change, so a second pod resized alike that the kubelet did apply
-/// keeps its `Success`, and a later reconcile turns nothing twice.
+/// [`HISTORY_LIMIT`] — with what the kubelet has since made of earlier resizes folded in:
+/// `Success` turned `Failed`/`infeasible` (refused) or `Pending`/`deferred` (waiting for room),
+/// and `Pending` turned `Success` once applied; and how many were turned infeasible just now.
+/// Each pod accounts for one entry per change, so a second pod resized alike keeps its own
+/// result, and a later reconcile turns nothing twice.
 pub fn history(
     previous: Option<&AttunePolicyStatus>,
     facts: &Facts,
@@ -99,27 +109,54 @@ pub fn history(
     history.extend(facts.history.iter().cloned());
     let excess = history.len().saturating_sub(HISTORY_LIMIT);
     history.drain(..excess);
+    let turned = turn(
+        &mut history,
+        &facts.infeasible_changes,
+        SUCCESS,
+        ("Failed", Some(INFEASIBLE)),
+    );
+    turn(
+        &mut history,
+        &facts.deferred_changes,
+        SUCCESS,
+        (PENDING, Some(DEFERRED)),
+    );
+    turn(&mut history, &facts.applied_changes, PENDING, (SUCCESS, None));
+    (history, turned)
+}
 
-    let mut changes = facts.infeasible_changes.clone();
+/// Turns, for each group of equal changes (one per pod), that many entries from result `from`
+/// to `to`, minus those already there.
+fn turn(
+    history: &mut [ResizeHistoryEntry],
+    changes: &[LastChange],
+    from: &str,
+    (result, reason): (&str, Option<&str>),
+) -> usize {
+    let mut changes = changes.to_vec();
     changes.sort();
     let mut turned = 0;
     for group in changes.chunk_by(|a, b| a == b) {
         let change = &group[0];
         let done = history
             .iter()
-            .filter(|e| change.matches(e) && e.reason.as_deref() == Some(INFEASIBLE))
+            .filter(|e| {
+                change.matches(e)
+                    && e.result.as_deref() == Some(result)
+                    && e.reason.as_deref() == reason
+            })
             .count();
         let open = history
             .iter_mut()
             .rev()
-            .filter(|e| change.matches(e) && e.result.as_deref() == Some("Success"));
+            .filter(|e| change.matches(e) && e.result.as_deref() == Some(from));
         for entry in open.take(group.len().saturating_sub(done)) {
-            entry.result = Some("Failed".into());
-            entry.reason = Some(INFEASIBLE.into());
+            entry.result = Some(result.into());
+            entry.reason = reason.map(Into::into);
             turned += 1;
         }
     }
-    (history, turned)
+    turned
 }
 
 fn time(now: DateTime<Utc>) -> String {

@@ -34,6 +34,7 @@ mod git_workspace;
 mod golden;
 mod locate_cluster;
 mod node_resize;
+mod node_revert;
 mod pr_gitea;
 mod pr_github;
 mod pr_leadership;

@@ -199,7 +199,10 @@ async fn a_quiet_pod_is_verified_once_its_period_is_over() {
     let seen = calls(&log);
     let mark = &seen[0].body.as_ref().unwrap()["metadata"]["annotations"];
     let resized_at = mark["attune.io/verified-resize"].as_str().unwrap();
-    let age = Utc::now() - chrono::DateTime::parse_from_rfc3339(resized_at).unwrap().to_utc();
+    let age = Utc::now()
+        - chrono::DateTime::parse_from_rfc3339(resized_at)
+            .unwrap()
+            .to_utc();
     assert!((89..=95).contains(&age.num_seconds()), "{resized_at}");
 }
 
