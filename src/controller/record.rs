@@ -159,7 +159,10 @@ fn record_resize_outcomes(
                 }
                 // The kubelet is done with these pods: a deferred resize of theirs was applied.
                 if *track_applied
-                    && matches!(skip.reason, SkipReason::Cooldown | SkipReason::AlreadyAtTarget)
+                    && matches!(
+                        skip.reason,
+                        SkipReason::Cooldown | SkipReason::AlreadyAtTarget
+                    )
                 {
                     facts
                         .applied_changes

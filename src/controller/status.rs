@@ -121,7 +121,12 @@ pub fn history(
         SUCCESS,
         (PENDING, Some(DEFERRED)),
     );
-    turn(&mut history, &facts.applied_changes, PENDING, (SUCCESS, None));
+    turn(
+        &mut history,
+        &facts.applied_changes,
+        PENDING,
+        (SUCCESS, None),
+    );
     (history, turned)
 }
 

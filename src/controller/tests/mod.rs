@@ -1,5 +1,6 @@
 mod events;
 mod fixtures;
+mod outcomes;
 mod pods;
 mod revert;
 mod scenarios;
