@@ -14,7 +14,7 @@ use crate::crd::ResizeHistoryEntry;
 use crate::error_chain;
 use crate::metrics::ResizeResult;
 use crate::resize::annotations::{RESIZED_AT, read_history};
-use crate::resize::{Change, Field, Outcome, SkipReason};
+use crate::resize::{Change, Field, Outcome, Skip, SkipReason};
 
 /// A skip worth one event, remembered so that a lasting skip is told once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,14 +90,6 @@ fn record_resize_outcomes(
     outcomes: Vec<Outcome>,
     ctx: &Context,
 ) {
-    let Tally {
-        facts,
-        notes,
-        skips,
-        now,
-        track_applied,
-    } = tally;
-    let now = *now;
     for outcome in outcomes {
         match outcome {
             Outcome::Resized {
@@ -105,31 +97,9 @@ fn record_resize_outcomes(
                 changes,
                 annotation_error,
             } => {
-                facts.resized_now += 1;
-                ctx.metrics.resize(ResizeResult::Applied);
-                for c in changes.iter().filter(|c| c.field == Field::Request) {
-                    facts.history.push(ResizeHistoryEntry {
-                        timestamp: Some(at(now)),
-                        workload: Some(workload.identity.name.clone()),
-                        container: Some(c.container.clone()),
-                        resource: Some(c.resource.as_str().into()),
-                        from: c.from.clone(),
-                        to: Some(c.to.clone()),
-                        method: Some("InPlace".into()),
-                        result: Some("Success".into()),
-                        reason: None,
-                    });
-                }
-                notes.push(
-                    Note::normal(
-                        "Resized",
-                        "Resize",
-                        format!("pod {pod}: {}", describe(&changes)),
-                    )
-                    .about_pod(&pod),
-                );
+                resized(tally, workload, &pod, &changes, ctx);
                 if let Some(why) = annotation_error {
-                    notes.push(Note::warning(
+                    tally.notes.push(Note::warning(
                         "AnnotateFailed",
                         "Resize",
                         format!(
@@ -139,51 +109,11 @@ fn record_resize_outcomes(
                     ));
                 }
             }
-            Outcome::Skipped { pod, skip } => {
-                match skip.reason {
-                    SkipReason::Deferred => {
-                        facts.deferred.push(pod.clone());
-                        facts
-                            .deferred_changes
-                            .extend(last_request_changes(workload, &pod));
-                    }
-                    SkipReason::Infeasible => {
-                        facts.infeasible.push(pod.clone());
-                        facts
-                            .infeasible_changes
-                            .extend(last_request_changes(workload, &pod));
-                    }
-                    SkipReason::ResizeInProgress => facts.in_progress += 1,
-                    SkipReason::Cooldown => facts.cooling_down += 1,
-                    _ => {}
-                }
-                // The kubelet is done with these pods: a deferred resize of theirs was applied.
-                if *track_applied
-                    && matches!(
-                        skip.reason,
-                        SkipReason::Cooldown | SkipReason::AlreadyAtTarget
-                    )
-                {
-                    facts
-                        .applied_changes
-                        .extend(last_request_changes(workload, &pod));
-                }
-                match skip.reason {
-                    SkipReason::Rejected => ctx.metrics.resize(ResizeResult::Skipped),
-                    _ => {}
-                }
-                if worth_an_event(skip.reason) {
-                    skips.insert(SkipEvent {
-                        pod,
-                        reason: skip.reason,
-                        detail: skip.detail,
-                    });
-                }
-            }
+            Outcome::Skipped { pod, skip } => skipped(tally, workload, pod, skip, ctx),
             Outcome::Failed { pod, error } => {
                 ctx.metrics.resize(ResizeResult::Failed);
-                facts.failures.push(format!("{pod}: {error}"));
-                notes.push(
+                tally.facts.failures.push(format!("{pod}: {error}"));
+                tally.notes.push(
                     Note::warning(
                         "ResizeFailed",
                         "Resize",
@@ -193,6 +123,81 @@ fn record_resize_outcomes(
                 );
             }
         }
+    }
+}
+
+/// A `Success` history entry per changed request and a `Resized` event.
+fn resized(
+    tally: &mut Tally,
+    workload: &LiveWorkload,
+    pod: &str,
+    changes: &[Change],
+    ctx: &Context,
+) {
+    tally.facts.resized_now += 1;
+    ctx.metrics.resize(ResizeResult::Applied);
+    for c in changes.iter().filter(|c| c.field == Field::Request) {
+        tally.facts.history.push(ResizeHistoryEntry {
+            timestamp: Some(at(tally.now)),
+            workload: Some(workload.identity.name.clone()),
+            container: Some(c.container.clone()),
+            resource: Some(c.resource.as_str().into()),
+            from: c.from.clone(),
+            to: Some(c.to.clone()),
+            method: Some("InPlace".into()),
+            result: Some("Success".into()),
+            reason: None,
+        });
+    }
+    tally.notes.push(
+        Note::normal(
+            "Resized",
+            "Resize",
+            format!("pod {pod}: {}", describe(changes)),
+        )
+        .about_pod(pod),
+    );
+}
+
+/// What a skip says about the pod (deferred, infeasible, busy, cooling down, or done with by
+/// the kubelet), and whether it deserves an event.
+fn skipped(tally: &mut Tally, workload: &LiveWorkload, pod: String, skip: Skip, ctx: &Context) {
+    let facts = &mut tally.facts;
+    match skip.reason {
+        SkipReason::Deferred => {
+            facts.deferred.push(pod.clone());
+            facts
+                .deferred_changes
+                .extend(last_request_changes(workload, &pod));
+        }
+        SkipReason::Infeasible => {
+            facts.infeasible.push(pod.clone());
+            facts
+                .infeasible_changes
+                .extend(last_request_changes(workload, &pod));
+        }
+        SkipReason::ResizeInProgress => facts.in_progress += 1,
+        SkipReason::Cooldown => facts.cooling_down += 1,
+        SkipReason::Rejected => ctx.metrics.resize(ResizeResult::Skipped),
+        _ => {}
+    }
+    // The kubelet is done with these pods: a deferred resize of theirs was applied.
+    if tally.track_applied
+        && matches!(
+            skip.reason,
+            SkipReason::Cooldown | SkipReason::AlreadyAtTarget
+        )
+    {
+        facts
+            .applied_changes
+            .extend(last_request_changes(workload, &pod));
+    }
+    if worth_an_event(skip.reason) {
+        tally.skips.insert(SkipEvent {
+            pod,
+            reason: skip.reason,
+            detail: skip.detail,
+        });
     }
 }
 
