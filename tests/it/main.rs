@@ -33,6 +33,7 @@ mod git_read_budget;
 mod git_workspace;
 mod golden;
 mod locate_cluster;
+mod node_deferred;
 mod node_resize;
 mod node_revert;
 mod pr_gitea;
