@@ -44,6 +44,8 @@ pub enum ResizeResult {
     Deferred,
     Infeasible,
     Failed,
+    /// Put back to its values from before Attune's first resize by the auto-revert watch.
+    Reverted,
 }
 
 /// What the pull-request pipeline did for one branch.
@@ -87,6 +89,7 @@ impl ResizeResult {
             ResizeResult::Skipped => "skipped",
             ResizeResult::Deferred => "deferred",
             ResizeResult::Infeasible => "infeasible",
+            ResizeResult::Reverted => "reverted",
             ResizeResult::Failed => "failed",
         }
     }

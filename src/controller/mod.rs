@@ -19,6 +19,8 @@ pub mod gitops;
 pub mod leader;
 pub mod pods;
 pub mod reconcile;
+pub mod record;
+pub mod revert;
 pub mod run;
 pub mod serve;
 pub mod status;
@@ -50,7 +52,7 @@ pub struct Context {
     pub caches: cache::Caches,
     pub events: events::Publisher,
     /// Skip events already published, by policy, so a lasting skip is told once.
-    pub skips: Mutex<HashMap<String, BTreeSet<String>>>,
+    pub skips: Mutex<HashMap<String, BTreeSet<record::SkipEvent>>>,
     /// Every policy, as the controller's watch last saw it: who else targets a workload.
     /// Empty (and complete) until the watch sets it.
     pub policies: kube::runtime::reflector::Store<crate::crd::AttunePolicy>,

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerResizePolicy, Pod, PodCondition, PodSpec, PodStatus, ResourceClaim,
-    ResourceRequirements,
+    Container, ContainerResizePolicy, ContainerState, ContainerStateTerminated, ContainerStatus,
+    Pod, PodCondition, PodSpec, PodStatus, ResourceClaim, ResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
@@ -147,6 +147,18 @@ struct CachedStatus {
     phase: Option<Text>,
     conditions: Option<Vec<CachedCondition>>,
     qos_class: Option<Text>,
+    /// What the auto-revert watch reads of each container: readiness, restarts, last exit.
+    container_statuses: Option<Vec<CachedContainerStatus>>,
+}
+
+/// A container's readiness, restart count and why it last terminated.
+#[derive(Debug, Clone, PartialEq)]
+struct CachedContainerStatus {
+    name: Text,
+    ready: bool,
+    restart_count: i32,
+    /// `lastState.terminated`: reason (e.g. OOMKilled), exit code and when it finished.
+    last_terminated: Option<(Option<Text>, i32, Option<Time>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -197,6 +209,42 @@ impl CachedContainer {
             }),
             restart_policy: string(&self.restart_policy),
             ..Container::default()
+        }
+    }
+}
+
+impl CachedContainerStatus {
+    fn of(c: &ContainerStatus, t: &mut Interner) -> CachedContainerStatus {
+        CachedContainerStatus {
+            name: t.text(&c.name),
+            ready: c.ready,
+            restart_count: c.restart_count,
+            last_terminated: c
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t2| (t.opt(&t2.reason), t2.exit_code, t2.finished_at.clone())),
+        }
+    }
+
+    fn to_status(&self) -> ContainerStatus {
+        ContainerStatus {
+            name: self.name.to_string(),
+            ready: self.ready,
+            restart_count: self.restart_count,
+            last_state: self
+                .last_terminated
+                .as_ref()
+                .map(|(reason, exit_code, finished_at)| ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        reason: string(reason),
+                        exit_code: *exit_code,
+                        finished_at: finished_at.clone(),
+                        ..ContainerStateTerminated::default()
+                    }),
+                    ..ContainerState::default()
+                }),
+            ..ContainerStatus::default()
         }
     }
 }
@@ -309,12 +357,17 @@ impl CachedPod {
                     .as_ref()
                     .map(|cs| cs.iter().map(|c| CachedCondition::of(c, t)).collect()),
                 qos_class: t.opt(&s.qos_class),
+                container_statuses: s
+                    .container_statuses
+                    .as_ref()
+                    .map(|cs| cs.iter().map(|c| CachedContainerStatus::of(c, t)).collect()),
             }),
         }
     }
 
     /// The trimmed pod: identity, labels, owners, `attune.io/` annotations, container
-    /// resources and resize policies, phase, conditions and QoS class.
+    /// resources and resize policies, phase, conditions, QoS class and, of each container's
+    /// status, its readiness, restart count and last termination.
     pub fn to_pod(&self) -> Pod {
         let text = |v: &str| v.to_owned();
         let nonempty = |t: &Text| Some(t.to_string()).filter(|s| !s.is_empty());
@@ -362,6 +415,10 @@ impl CachedPod {
                     .as_ref()
                     .map(|cs| cs.iter().map(CachedCondition::to_condition).collect()),
                 qos_class: string(&s.qos_class),
+                container_statuses: s
+                    .container_statuses
+                    .as_ref()
+                    .map(|cs| cs.iter().map(CachedContainerStatus::to_status).collect()),
                 ..PodStatus::default()
             }),
         }

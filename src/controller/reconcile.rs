@@ -6,22 +6,24 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 
 use super::events::Note;
-use super::status::{self, Facts, InfeasibleChange};
+use super::record::{self, Tally};
+use super::revert::{self, RevertSettings, verdict::Reading};
+use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
-use crate::crd::{AttunePolicy, Condition, ResizeHistoryEntry, TargetKind};
+use crate::crd::{AttunePolicy, Condition, TargetKind};
 use crate::error_chain;
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
-use crate::resize::annotations::{RESIZED_AT, read_history};
-use crate::resize::{self, Change, Field, Outcome, SkipReason};
+use crate::resize;
+use crate::resize::annotations::RESIZED_AT;
 
 /// How long a reconcile waits for the caches' first full list before it requeues.
 const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -88,6 +90,16 @@ fn is_supported(kind: TargetKind) -> bool {
     )
 }
 
+/// One pass over a policy's workloads: what it needs and what it has found so far.
+struct Pass<'a> {
+    ctx: &'a Context,
+    api: Api<Pod>,
+    tally: Tally,
+    stopped: Option<resize::ResizeError>,
+    /// The earliest end of a revert observation still running.
+    watch_until: Option<DateTime<Utc>>,
+}
+
 async fn run(
     policy: &AttunePolicy,
     ctx: &Context,
@@ -108,12 +120,81 @@ async fn run(
         tracing::info!(policy = %key, "caches not filled yet; trying again shortly");
         return Ok(Action::requeue(CACHE_WAIT));
     }
+    let (mut facts, mut workloads) = survey(policy, ctx, &ns);
+    facts.more_conditions = vec![
+        super::fields::settle(policy, ctx, &mut workloads).await,
+        super::fields::schedule(&policy.spec, now),
+    ];
+    let mut pass = Pass {
+        ctx,
+        api: Api::namespaced(ctx.client.clone(), &ns),
+        tally: Tally::new(facts, now, has_pending_entries(policy)),
+        stopped: None,
+        watch_until: None,
+    };
+    resize_workloads(&mut pass, policy, &workloads).await;
+    let Pass {
+        tally,
+        stopped,
+        watch_until,
+        ..
+    } = pass;
+    let Tally {
+        facts,
+        mut notes,
+        skips,
+        ..
+    } = tally;
+    notes.extend(record::new_skip_notes(ctx, &key, skips));
+
+    let gitops_report = if facts.paused || facts.invalid.is_some() {
+        paused_gitops(facts.invalid.as_deref())
+    } else {
+        gitops::reconcile(ctx, policy, &workloads).await
+    };
+    notes.extend(gitops_report.notes.iter().cloned());
+    // A replica that lost the leader lease mid-reconcile leaves status and events to the new
+    // leader, which reconciles the policy again.
+    if !ctx.config.write_gate.is_open() {
+        tracing::info!(policy = %key, "not the leader any more: status and events left to the new leader");
+        return Ok(Action::await_change());
+    }
+    let owned = owned_status(policy, &facts, &gitops_report, now);
+    write_status(policy, ctx, &facts, owned).await?;
+    ctx.events.publish(policy, &notes).await;
+    if let Some(source) = stopped {
+        return Err(ReconcileError::Resize {
+            policy: key,
+            source,
+        });
+    }
+    let mut after = ctx.config.requeue_interval;
+    if let Some(sooner) = gitops_report.requeue_after {
+        after = after.min(sooner);
+    }
+    if let Some(until) = watch_until {
+        // A second past the end of the observation, when its last checks are due.
+        let left = (until - now).to_std().unwrap_or_default() + Duration::from_secs(1);
+        after = after.min(left);
+    }
+    Ok(Action::requeue(after))
+}
+
+/// Whether the history holds a deferred resize the kubelet may since have applied.
+fn has_pending_entries(policy: &AttunePolicy) -> bool {
+    policy.status.as_ref().is_some_and(|s| {
+        s.resize_history
+            .iter()
+            .any(|e| e.result.as_deref() == Some(status::PENDING))
+    })
+}
+
+/// The policy's targets from the caches, and what can be said of them before any resize.
+fn survey(policy: &AttunePolicy, ctx: &Context, ns: &str) -> (Facts, Vec<LiveWorkload>) {
     let mut facts = Facts {
         paused: policy.spec.paused == Some(true),
         ..Facts::default()
     };
-    let mut notes = Vec::new();
-
     let target = &policy.spec.target_ref;
     // The CRD's rules, again: a policy may predate them or come from a CRD without them.
     if let Err(invalid) = crate::crd::validate(&policy.spec) {
@@ -127,147 +208,190 @@ async fn run(
             targets::kind_name(target.kind)
         ));
     }
-    let mut workloads = match targets::resolve(
-        policy,
-        &ctx.caches.candidates(&ns),
-        &ctx.caches.pods_in(&ns),
-    ) {
-        Ok(found) => found,
-        Err(error) => {
-            facts.discovery_failed = Some(format!("targetRef.selector: {error}"));
-            Vec::new()
-        }
-    };
+    let mut workloads =
+        match targets::resolve(policy, &ctx.caches.candidates(ns), &ctx.caches.pods_in(ns)) {
+            Ok(found) => found,
+            Err(error) => {
+                facts.discovery_failed = Some(format!("targetRef.selector: {error}"));
+                Vec::new()
+            }
+        };
     for w in &mut workloads {
-        w.object = ctx.caches.object_json(target.kind, &ns, &w.identity.name);
+        w.object = ctx.caches.object_json(target.kind, ns, &w.identity.name);
     }
     count(&mut facts, &workloads);
-    facts.more_conditions = vec![
-        super::fields::settle(policy, ctx, &mut workloads).await,
-        super::fields::schedule(&policy.spec, now),
-    ];
+    (facts, workloads)
+}
 
-    let settings = match resize::Settings::from_spec(&policy.spec) {
-        Ok(mut s) => {
-            s.eligibility = ctx.config.eligibility.clone();
-            Some(s)
-        }
+/// The resize and revert settings, when this policy resizes at all; a setting that cannot be
+/// read makes the policy invalid.
+fn resize_settings(
+    policy: &AttunePolicy,
+    ctx: &Context,
+    facts: &mut Facts,
+) -> Option<(resize::Settings, RevertSettings)> {
+    let read = resize::Settings::from_spec(&policy.spec)
+        .map_err(|e| e.to_string())
+        .and_then(|s| {
+            Ok((
+                s,
+                RevertSettings::from_spec(&policy.spec).map_err(|e| e.to_string())?,
+            ))
+        });
+    let (mut settings, revert) = match read {
+        Ok(both) => both,
         Err(error) => {
-            facts.invalid.get_or_insert(error.to_string());
-            None
+            facts.invalid.get_or_insert(error);
+            return None;
         }
     };
-    let mut stopped = None;
-    let mut skips = BTreeSet::new();
-    if let Some(settings) = settings.filter(|s| s.resizes())
-        && !facts.paused
-        && facts.invalid.is_none()
-    {
-        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-        let mut pending = 0;
-        let mut budget = settings.budget.clone();
-        for w in &workloads {
-            let Some(recommendation) = &w.recommendation else {
-                continue;
-            };
-            if !ctx.config.write_gate.is_open() {
-                break;
-            }
-            let decide =
-                match resize::Context::new(settings.clone(), recommendation, ctx.server_minor, now)
-                {
-                    Ok(decide) => decide,
-                    Err(error) => {
-                        facts.invalid = Some(format!(
-                            "recommendation for {}: {error}",
-                            w.identity.describe()
-                        ));
-                        break;
-                    }
-                };
-            let plan = budget.admit(decide.plan(&w.pods));
-            let not_at_target = plan.pods.iter().any(|p| match &p.decision {
-                resize::Decision::Resize(_) => true,
-                resize::Decision::Skip(s) => s.reason != SkipReason::AlreadyAtTarget,
-            });
-            pending += usize::from(not_at_target);
-            let report = resize::execute(&api, &decide, &plan).await;
-            absorb(
-                &mut facts,
-                &mut notes,
-                &mut skips,
-                w,
-                report.outcomes,
-                now,
-                ctx,
-            );
-            if let Some(error) = report.stopped {
-                facts.failures.push(error.to_string());
-                stopped = Some(error);
-                break;
-            }
+    if !settings.resizes() || facts.paused || facts.invalid.is_some() {
+        return None;
+    }
+    settings.eligibility = ctx.config.eligibility.clone();
+    // Reverts lengthen the cooldown: a reverted value is not tried again before it ends.
+    let history = policy
+        .status
+        .as_ref()
+        .map(|s| s.resize_history.as_slice())
+        .unwrap_or_default();
+    facts.base_cooldown = Some(settings.cooldown);
+    settings.cooldown = revert::backoff::backoff(history, settings.cooldown).effective;
+    Some((settings, revert))
+}
+
+/// Watches the resized pods (reverting what hurt them), then resizes what the decision says,
+/// workload by workload.
+async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads: &[LiveWorkload]) {
+    let ctx = pass.ctx;
+    let Some((settings, revert_settings)) = resize_settings(policy, ctx, &mut pass.tally.facts)
+    else {
+        return;
+    };
+    let now = pass.tally.now;
+    let mut pending = 0;
+    let mut budget = settings.budget.clone();
+    for w in workloads {
+        if !ctx.config.write_gate.is_open() {
+            break;
         }
-        facts.pending = Some(pending);
-        if let Some(message) = budget.exhausted_message() {
-            notes.push(Note::warning("BudgetExhausted", "Resize", message));
+        let reverted = if revert_settings.enabled {
+            watch_resized(pass, &revert_settings, w).await
+        } else {
+            BTreeSet::new()
+        };
+        let Some(recommendation) = &w.recommendation else {
+            continue;
+        };
+        let decide =
+            match resize::Context::new(settings.clone(), recommendation, ctx.server_minor, now) {
+                Ok(decide) => decide,
+                Err(error) => {
+                    pass.tally.facts.invalid = Some(format!(
+                        "recommendation for {}: {error}",
+                        w.identity.describe()
+                    ));
+                    break;
+                }
+            };
+        // A pod reverted just now keeps its original values until its backoff ends.
+        let pods: Vec<Pod> = w
+            .pods
+            .iter()
+            .filter(|p| !reverted.contains(p.metadata.name.as_deref().unwrap_or_default()))
+            .cloned()
+            .collect();
+        pending += usize::from(pods.iter().any(|p| decide.differs(p)));
+        let plan = budget.admit(decide.plan(&pods));
+        let report = resize::execute(&pass.api, &decide, &plan).await;
+        pass.tally.resize_outcomes(w, report.outcomes, ctx);
+        if let Some(error) = report.stopped {
+            pass.tally.facts.failures.push(error.to_string());
+            pass.stopped = Some(error);
+            break;
         }
     }
-    notes.extend(new_skip_notes(ctx, &key, skips));
+    pass.tally.facts.pending = Some(pending);
+    if let Some(message) = budget.exhausted_message() {
+        pass.tally
+            .notes
+            .push(Note::warning("BudgetExhausted", "Resize", message));
+    }
+}
 
-    let gitops_report = if facts.paused || facts.invalid.is_some() {
-        paused_gitops(facts.invalid.as_deref())
-    } else {
-        gitops::reconcile(ctx, policy, &workloads).await
-    };
-    notes.extend(gitops_report.notes.iter().cloned());
+/// The revert watch over one workload's pods; the names of the pods it reverted.
+async fn watch_resized(
+    pass: &mut Pass<'_>,
+    settings: &RevertSettings,
+    workload: &LiveWorkload,
+) -> BTreeSet<String> {
+    let now = pass.tally.now;
+    let report = revert::watch_pods(&pass.api, settings, &workload.pods, now, unmeasured).await;
+    if let Some(until) = report.watch_until {
+        pass.watch_until = Some(pass.watch_until.map_or(until, |u| u.min(until)));
+    }
+    let names = report.reverted.iter().map(|r| r.pod.clone()).collect();
+    pass.tally.reverts(workload, report, pass.ctx);
+    names
+}
+
+/// Throttling and SLO readings: this controller has no Prometheus client yet, so both are
+/// reported as not measured (the end-of-period checks fail open and say so in the status).
+fn unmeasured(_: &Pod) -> revert::Readings {
+    revert::Readings {
+        throttle: Reading::NoData,
+        slos: Vec::new(),
+    }
+}
+
+/// The status this controller owns, from the facts and the GitOps step's report.
+fn owned_status(
+    policy: &AttunePolicy,
+    facts: &Facts,
+    gitops_report: &gitops::Report,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
     let gitops_status = serde_json::to_value(&gitops_report.status)
         .ok()
         .filter(|v| !v.is_null());
-
-    let owned = status::build(
+    status::build(
         policy.status.as_ref(),
-        &facts,
+        facts,
         gitops_report.condition.clone(),
         gitops_status,
         policy.metadata.generation,
         now,
-    );
-    // A replica that lost the leader lease mid-reconcile leaves status and events to the new
-    // leader, which reconciles the policy again.
-    if !ctx.config.write_gate.is_open() {
-        tracing::info!(policy = %key, "not the leader any more: status and events left to the new leader");
-        return Ok(Action::await_change());
+    )
+}
+
+/// Applies the owned status when it differs from what the policy holds.
+async fn write_status(
+    policy: &AttunePolicy,
+    ctx: &Context,
+    facts: &Facts,
+    owned: serde_json::Value,
+) -> Result<(), ReconcileError> {
+    let ns = policy.namespace().unwrap_or_default();
+    if !status::differs(policy.status.as_ref(), &owned) {
+        return Ok(());
     }
-    if status::differs(policy.status.as_ref(), &owned) {
-        let api: Api<AttunePolicy> = Api::namespaced(ctx.client.clone(), &ns);
-        api.patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(status::patch_body(owned)),
-        )
-        .await
-        .map_err(|source| ReconcileError::Status {
-            policy: key.clone(),
-            source,
-        })?;
-        // Counted once it is written: the next reconcile finds these entries turned already.
-        let (_, turned) = status::history(policy.status.as_ref(), &facts);
-        for _ in 0..turned {
-            ctx.metrics.resize(ResizeResult::Infeasible);
-        }
+    let api: Api<AttunePolicy> = Api::namespaced(ctx.client.clone(), &ns);
+    api.patch_status(
+        &policy.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(status::patch_body(owned)),
+    )
+    .await
+    .map_err(|source| ReconcileError::Status {
+        policy: format!("{ns}/{}", policy.name_any()),
+        source,
+    })?;
+    // Counted once it is written: the next reconcile finds these entries turned already.
+    let (_, turned) = status::history(policy.status.as_ref(), facts);
+    for _ in 0..turned {
+        ctx.metrics.resize(ResizeResult::Infeasible);
     }
-    ctx.events.publish(policy, &notes).await;
-    if let Some(source) = stopped {
-        return Err(ReconcileError::Resize {
-            policy: key,
-            source,
-        });
-    }
-    let mut after = ctx.config.requeue_interval;
-    if let Some(sooner) = gitops_report.requeue_after {
-        after = after.min(sooner);
-    }
-    Ok(Action::requeue(after))
+    Ok(())
 }
 
 fn paused_gitops(invalid: Option<&str>) -> gitops::Report {
@@ -307,188 +431,4 @@ fn count(facts: &mut Facts, workloads: &[LiveWorkload]) {
             })
         })
         .count();
-}
-
-fn describe(changes: &[Change]) -> String {
-    changes
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {} {} {} -> {}",
-                c.container,
-                c.resource,
-                c.field.as_str(),
-                c.from.as_deref().unwrap_or("unset"),
-                c.to
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Folds one workload's outcomes into the facts, the history and the notes.
-fn absorb(
-    facts: &mut Facts,
-    notes: &mut Vec<Note>,
-    skips: &mut BTreeSet<String>,
-    workload: &LiveWorkload,
-    outcomes: Vec<Outcome>,
-    now: DateTime<Utc>,
-    ctx: &Context,
-) {
-    let at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Resized {
-                pod,
-                changes,
-                annotation_error,
-            } => {
-                facts.resized_now += 1;
-                ctx.metrics.resize(ResizeResult::Applied);
-                for c in changes.iter().filter(|c| c.field == Field::Request) {
-                    facts.history.push(ResizeHistoryEntry {
-                        timestamp: Some(at.clone()),
-                        workload: Some(workload.identity.name.clone()),
-                        container: Some(c.container.clone()),
-                        resource: Some(c.resource.as_str().into()),
-                        from: c.from.clone(),
-                        to: Some(c.to.clone()),
-                        method: Some("InPlace".into()),
-                        result: Some("Success".into()),
-                        reason: None,
-                    });
-                }
-                notes.push(
-                    Note::normal(
-                        "Resized",
-                        "Resize",
-                        format!("pod {pod}: {}", describe(&changes)),
-                    )
-                    .about_pod(&pod),
-                );
-                if let Some(why) = annotation_error {
-                    notes.push(Note::warning(
-                        "AnnotateFailed",
-                        "Resize",
-                        format!(
-                            "pod {pod} was resized but its attune.io annotations could not be \
-                             written ({why}); its cooldown and revert values are missing"
-                        ),
-                    ));
-                }
-            }
-            Outcome::Skipped { pod, skip } => {
-                match skip.reason {
-                    SkipReason::Deferred => facts.deferred.push(pod.clone()),
-                    SkipReason::Infeasible => {
-                        facts.infeasible.push(pod.clone());
-                        facts
-                            .infeasible_changes
-                            .extend(last_request_changes(workload, &pod));
-                    }
-                    SkipReason::ResizeInProgress => facts.in_progress += 1,
-                    SkipReason::Cooldown => facts.cooling_down += 1,
-                    SkipReason::Rejected => ctx.metrics.resize(ResizeResult::Skipped),
-                    _ => {}
-                }
-                if worth_an_event(skip.reason) {
-                    skips.insert(format!("{pod}\u{0}{}\u{0}{}", skip.reason, skip.detail));
-                }
-            }
-            Outcome::Failed { pod, error } => {
-                ctx.metrics.resize(ResizeResult::Failed);
-                facts.failures.push(format!("{pod}: {error}"));
-                notes.push(
-                    Note::warning(
-                        "ResizeFailed",
-                        "Resize",
-                        format!("pod {pod}: {}", error_chain(&error)),
-                    )
-                    .about_pod(&pod),
-                );
-            }
-        }
-    }
-}
-
-/// The request changes of the pod's last resize, from its tracking annotations (the entries of
-/// `attune.io/resize-history` made at `attune.io/resized-at`); none when Attune never resized it.
-fn last_request_changes(workload: &LiveWorkload, pod: &str) -> Vec<InfeasibleChange> {
-    let Some(found) = workload
-        .pods
-        .iter()
-        .find(|p| p.metadata.name.as_deref() == Some(pod))
-    else {
-        return Vec::new();
-    };
-    let Some(at) = found.annotations().get(RESIZED_AT) else {
-        return Vec::new();
-    };
-    read_history(found)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| &e.at == at && e.field == Field::Request.as_str())
-        .map(|e| InfeasibleChange {
-            workload: workload.identity.name.clone(),
-            at: e.at,
-            container: e.container,
-            resource: e.resource,
-            to: e.to,
-        })
-        .collect()
-}
-
-/// Skips a user wants to hear about once. Routine ones (at target, cooldown, outside the
-/// canary, waiting for a concurrency slot) are visible in the status instead.
-fn worth_an_event(reason: SkipReason) -> bool {
-    !matches!(
-        reason,
-        SkipReason::AlreadyAtTarget
-            | SkipReason::ObserveOnly
-            | SkipReason::Cooldown
-            | SkipReason::ConcurrencyLimit
-            | SkipReason::OutOfCanary
-            | SkipReason::ResizeInProgress
-            | SkipReason::Deleting
-            | SkipReason::Gone
-    )
-}
-
-/// Skip events not published for this policy since the skip began: a pod that stays
-/// Deferred for an hour gets one event, not one per reconcile.
-fn new_skip_notes(ctx: &Context, policy: &str, now: BTreeSet<String>) -> Vec<Note> {
-    let mut seen = match ctx.skips.lock() {
-        Ok(seen) => seen,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let before = seen.get(policy).cloned().unwrap_or_default();
-    let notes = now
-        .difference(&before)
-        .filter_map(|entry| {
-            let mut parts = entry.split('\u{0}');
-            let (pod, reason, detail) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(match reason {
-                "Deferred" => {
-                    // Counted once per deferral, as its event is published once.
-                    ctx.metrics.resize(ResizeResult::Deferred);
-                    Note::warning("ResizeDeferred", "Resize", format!("pod {pod}: {detail}"))
-                }
-                "Infeasible" => {
-                    Note::warning("ResizeInfeasible", "Resize", format!("pod {pod}: {detail}"))
-                }
-                _ => Note::normal(
-                    "ResizeSkipped",
-                    "Resize",
-                    format!("pod {pod}: {reason}: {detail}"),
-                ),
-            })
-        })
-        .collect();
-    if now.is_empty() {
-        seen.remove(policy);
-    } else {
-        seen.insert(policy.to_owned(), now);
-    }
-    notes
 }

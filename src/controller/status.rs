@@ -1,14 +1,18 @@
 //! The status this controller owns, built from what one reconcile found: the `Ready`,
-//! `Resizing`, `ResizeBlocked` and `GitOpsPullRequest` conditions, the workload counts, the
-//! resize history (with the kubelet's later Infeasible verdicts folded in) and the GitOps state. Pure: it turns [`Facts`] and the previous status into
+//! `Resizing`, `ResizeBlocked`, `Degraded` and `GitOpsPullRequest` conditions, the workload
+//! counts, the resize history (with the kubelet's later Infeasible verdicts folded in), the
+//! cooldown lengthened by reverts and the GitOps state. Pure: it turns [`Facts`] and the previous status into
 //! the body of one server-side apply, and says whether that body differs from what is there
 //! (timestamps aside), because the policy watch sees our own writes and an unconditional write
 //! would reconcile forever. It must not know about clients or how the facts were gathered;
 //! `recommendations` belong to the recommender and never appear here.
 
+use std::time::Duration;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use super::revert::backoff;
 use crate::crd::{AttunePolicyStatus, Condition, ResizeHistoryEntry};
 
 /// Condition types this controller writes.
@@ -20,6 +24,10 @@ pub const OWNED_CONDITIONS: [&str; 6] = [
     "Superseded",
     "ScheduleBlocked",
 ];
+/// Written only while reverts are the rule (`HighRevertRate`), so that another writer's
+/// `Degraded` stands whenever this controller has nothing to say. A write that drops it
+/// releases it; since only the history decides it, the history's change brings that write.
+pub const DEGRADED: &str = "Degraded";
 /// Entries kept in `status.resizeHistory`, as the CRD documents.
 pub const HISTORY_LIMIT: usize = 50;
 
@@ -51,16 +59,26 @@ pub struct Facts {
     /// Entries to append to `resizeHistory`.
     pub history: Vec<ResizeHistoryEntry>,
     /// The request changes of resizes the kubelet has declared infeasible, one per pod.
-    pub infeasible_changes: Vec<InfeasibleChange>,
+    pub infeasible_changes: Vec<LastChange>,
+    /// The request changes of resizes the kubelet has deferred, one per pod.
+    pub deferred_changes: Vec<LastChange>,
+    /// The request changes of the last resizes of pods the kubelet is done with (read only
+    /// while the history holds a `Pending` entry), one per pod.
+    pub applied_changes: Vec<LastChange>,
+    /// Pods the auto-revert watch put back in this reconcile.
+    pub reverted_now: usize,
+    /// The configured cooldown, in the modes that resize: `status.cooldown` shows it backed
+    /// off by the reverts in the history.
+    pub base_cooldown: Option<Duration>,
     /// `Superseded` and `ScheduleBlocked`, from [`super::fields`], in that order.
     pub more_conditions: Vec<Condition>,
 }
 
-/// One change of a pod's last resize, which the API server accepted (so the history says
-/// `Success`) and the kubelet then refused as Infeasible. Read from the pod's own
-/// `attune.io/resize-history` annotation, whose `at` is the history entry's timestamp.
+/// One change of a pod's last resize, read from the pod's own `attune.io/resize-history`
+/// annotation, whose `at` is the history entry's timestamp: how the history learns what the
+/// kubelet made of a resize the API server accepted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InfeasibleChange {
+pub struct LastChange {
     pub workload: String,
     pub at: String,
     pub container: String,
@@ -68,7 +86,7 @@ pub struct InfeasibleChange {
     pub to: String,
 }
 
-impl InfeasibleChange {
+impl LastChange {
     fn matches(&self, e: &ResizeHistoryEntry) -> bool {
         e.workload.as_deref() == Some(self.workload.as_str())
             && e.timestamp.as_deref() == Some(self.at.as_str())
@@ -79,12 +97,17 @@ impl InfeasibleChange {
 }
 
 const INFEASIBLE: &str = "infeasible";
+const DEFERRED: &str = "deferred";
+/// `result` of a resize the API server accepted and the kubelet deferred.
+pub const PENDING: &str = "Pending";
+const SUCCESS: &str = "Success";
 
 /// The history to write — the previous one plus this reconcile's entries, newest
-/// [`HISTORY_LIMIT`] — with the entries of resizes the kubelet has since refused turned from
-/// `Success` into `Failed`/`infeasible`, and how many were turned just now. Each infeasible pod
-/// accounts for one entry per change, so a second pod resized alike that the kubelet did apply
-/// keeps its `Success`, and a later reconcile turns nothing twice.
+/// [`HISTORY_LIMIT`] — with what the kubelet has since made of earlier resizes folded in:
+/// `Success` turned `Failed`/`infeasible` (refused) or `Pending`/`deferred` (waiting for room),
+/// and `Pending` turned `Success` once applied; and how many were turned infeasible just now.
+/// Each pod accounts for one entry per change, so a second pod resized alike keeps its own
+/// result, and a later reconcile turns nothing twice.
 pub fn history(
     previous: Option<&AttunePolicyStatus>,
     facts: &Facts,
@@ -95,27 +118,59 @@ pub fn history(
     history.extend(facts.history.iter().cloned());
     let excess = history.len().saturating_sub(HISTORY_LIMIT);
     history.drain(..excess);
+    let turned = turn(
+        &mut history,
+        &facts.infeasible_changes,
+        SUCCESS,
+        ("Failed", Some(INFEASIBLE)),
+    );
+    turn(
+        &mut history,
+        &facts.deferred_changes,
+        SUCCESS,
+        (PENDING, Some(DEFERRED)),
+    );
+    turn(
+        &mut history,
+        &facts.applied_changes,
+        PENDING,
+        (SUCCESS, None),
+    );
+    (history, turned)
+}
 
-    let mut changes = facts.infeasible_changes.clone();
+/// Turns, for each group of equal changes (one per pod), that many entries from result `from`
+/// to `to`, minus those already there.
+fn turn(
+    history: &mut [ResizeHistoryEntry],
+    changes: &[LastChange],
+    from: &str,
+    (result, reason): (&str, Option<&str>),
+) -> usize {
+    let mut changes = changes.to_vec();
     changes.sort();
     let mut turned = 0;
     for group in changes.chunk_by(|a, b| a == b) {
         let change = &group[0];
         let done = history
             .iter()
-            .filter(|e| change.matches(e) && e.reason.as_deref() == Some(INFEASIBLE))
+            .filter(|e| {
+                change.matches(e)
+                    && e.result.as_deref() == Some(result)
+                    && e.reason.as_deref() == reason
+            })
             .count();
         let open = history
             .iter_mut()
             .rev()
-            .filter(|e| change.matches(e) && e.result.as_deref() == Some("Success"));
+            .filter(|e| change.matches(e) && e.result.as_deref() == Some(from));
         for entry in open.take(group.len().saturating_sub(done)) {
-            entry.result = Some("Failed".into());
-            entry.reason = Some(INFEASIBLE.into());
+            entry.result = Some(result.into());
+            entry.reason = reason.map(Into::into);
             turned += 1;
         }
     }
-    (history, turned)
+    turned
 }
 
 fn time(now: DateTime<Utc>) -> String {
@@ -142,7 +197,7 @@ fn plural(n: usize, one: &str) -> String {
 }
 
 /// Names, at most five, then how many more: a condition message stays short.
-fn few(names: &[String]) -> String {
+fn first_five(names: &[String]) -> String {
     let mut text = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
     if names.len() > 5 {
         text.push_str(&format!(" and {} more", names.len() - 5));
@@ -190,11 +245,14 @@ fn resizing(f: &Facts) -> Condition {
             "Resizing",
             false,
             "ResizeFailed",
-            format!("resize failed: {}", few(&f.failures)),
+            format!("resize failed: {}", first_five(&f.failures)),
         );
     }
-    if f.resized_now > 0 || f.in_progress > 0 {
+    if f.resized_now > 0 || f.in_progress > 0 || f.reverted_now > 0 {
         let mut parts = Vec::new();
+        if f.reverted_now > 0 {
+            parts.push(format!("{} reverted now", plural(f.reverted_now, "pod")));
+        }
         if f.resized_now > 0 {
             parts.push(format!("{} resized now", plural(f.resized_now, "pod")));
         }
@@ -225,21 +283,44 @@ fn blocked(f: &Facts) -> Condition {
             "ResizeBlocked",
             true,
             "PodsDeferred",
-            format!("the kubelet deferred the resize of {}", few(d)),
+            format!("the kubelet deferred the resize of {}", first_five(d)),
         ),
         (true, false) => condition(
             "ResizeBlocked",
             true,
             "PodsInfeasible",
-            format!("the kubelet found the resize of {} infeasible", few(i)),
+            format!(
+                "the kubelet found the resize of {} infeasible",
+                first_five(i)
+            ),
         ),
         (false, false) => condition(
             "ResizeBlocked",
             true,
             "PodsDeferredAndInfeasible",
-            format!("deferred: {}; infeasible: {}", few(d), few(i)),
+            format!("deferred: {}; infeasible: {}", first_five(d), first_five(i)),
         ),
     }
+}
+
+/// `Degraded` when reverts have become the rule: at least three of the last five entries.
+fn degraded(history: &[ResizeHistoryEntry]) -> Option<Condition> {
+    if backoff::high_revert_rate(history) {
+        let recent = history.iter().rev().take(backoff::RATE_WINDOW);
+        let reverts = recent
+            .filter(|e| e.result.as_deref() == Some(backoff::REVERTED))
+            .count();
+        return Some(condition(
+            DEGRADED,
+            true,
+            "HighRevertRate",
+            format!(
+                "{reverts} of the last {} resizes were reverted",
+                backoff::RATE_WINDOW
+            ),
+        ));
+    }
+    None
 }
 
 /// The owned status, ready to apply. `gitops_condition` and `gitops` come from the GitOps step.
@@ -251,6 +332,7 @@ pub fn build(
     generation: Option<i64>,
     now: DateTime<Utc>,
 ) -> Value {
+    let (history, _) = history(previous, facts);
     let mut conditions = vec![
         ready(facts),
         resizing(facts),
@@ -258,6 +340,7 @@ pub fn build(
         gitops_condition,
     ];
     conditions.extend(facts.more_conditions.iter().cloned());
+    conditions.extend(degraded(&history));
     for c in &mut conditions {
         c.observed_generation = generation;
         let before = previous
@@ -271,7 +354,6 @@ pub fn build(
             _ => Some(time(now)),
         };
     }
-    let (history, _) = history(previous, facts);
 
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     let mut workloads = json!({
@@ -287,6 +369,10 @@ pub fn build(
     let mut status = Map::new();
     status.insert("conditions".into(), json!(conditions));
     status.insert("workloads".into(), workloads);
+    if let Some(cooldown) = facts.base_cooldown {
+        let backoff = backoff::backoff(&history, cooldown);
+        status.insert("cooldown".into(), json!(backoff.status()));
+    }
     if !history.is_empty() {
         status.insert("resizeHistory".into(), json!(history));
     }
@@ -322,7 +408,7 @@ pub fn differs(previous: Option<&AttunePolicyStatus>, owned: &Value) -> bool {
         }
         let have = before.get(key).cloned().unwrap_or(Value::Null);
         let (have, want) = match key.as_str() {
-            "conditions" => (ours(&have), want.clone()),
+            "conditions" => (owned_conditions(&have, want), want.clone()),
             "workloads" => (only_keys(&have, want), want.clone()),
             _ => (have, want.clone()),
         };
@@ -331,17 +417,23 @@ pub fn differs(previous: Option<&AttunePolicyStatus>, owned: &Value) -> bool {
         }
     }
     // A field we wrote before and no longer write (history or gitops that went away).
-    ["resizeHistory", "gitops"]
+    ["resizeHistory", "gitops", "cooldown"]
         .iter()
         .any(|k| !owned_map.contains_key(*k) && before.get(*k).is_some_and(|v| !v.is_null()))
 }
 
-/// Our condition types from a status' list, in our order.
-fn ours(conditions: &Value) -> Value {
+/// The conditions of the types this controller writes (and of `want`'s types) from a
+/// status' list, in our order.
+fn owned_conditions(conditions: &Value, want: &Value) -> Value {
     let list = conditions.as_array().cloned().unwrap_or_default();
+    let sends_degraded = want.as_array().is_some_and(|w| {
+        w.iter()
+            .any(|c| c.get("type").and_then(Value::as_str) == Some(DEGRADED))
+    });
     Value::Array(
         OWNED_CONDITIONS
             .iter()
+            .chain(sends_degraded.then_some(&DEGRADED))
             .filter_map(|t| {
                 list.iter()
                     .find(|c| c.get("type").and_then(Value::as_str) == Some(t))

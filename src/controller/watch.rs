@@ -48,40 +48,7 @@ pub async fn run(
         "connected; resizes follow the rules of 1.{server_minor}"
     );
 
-    // Quorum lists in pages of 500: an `any_semantic` list is served from the watch cache in
-    // one piece, and for 10,000 pods that one response was most of the controller's peak
-    // memory.
-    let wc = watcher::Config::default;
-    let (pods, mut pod_writer) = pods::pod_store();
-    let (deployments, d_writer) = reflector::store::<Deployment>();
-    let (statefulsets, s_writer) = reflector::store::<StatefulSet>();
-    let (daemonsets, ds_writer) = reflector::store::<DaemonSet>();
-    let caches = Caches {
-        pods,
-        deployments,
-        statefulsets,
-        daemonsets,
-    };
-
-    let pod_stream = watcher(Api::<Pod>::all(client.clone()), wc())
-        .map_ok(move |event| {
-            pod_writer.apply(&event);
-            event
-        })
-        .touched_objects();
-    let d_stream = watcher(Api::<Deployment>::all(client.clone()), wc())
-        .modify(cache::trim_deployment)
-        .reflect(d_writer)
-        .touched_objects();
-    let s_stream = watcher(Api::<StatefulSet>::all(client.clone()), wc())
-        .modify(cache::trim_statefulset)
-        .reflect(s_writer)
-        .touched_objects();
-    let ds_stream = watcher(Api::<DaemonSet>::all(client.clone()), wc())
-        .modify(cache::trim_daemonset)
-        .reflect(ds_writer)
-        .touched_objects();
-
+    let (caches, streams) = watch_objects(&client);
     let concurrency = config.max_concurrent_reconciles;
     // Policies without managedFields: with the recommender's and our own applies on every
     // status, those were half of what the policy cache held.
@@ -95,7 +62,7 @@ pub async fn run(
     );
     ctx.policies = policies.clone();
     let ctx = Arc::new(ctx);
-    let policy_stream = watcher(Api::<AttunePolicy>::all(client), wc())
+    let policy_stream = watcher(Api::<AttunePolicy>::all(client), watcher::Config::default())
         .modify(|p| p.metadata.managed_fields = None)
         .reflect(policy_writer)
         .applied_objects();
@@ -118,14 +85,14 @@ pub async fn run(
                 // Pod events come in bursts (a rollout, our own resizes): one reconcile each.
                 .debounce(std::time::Duration::from_millis(500)),
         )
-        .watches_stream(pod_stream, move |pod: Pod| for_pod(&p1, &c1, &pod))
-        .watches_stream(d_stream, move |d: Deployment| {
+        .watches_stream(streams.pods, move |pod: Pod| for_pod(&p1, &c1, &pod))
+        .watches_stream(streams.deployments, move |d: Deployment| {
             for_workload(&p2, TargetKind::Deployment, &d)
         })
-        .watches_stream(s_stream, move |s: StatefulSet| {
+        .watches_stream(streams.statefulsets, move |s: StatefulSet| {
             for_workload(&p3, TargetKind::StatefulSet, &s)
         })
-        .watches_stream(ds_stream, move |d: DaemonSet| {
+        .watches_stream(streams.daemonsets, move |d: DaemonSet| {
             for_workload(&p4, TargetKind::DaemonSet, &d)
         })
         .graceful_shutdown_on(stop)
@@ -138,6 +105,62 @@ pub async fn run(
         .await;
     sweeper.abort();
     Ok(())
+}
+
+/// Changed objects of one kind, as a watch reports them.
+type Changes<K> = futures::stream::BoxStream<'static, Result<K, watcher::Error>>;
+
+/// The change streams of the watched objects: each keeps its cache current as it is polled.
+struct Streams {
+    pods: Changes<Pod>,
+    deployments: Changes<Deployment>,
+    statefulsets: Changes<StatefulSet>,
+    daemonsets: Changes<DaemonSet>,
+}
+
+/// Watches pods and the three workload kinds into trimmed caches.
+fn watch_objects(client: &kube::Client) -> (Caches, Streams) {
+    // Quorum lists in pages of 500: an `any_semantic` list is served from the watch cache in
+    // one piece, and for 10,000 pods that one response was most of the controller's peak
+    // memory.
+    let wc = watcher::Config::default;
+    let (pod_reader, mut pod_writer) = pods::pod_store();
+    let (d_store, d_writer) = reflector::store::<Deployment>();
+    let (s_store, s_writer) = reflector::store::<StatefulSet>();
+    let (ds_store, ds_writer) = reflector::store::<DaemonSet>();
+    let caches = Caches {
+        pods: pod_reader,
+        deployments: d_store,
+        statefulsets: s_store,
+        daemonsets: ds_store,
+    };
+
+    let pods = watcher(Api::<Pod>::all(client.clone()), wc())
+        .map_ok(move |event| {
+            pod_writer.apply(&event);
+            event
+        })
+        .touched_objects();
+    let deployments = watcher(Api::<Deployment>::all(client.clone()), wc())
+        .modify(cache::trim_deployment)
+        .reflect(d_writer)
+        .touched_objects();
+    let statefulsets = watcher(Api::<StatefulSet>::all(client.clone()), wc())
+        .modify(cache::trim_statefulset)
+        .reflect(s_writer)
+        .touched_objects();
+    let daemonsets = watcher(Api::<DaemonSet>::all(client.clone()), wc())
+        .modify(cache::trim_daemonset)
+        .reflect(ds_writer)
+        .touched_objects();
+
+    let streams = Streams {
+        pods: pods.boxed(),
+        deployments: deployments.boxed(),
+        statefulsets: statefulsets.boxed(),
+        daemonsets: daemonsets.boxed(),
+    };
+    (caches, streams)
 }
 
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);

@@ -44,7 +44,19 @@ pub struct HistoryEntry {
 /// Kubernetes' 63-character limit are cut and made unique with a hash of the full name, so
 /// the key stays valid and a revert can compute it again from the name.
 pub fn original_key(resource: Resource, field: Field, container: &str) -> String {
-    let stem = format!("original-{resource}-{}.", field.as_str());
+    container_key(
+        &format!("original-{resource}-{}.", field.as_str()),
+        container,
+    )
+}
+
+/// The key holding a container's restart count at Attune's last resize of the pod, e.g.
+/// `attune.io/restarts-at-resize.app`: the auto-revert watch compares the count with it.
+pub fn restarts_key(container: &str) -> String {
+    container_key("restarts-at-resize.", container)
+}
+
+fn container_key(stem: &str, container: &str) -> String {
     if stem.len() + container.len() <= KEY_NAME_MAX {
         return format!("{PREFIX}{stem}{container}");
     }
@@ -88,6 +100,14 @@ pub(crate) fn tracking_annotations(
                 }
             }
         }
+    }
+    for status in pod
+        .status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .filter(|s| changes.iter().any(|ch| ch.container == s.name))
+    {
+        out.insert(restarts_key(&status.name), status.restart_count.to_string());
     }
     out.insert(HISTORY.to_owned(), history_with(pod, changes, &at));
     out

@@ -19,9 +19,34 @@ use super::target::Target;
 use super::values::decide;
 
 pub(crate) fn assess(ctx: &Context, pod: &Pod) -> Decision {
-    match eligible(ctx, pod).and_then(|()| changes(ctx, pod)) {
+    let outcome = match eligible(ctx, pod) {
+        // A pod in cooldown that is at its target is not waiting for anything.
+        Err(skip) if skip.reason == SkipReason::Cooldown => match changes(ctx, pod) {
+            Err(at) if at.reason == SkipReason::AlreadyAtTarget => Err(at),
+            _ => Err(skip),
+        },
+        other => other.and_then(|()| changes(ctx, pod)),
+    };
+    match outcome {
         Ok(resize) => Decision::Resize(resize),
         Err(skip) => Decision::Skip(skip),
+    }
+}
+
+/// Whether the pod runs at another size than the recommendation asks, whatever keeps it from
+/// being resized now: the kubelet has not applied an earlier resize yet, or a change is due
+/// (also one held back by a Kubernetes rule). Pods without a recommended container, at their
+/// target, or that the decision cannot read do not differ.
+pub(crate) fn differs(ctx: &Context, pod: &Pod) -> bool {
+    if resize_status(pod) != ResizeStatus::Idle {
+        return true;
+    }
+    match changes(ctx, pod) {
+        Ok(_) => true,
+        Err(skip) => matches!(
+            skip.reason,
+            SkipReason::WouldChangeQoS | SkipReason::MemoryLimitDecreaseUnsupported
+        ),
     }
 }
 

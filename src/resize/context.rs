@@ -106,6 +106,12 @@ impl Context {
         super::assess::assess(self, pod)
     }
 
+    /// Whether the pod's size differs from the recommendation (the meaning of
+    /// `status.workloads.pending`), whatever the cooldown, mode or quotas say.
+    pub fn differs(&self, pod: &Pod) -> bool {
+        super::assess::differs(self, pod)
+    }
+
     pub(crate) fn limit_decrease_allowed(&self, resource: Resource) -> bool {
         resource == Resource::Cpu || self.server_minor >= MEMORY_LIMIT_DECREASE_MINOR
     }

@@ -1,7 +1,9 @@
 mod events;
 mod fields;
 pub(super) mod fixtures;
+mod outcomes;
 mod pods;
+mod revert;
 mod scenarios;
 mod server;
 mod status;

@@ -53,8 +53,14 @@ fn full_pod() -> Pod {
             "phase": "Running", "qosClass": "Burstable", "podIP": "10.0.0.7",
             "conditions": [{"type": "PodResizePending", "status": "True", "reason": "Deferred",
                             "message": "not enough cpu"}],
-            "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0,
-                                   "image": "shop/web:1.2", "imageID": "sha256:1"}]
+            "containerStatuses": [{"name": "app", "ready": true, "restartCount": 2,
+                                   "image": "shop/web:1.2", "imageID": "sha256:1",
+                                   "started": true,
+                                   "state": {"running": {"startedAt": "2026-11-02T00:01:00Z"}},
+                                   "lastState": {"terminated": {
+                                       "reason": "OOMKilled", "exitCode": 137,
+                                       "startedAt": "2026-11-02T00:00:10Z",
+                                       "finishedAt": "2026-11-02T00:00:50Z"}}}]
         }
     }))
     .unwrap()
@@ -93,7 +99,12 @@ fn the_cache_keeps_exactly_the_trimmed_pod() {
         "status": {
             "phase": "Running", "qosClass": "Burstable",
             "conditions": [{"type": "PodResizePending", "status": "True", "reason": "Deferred",
-                            "message": "not enough cpu"}]
+                            "message": "not enough cpu"}],
+            "containerStatuses": [{"name": "app", "ready": true, "restartCount": 2,
+                                   "image": "", "imageID": "",
+                                   "lastState": {"terminated": {
+                                       "reason": "OOMKilled", "exitCode": 137,
+                                       "finishedAt": "2026-11-02T00:00:50Z"}}}]
         }
     }))
     .unwrap();

@@ -7,19 +7,19 @@ use super::fixtures::*;
 use super::server::{Log, Seen, client};
 use crate::controller::reconcile::reconcile;
 
-const STATUS: &str =
+pub(super) const STATUS: &str =
     "PATCH /apis/attune.io/v1alpha1/namespaces/ns/attunepolicies/web-policy/status";
-const EVENTS: &str = "POST /apis/events.k8s.io/v1/namespaces/ns/events";
+pub(super) const EVENTS: &str = "POST /apis/events.k8s.io/v1/namespaces/ns/events";
 
-fn calls(log: &Log) -> Vec<Seen> {
+pub(super) fn calls(log: &Log) -> Vec<Seen> {
     log.lock().unwrap().clone()
 }
 
-fn lines(log: &Log) -> Vec<String> {
+pub(super) fn lines(log: &Log) -> Vec<String> {
     calls(log).iter().map(Seen::line).collect()
 }
 
-fn status_body(log: &Log) -> Value {
+pub(super) fn status_body(log: &Log) -> Value {
     let seen = calls(log);
     let call = seen
         .iter()
@@ -38,7 +38,7 @@ fn status_body(log: &Log) -> Value {
     call.body.clone().unwrap()
 }
 
-fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
+pub(super) fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
     status["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -47,7 +47,7 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {type_} condition in {status}"))
 }
 
-fn reasons(log: &Log) -> Vec<String> {
+pub(super) fn reasons(log: &Log) -> Vec<String> {
     calls(log)
         .iter()
         .filter(|s| s.line() == EVENTS)
@@ -61,7 +61,7 @@ fn reasons(log: &Log) -> Vec<String> {
 }
 
 /// The policy as the apiserver holds it after our apply: our status merged over its own.
-fn after_apply(policy: &Value, applied: &Value) -> Value {
+pub(super) fn after_apply(policy: &Value, applied: &Value) -> Value {
     let mut next = policy.clone();
     let status = next["status"].as_object_mut().unwrap();
     for (k, v) in applied["status"].as_object().unwrap() {
@@ -310,7 +310,7 @@ async fn an_infeasible_pod_is_blocked_with_its_own_reason() {
 }
 
 /// `attune_resizes_total{result}` of the context's metrics.
-fn resizes(ctx: &crate::controller::Context, result: &str) -> u64 {
+pub(super) fn resizes(ctx: &crate::controller::Context, result: &str) -> u64 {
     let prefix = format!("attune_resizes_total{{result=\"{result}\"}} ");
     ctx.metrics
         .encode()

@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use crate::controller::status::{Facts, HISTORY_LIMIT, InfeasibleChange, build, differs, history};
+use crate::controller::status::{Facts, HISTORY_LIMIT, LastChange, build, differs, history};
 use crate::crd::{AttunePolicyStatus, Condition, ResizeHistoryEntry};
 
 fn gitops() -> Condition {
@@ -128,7 +128,7 @@ fn an_infeasible_pod_turns_one_success_entry_per_change_once() {
         ..AttunePolicyStatus::default()
     };
     let mut f = facts();
-    f.infeasible_changes = vec![InfeasibleChange {
+    f.infeasible_changes = vec![LastChange {
         workload: "web".into(),
         at: at.into(),
         container: "app".into(),

@@ -94,18 +94,25 @@ impl NodeWorkload<'_> {
 
 /// Creates the Deployment and waits until its pod runs on the node with `app` started.
 pub async fn create_running(ns: &TestNamespace, node: &Node, workload: &NodeWorkload<'_>) -> Pod {
-    let deployment: Deployment = serde_json::from_value(workload.manifest(node, &ns.name)).unwrap();
+    create_running_from(ns, node, workload.name, workload.manifest(node, &ns.name)).await
+}
+
+/// Like [`create_running`], from a manifest (e.g. one whose container runs another command).
+pub async fn create_running_from(
+    ns: &TestNamespace,
+    node: &Node,
+    name: &str,
+    manifest: Value,
+) -> Pod {
+    let deployment: Deployment = serde_json::from_value(manifest).unwrap();
     ns.api::<Deployment>()
         .create(&PostParams::default(), &deployment)
         .await
-        .unwrap_or_else(|e| panic!("create deployment {}: {e}", workload.name));
+        .unwrap_or_else(|e| panic!("create deployment {name}: {e}"));
     let pods = ns.api::<Pod>();
-    let lp = ListParams::default().labels(&format!("app={}", workload.name));
+    let lp = ListParams::default().labels(&format!("app={name}"));
     eventually(
-        &format!(
-            "the pod of {}/{} running on {}",
-            ns.name, workload.name, node.name
-        ),
+        &format!("the pod of {}/{name} running on {}", ns.name, node.name),
         NODE_WAIT,
         || async {
             let list = pods.list(&lp).await.map_err(|e| e.to_string())?;
