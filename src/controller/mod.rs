@@ -17,6 +17,7 @@ pub mod events;
 pub mod gitops;
 pub mod leader;
 pub mod pods;
+pub mod recommender;
 pub mod reconcile;
 pub mod run;
 pub mod serve;

@@ -218,6 +218,7 @@ async fn run(
         policy.metadata.generation,
         now,
     );
+    let owned = super::recommender::hand_over_ready(ctx.config.recommender.mode, owned);
     // A replica that lost the leader lease mid-reconcile leaves status and events to the new
     // leader, which reconciles the policy again.
     if !ctx.config.write_gate.is_open() {

@@ -312,7 +312,7 @@ pub fn differs(previous: Option<&AttunePolicyStatus>, owned: &Value) -> bool {
         }
         let have = before.get(key).cloned().unwrap_or(Value::Null);
         let (have, want) = match key.as_str() {
-            "conditions" => (ours(&have), want.clone()),
+            "conditions" => (ours(&have, want), want.clone()),
             "workloads" => (only_keys(&have, want), want.clone()),
             _ => (have, want.clone()),
         };
@@ -326,12 +326,20 @@ pub fn differs(previous: Option<&AttunePolicyStatus>, owned: &Value) -> bool {
         .any(|k| !owned_map.contains_key(*k) && before.get(*k).is_some_and(|v| !v.is_null()))
 }
 
-/// Our condition types from a status' list, in our order.
-fn ours(conditions: &Value) -> Value {
+/// Our condition types from a status' list, in our order — those `want` sends (with the
+/// built-in recommender, `Ready` is its own).
+fn ours(conditions: &Value, want: &Value) -> Value {
     let list = conditions.as_array().cloned().unwrap_or_default();
+    let sent = |t: &&&str| {
+        want.as_array().is_some_and(|w| {
+            w.iter()
+                .any(|c| c.get("type").and_then(Value::as_str) == Some(**t))
+        })
+    };
     Value::Array(
         OWNED_CONDITIONS
             .iter()
+            .filter(sent)
             .filter_map(|t| {
                 list.iter()
                     .find(|c| c.get("type").and_then(Value::as_str) == Some(t))
