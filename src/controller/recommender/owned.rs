@@ -462,9 +462,14 @@ impl Owned {
     }
 }
 
-/// Drops `…Time` keys and `lastUpdated`, recursively.
+/// Drops `…Time` keys and `lastUpdated`, recursively, and compares numbers to 12 significant
+/// digits: a float read back from the API server can differ in its last bit (serde_json's
+/// default parser is not exactly round-trip), and `20.0` may come back as `20`.
 fn strip_times(value: Value) -> Value {
     match value {
+        Value::Number(n) => n
+            .as_f64()
+            .map_or(Value::Number(n), |f| Value::String(format!("{f:.11e}"))),
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .filter(|(k, _)| !(k.ends_with("Time") || k == "lastUpdated"))

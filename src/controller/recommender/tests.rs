@@ -266,6 +266,19 @@ fn an_unchanged_result_is_not_written_again_but_a_changed_value_is() {
     });
     previous.workloads.as_mut().unwrap().discovered = Some(1);
     previous.recommendations[0].containers[0].last_updated = Some("2020-01-01T00:00:00Z".into());
+    // A float the API server gives back as written, `20.0`, still compares equal.
+    let explanation = previous.recommendations[0].containers[0]
+        .explanation
+        .as_mut()
+        .unwrap();
+    assert_eq!(explanation["cpu"]["overhead"], json!(20));
+    explanation["cpu"]["overhead"] = json!(20.0);
+    // And a float that lost its last bit on the way.
+    let confidence = previous.recommendations[0].containers[0]
+        .confidence
+        .unwrap();
+    previous.recommendations[0].containers[0].confidence =
+        Some(f64::from_bits(confidence.to_bits() + 1));
     let again = run(
         Some(&previous),
         &[workload("web", 0.1, 300.0, 2016, Duration::ZERO)],
