@@ -136,7 +136,8 @@ impl Recommender {
             && blocked.is_none()
         {
             for w in &states {
-                let (state, sent) = self.workload(&key, &ns, usage, w, now).await;
+                let excluded = &spec.excluded_containers;
+                let (state, sent) = self.workload(&key, &ns, usage, w, excluded, now).await;
                 queries += sent;
                 workloads.push(state);
             }
@@ -209,10 +210,11 @@ impl Recommender {
         ns: &str,
         usage: &UsageSettings,
         w: &crate::controller::LiveWorkload,
+        excluded: &[String],
         now: chrono::DateTime<chrono::Utc>,
     ) -> (WorkloadState, u64) {
         let kind = w.identity.kind.clone();
-        let current = current::current_values(&w.pods, &[]);
+        let current = current::current_values(&w.pods, excluded);
         let mut state = WorkloadState {
             kind: kind.clone(),
             name: w.identity.name.clone(),
@@ -409,4 +411,47 @@ async fn cycle(
         seconds = started.elapsed().as_secs_f64(),
         "recommender cycle"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_stable_per_policy_and_within_a_tenth_of_the_interval() {
+        let interval = Duration::from_secs(300);
+        let spread: HashSet<Duration> = (0..50)
+            .map(|i| jitter(&format!("ns/policy-{i}"), interval))
+            .collect();
+        assert!(spread.iter().all(|j| *j < Duration::from_secs(30)));
+        assert!(spread.len() > 40, "policies are spread: {}", spread.len());
+        assert_eq!(jitter("a/b", interval), jitter("a/b", interval));
+        assert_eq!(jitter("a/b", Duration::from_millis(5)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_policy_that_cannot_be_queried_says_why() {
+        let policy = |spec: serde_json::Value| -> AttunePolicy {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
+                "metadata": {"name": "p", "namespace": "ns"}, "spec": spec,
+            }))
+            .unwrap()
+        };
+        let base = serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metricsSource": {"prometheus": {"address": "http://prometheus:9090"}},
+            "cpu": {}, "memory": {},
+        });
+        assert_eq!(check(&policy(base.clone())), None);
+        let mut paused = base.clone();
+        paused["paused"] = serde_json::json!(true);
+        assert_eq!(check(&policy(paused)), Some(Blocked::Paused));
+        let mut job = base;
+        job["targetRef"]["kind"] = serde_json::json!("CronJob");
+        let Some(Blocked::Invalid(why)) = check(&policy(job)) else {
+            panic!("a CronJob target is refused")
+        };
+        assert!(why.starts_with("targetRef.kind CronJob"), "{why}");
+    }
 }

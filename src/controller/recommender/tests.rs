@@ -395,3 +395,18 @@ fn the_recommender_flag_takes_builtin_or_external_only() {
         "{err}"
     );
 }
+
+#[test]
+fn query_volume_is_exported_as_a_counter() {
+    let metrics = crate::metrics::Metrics::new();
+    metrics.prometheus_queries(2);
+    metrics.prometheus_queries(3);
+    assert!(
+        metrics
+            .encode()
+            .lines()
+            .any(|l| l == "attune_prometheus_queries_total 5"),
+        "{}",
+        metrics.encode()
+    );
+}
