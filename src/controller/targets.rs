@@ -221,7 +221,7 @@ pub fn resolve(
             identity: workload.identity(),
             object: workload.object.clone(),
             pods: own,
-            recommendation: recommendation_for(policy, workload).filter(super::recommender::fresh),
+            recommendation: recommendation_for(policy, workload),
         });
     }
     out.sort_by(|a, b| a.identity.name.cmp(&b.identity.name));

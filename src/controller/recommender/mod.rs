@@ -12,8 +12,9 @@
 //!   query budget shared by the process.
 //!
 //! The resize and GitOps steps never query Prometheus: they read the recommendations this role
-//! wrote ([`fresh`] keeps them from acting on stale ones). With `--recommender=external` this
-//! role does not run and the controller owns `Ready` as before.
+//! wrote. The resize step skips a stale one itself (`SkipReason::StaleRecommendation`, with its
+//! `ResizeSkipped` event); the GitOps step drops it with [`fresh`]. With
+//! `--recommender=external` this role does not run and the controller owns `Ready` as before.
 //!
 //! It must not decide a resize, know a forge, or compute the chain itself.
 
@@ -103,9 +104,10 @@ impl Default for Settings {
     }
 }
 
-/// Whether the resize and GitOps steps may act on a recommendation: not when it is marked
-/// stale (its newest usage sample is older than 2 × queryStep + 10 min, or Prometheus stopped
-/// answering). Logged, since the workload then looks as if it had no recommendation.
+/// Whether the GitOps step may propose a recommendation: not when it is marked stale (its
+/// newest usage sample is older than 2 × queryStep + 10 min, or Prometheus stopped answering).
+/// Logged, since the workload then looks as if it had no recommendation. (The resize step
+/// reads the same flag and skips with its own reason.)
 pub fn fresh(recommendation: &WorkloadRecommendation) -> bool {
     if recommendation.stale == Some(true) {
         tracing::info!(

@@ -1,6 +1,7 @@
 mod events;
 mod fixtures;
 mod pods;
+mod recommender;
 mod scenarios;
 mod server;
 mod status;
