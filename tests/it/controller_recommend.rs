@@ -6,7 +6,8 @@
 //!
 //! One test on purpose: the history's namespace is fixed, so the scenarios share it and run
 //! one after the other. The recommender and the reconcile are driven for this test's policies
-//! only (a whole controller would also take `Ready` from other tests' policies).
+//! only (a whole controller would also take `Ready` from other tests' policies), and the test
+//! holds the controller lock exclusively, so no other test's controller acts on them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::support::cluster::{self, TestNamespace};
+use crate::support::controller_lock;
 
 /// The history's namespace.
 const NAMESPACE: &str = "shop";
@@ -239,6 +241,9 @@ async fn write_degraded(ns: &TestNamespace, policy: &str, reason: &str) {
 
 #[tokio::test]
 async fn builtin_recommender_on_the_real_apiserver_and_prometheus() {
+    // A controller started by another test would reconcile these policies too (and write
+    // Ready, or resize from a recommendation before this test marks it stale).
+    let _only_controller = controller_lock::exclusive().await;
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
     let ns = TestNamespace::fixed(&client, NAMESPACE).await;
