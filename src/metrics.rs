@@ -140,6 +140,7 @@ pub struct Metrics {
     pull_requests: Family<PrLabel, Counter>,
     pr_seconds: Histogram,
     leader: Gauge,
+    prometheus_queries: Counter,
 }
 
 impl Default for Metrics {
@@ -195,6 +196,12 @@ impl Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        let prometheus_queries = Counter::default();
+        registry.register(
+            "prometheus_queries",
+            "Range queries the built-in recommender sent to Prometheus",
+            prometheus_queries.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -204,6 +211,7 @@ impl Metrics {
             pull_requests,
             pr_seconds,
             leader,
+            prometheus_queries,
         }
     }
 
@@ -243,6 +251,11 @@ impl Metrics {
 
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+    }
+
+    /// Counts range queries sent by the recommender.
+    pub fn prometheus_queries(&self, queries: u64) {
+        self.prometheus_queries.inc_by(queries);
     }
 
     /// The OpenMetrics text exposition.

@@ -132,6 +132,9 @@ impl Controller {
                 "controller",
                 "--leader-elect=false",
                 "--resize-pending-pods",
+                // The bench writes the recommendations itself (the policies' Prometheus is
+                // not real), as the controller did before the built-in recommender.
+                "--recommender=external",
             ])
             .args(["--bind-address", &format!("127.0.0.1:{port}")])
             .args(["--cache-dir", &cache.display().to_string()])

@@ -233,6 +233,23 @@ struct ControllerArgs {
     /// owner's path, what its kustomizations reference and the roots that share it.
     #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
     repo_read_budget: u64,
+    /// Who writes status.recommendations: builtin (this controller, from each policy's
+    /// Prometheus) or external (another component; the controller only reads them).
+    #[arg(long, env = "ATTUNE_RECOMMENDER", default_value = "builtin", value_name = "builtin|external", value_parser = controller::recommender::Mode::parse)]
+    recommender: controller::recommender::Mode,
+    /// How often the built-in recommender reads each policy's usage again (plus up to a
+    /// tenth, spread by policy); a spec change recomputes at once.
+    #[arg(long, env = "ATTUNE_RECOMMEND_INTERVAL", default_value = "5m", value_name = "DURATION", value_parser = run::parse_interval)]
+    recommend_interval: Duration,
+    /// Prometheus range queries per second, shared by every policy.
+    #[arg(long, env = "ATTUNE_PROMETHEUS_QPS", default_value_t = 10.0, value_name = "N", value_parser = parse_qps)]
+    prometheus_qps: f64,
+    /// Prometheus queries that may go at once after a quiet spell.
+    #[arg(long, env = "ATTUNE_PROMETHEUS_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    prometheus_burst: u32,
+    /// Time for one Prometheus query, connect to last byte.
+    #[arg(long, env = "ATTUNE_PROMETHEUS_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = run::parse_interval)]
+    prometheus_timeout: Duration,
     /// Resize pods that are not Running. Only for test control planes without a kubelet,
     /// where every pod stays Pending; a real cluster must never set it.
     #[arg(long, hide = true)]
@@ -556,6 +573,17 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         },
         // With leader election, `run::lead` makes it follow the lease.
         write_gate: attune::pr::WriteGate::always_open(),
+        recommender: controller::recommender::Settings {
+            mode: args.recommender,
+            interval: args.recommend_interval,
+            limits: attune::usage::QueryLimits {
+                queries_per_second: args.prometheus_qps,
+                burst: args.prometheus_burst,
+                timeout: args.prometheus_timeout,
+                ..attune::usage::QueryLimits::default()
+            },
+            clock: controller::recommender::Clock::System,
+        },
     };
     let election = args.leader_elect.then(|| run::Election {
         lease_name: args.lease_name,
@@ -571,6 +599,14 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         election,
         bind: args.bind_address,
     })
+}
+
+/// Parses `--prometheus-qps`: a positive number (fractions allowed, e.g. 0.5).
+fn parse_qps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err("expected a positive number of queries per second, e.g. 10 or 0.5".into()),
+    }
 }
 
 /// Sets up logging to stderr; the flag wins over RUST_LOG.

@@ -37,6 +37,8 @@ pub struct Config {
     pub write_gate: crate::pr::WriteGate,
     /// Bytes of YAML text one pull-request sync may read from a repository.
     pub repo_read_budget: u64,
+    /// Who writes recommendations, how often they are recomputed, the query budget.
+    pub recommender: super::recommender::Settings,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             max_concurrent_reconciles: 4,
             write_gate: crate::pr::WriteGate::always_open(),
             repo_read_budget: crate::git::DEFAULT_READ_BUDGET,
+            recommender: super::recommender::Settings::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod fields;
 pub mod gitops;
 pub mod leader;
 pub mod pods;
+pub mod recommender;
 pub mod reconcile;
 pub mod record;
 pub mod revert;

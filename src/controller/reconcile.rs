@@ -160,6 +160,7 @@ async fn run(
         return Ok(Action::await_change());
     }
     let owned = owned_status(policy, &facts, &gitops_report, now);
+    let owned = super::recommender::hand_over_ready(ctx.config.recommender.mode, owned);
     write_status(policy, ctx, &facts, owned).await?;
     ctx.events.publish(policy, &notes).await;
     if let Some(source) = stopped {

@@ -422,18 +422,22 @@ pub fn differs(previous: Option<&AttunePolicyStatus>, owned: &Value) -> bool {
         .any(|k| !owned_map.contains_key(*k) && before.get(*k).is_some_and(|v| !v.is_null()))
 }
 
-/// The conditions of the types this controller writes (and of `want`'s types) from a
-/// status' list, in our order.
+/// The conditions this controller writes, from a status' list, in our order: those `want`
+/// sends (with the built-in recommender `Ready` is the recommender's; `Degraded` only while
+/// reverts are the rule).
 fn owned_conditions(conditions: &Value, want: &Value) -> Value {
     let list = conditions.as_array().cloned().unwrap_or_default();
-    let sends_degraded = want.as_array().is_some_and(|w| {
-        w.iter()
-            .any(|c| c.get("type").and_then(Value::as_str) == Some(DEGRADED))
-    });
+    let sent = |t: &&&str| {
+        want.as_array().is_some_and(|w| {
+            w.iter()
+                .any(|c| c.get("type").and_then(Value::as_str) == Some(**t))
+        })
+    };
     Value::Array(
         OWNED_CONDITIONS
             .iter()
-            .chain(sends_degraded.then_some(&DEGRADED))
+            .chain(std::iter::once(&DEGRADED))
+            .filter(sent)
             .filter_map(|t| {
                 list.iter()
                     .find(|c| c.get("type").and_then(Value::as_str) == Some(t))

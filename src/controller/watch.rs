@@ -70,6 +70,7 @@ pub async fn run(
     // A deleted policy is never reconciled again, so what it left in memory (GitOps
     // fingerprints, published skips) is swept here.
     let sweeper = tokio::spawn(sweep(policies.clone(), Arc::clone(&ctx)));
+    let recommending = super::recommender::spawn(&ctx, policies.clone());
     let (p1, p2, p3, p4) = (
         policies.clone(),
         policies.clone(),
@@ -104,6 +105,9 @@ pub async fn run(
         })
         .await;
     sweeper.abort();
+    if let Some(recommending) = recommending {
+        recommending.abort();
+    }
     Ok(())
 }
 

@@ -27,6 +27,7 @@ mod controller_gitops_gate;
 mod controller_gitops_token;
 mod controller_leader;
 mod controller_rbac;
+mod controller_recommend;
 mod controller_serve;
 mod crd_generated;
 mod crd_load;

@@ -175,6 +175,7 @@ fn with_recommendations(
         w.recommendation
             .clone()
             .filter(|r| r.containers.iter().any(|c| !c.recommended.is_empty()))
+            .filter(crate::controller::recommender::fresh)
             .map(|r| (w, r))
     })
 }

@@ -3,6 +3,7 @@ mod fields;
 pub(super) mod fixtures;
 mod outcomes;
 mod pods;
+mod recommender;
 mod revert;
 mod scenarios;
 mod server;

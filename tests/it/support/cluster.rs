@@ -105,7 +105,13 @@ pub struct TestNamespace {
 
 impl TestNamespace {
     pub async fn new(client: &Client, prefix: &str) -> TestNamespace {
-        let name = format!("{prefix}-{}", suffix());
+        TestNamespace::fixed(client, &format!("{prefix}-{}", suffix())).await
+    }
+
+    /// A namespace with exactly this name (data keyed by namespace, as the backfilled
+    /// Prometheus history's `shop`); only one test may use a given name.
+    pub async fn fixed(client: &Client, name: &str) -> TestNamespace {
+        let name = name.to_owned();
         let api: Api<Namespace> = Api::all(client.clone());
         let ns: Namespace = serde_json::from_value(json!({
             "metadata": {"name": name, "labels": {"attune.io/e2e": "true"}}
