@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::client::{self, Connection};
 use super::status::{Filter, SortBy};
 use super::view::PolicyView;
-use super::{PluginError, explain, history, recommendations, savings, status};
+use super::{PluginError, explain, history, preview, recommendations, savings, status};
 
 /// Shows AttunePolicies: their state, recommendations, savings, resize history and how each
 /// value was reached.
@@ -55,6 +55,8 @@ pub enum Command {
     Explain(PolicyArg),
     /// The resizes the policies recorded.
     History,
+    /// What resizing one policy's workloads would change, per container and resource.
+    Preview(PolicyArg),
 }
 
 #[derive(Args, Debug)]
@@ -137,13 +139,27 @@ pub async fn run(cli: Cli) -> Result<(), PluginError> {
         Command::Savings(sort) => print(&savings::render(&views(&conn, ns).await?, sort.sort_by)),
         Command::History => print(&history::render(&views(&conn, ns).await?)),
         Command::Explain(arg) => {
-            let ns = ns.ok_or_else(|| {
-                PluginError::Usage("explain reads one namespace: drop -A, pass -n".to_owned())
-            })?;
-            let object = client::get_policy(&conn.client, ns, &arg.policy).await?;
-            print(&explain::render(&PolicyView::from_object(&object)))
+            let view = one_policy(&conn, ns, "explain", &arg.policy).await?;
+            print(&explain::render(&view))
+        }
+        Command::Preview(arg) => {
+            let view = one_policy(&conn, ns, "preview", &arg.policy).await?;
+            print(&preview::render(&view))
         }
     }
+}
+
+async fn one_policy(
+    conn: &Connection,
+    ns: Option<&str>,
+    command: &str,
+    name: &str,
+) -> Result<PolicyView, PluginError> {
+    let ns = ns.ok_or_else(|| {
+        PluginError::Usage(format!("{command} reads one namespace: drop -A, pass -n"))
+    })?;
+    let object = client::get_policy(&conn.client, ns, name).await?;
+    Ok(PolicyView::from_object(&object))
 }
 
 async fn views(conn: &Connection, ns: Option<&str>) -> Result<Vec<PolicyView>, PluginError> {

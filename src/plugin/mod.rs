@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod explain;
 pub mod history;
+pub mod preview;
 pub mod recommendations;
 pub mod savings;
 pub mod status;

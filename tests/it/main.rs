@@ -39,6 +39,8 @@ mod git_workspace;
 mod golden;
 mod locate_cluster;
 mod node_resize;
+mod plugin_cluster;
+mod plugin_format;
 mod pr_gitea;
 mod pr_github;
 mod pr_leadership;

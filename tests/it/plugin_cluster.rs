@@ -1,0 +1,194 @@
+//! `kubectl-attune` against the real API server: the fixtures of plugin_format (one policy per
+//! state) are created with the CRD's required spec and their status written through the status
+//! subresource; the binary's whole output must equal the golden formatting of what was written.
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use attune::crd::AttunePolicy;
+use attune::plugin::{PolicyView, explain, preview, recommendations, savings, status};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::ApiResource;
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::plugin_format::fixtures;
+use crate::support::cluster::{self, TEST_MANAGER, TestNamespace};
+
+/// Creates every fixture in the namespace; returns them as the server stored them.
+async fn create_fixtures(ns: &TestNamespace) -> Vec<Value> {
+    let ar = ApiResource::erase::<AttunePolicy>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &ar);
+    let mut stored = Vec::new();
+    for fixture in fixtures(Some(&ns.name)) {
+        let name = fixture["metadata"]["name"].as_str().unwrap().to_owned();
+        let mut spec = json!({
+            "targetRef": {"kind": "Deployment", "name": name},
+            "metricsSource": {"prometheus": {"address": "http://prometheus.invalid:9090"}},
+            "cpu": {}, "memory": {},
+        });
+        if let Some(strategy) = fixture["spec"].get("updateStrategy") {
+            spec["updateStrategy"] = strategy.clone();
+        }
+        let object = json!({
+            "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
+            "metadata": {"name": name, "namespace": ns.name}, "spec": spec,
+        });
+        let params = PatchParams::apply(TEST_MANAGER).force();
+        api.patch(&name, &params, &Patch::Apply(&object))
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e}"));
+        if let Some(status) = fixture.get("status") {
+            let body = json!({"status": status});
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .unwrap_or_else(|e| panic!("status of {name}: {e}"));
+        }
+        let read = api.get(&name).await.unwrap();
+        // What was written must have survived the CRD's schema, or the comparison is moot.
+        assert_eq!(
+            serde_json::to_value(&read).unwrap().get("status"),
+            fixture.get("status"),
+            "status of {name} as stored"
+        );
+        stored.push(serde_json::to_value(&read).unwrap());
+    }
+    stored
+}
+
+fn plugin(args: &[&str]) -> Output {
+    Command::cargo_bin("kubectl-attune")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// AGE depends on when the server created the policies: seconds or minutes, masked alike.
+fn mask_age(text: &str) -> String {
+    Regex::new(r"(?m)\b\d+[sm]$")
+        .unwrap()
+        .replace_all(text, "AGE")
+        .into_owned()
+}
+
+#[tokio::test]
+async fn every_command_prints_the_stored_status() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "plugin").await;
+    let stored = create_fixtures(&ns).await;
+    let views: Vec<PolicyView> = stored.iter().map(PolicyView::from_object).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let n = ns.name.as_str();
+
+    let out = stdout(&plugin(&["status", "-n", n]));
+    assert_eq!(
+        mask_age(&out),
+        mask_age(&status::render(&views, None, None, now))
+    );
+    assert_eq!(out.lines().count(), 6, "{out}");
+
+    let out = plugin(&["recommendations", "-n", n]);
+    let (table, note) = recommendations::render(&views);
+    assert_eq!(stdout(&out), table);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim(), note.unwrap());
+
+    let out = stdout(&plugin(&["savings", "--sort-by", "savings", "-n", n]));
+    assert_eq!(out, savings::render(&views, Some(status::SortBy::Savings)));
+    assert!(
+        out.contains("TOTAL          1030m       1.1Gi          54%       $77.50"),
+        "{out}"
+    );
+
+    let api_services = views.iter().find(|v| v.name == "api-services").unwrap();
+    let out = stdout(&plugin(&["explain", "api-services", "-n", n]));
+    assert_eq!(out, explain::render(api_services));
+    assert!(out.contains("x Burst factor (1.20)"), "{out}");
+    let out = stdout(&plugin(&["preview", "-n", n, "api-services"]));
+    assert_eq!(out, preview::render(api_services));
+
+    let out = stdout(&plugin(&["status", "--filter", "degraded", "-n", n]));
+    assert_eq!(
+        out.lines().nth(1).unwrap().split_whitespace().nth(1),
+        Some("web")
+    );
+
+    let out = stdout(&plugin(&[
+        "status",
+        "-o",
+        "json",
+        "--filter",
+        "collecting",
+        "-n",
+        n,
+    ]));
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["metadata"]["name"], "batch");
+}
+
+#[tokio::test]
+async fn errors_are_one_line_with_an_exit_code() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "plugin-err").await;
+
+    let out = plugin(&["explain", "nope", "-n", &ns.name]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: no AttunePolicy nope in namespace {0}: list them with kubectl attune status -n {0}\n",
+            ns.name
+        )
+    );
+
+    let out = stdout(&plugin(&["status", "-n", &ns.name]));
+    assert_eq!(out, "No AttunePolicies found.\n");
+
+    let out = plugin(&["status", "--filter", "bogus", "-n", &ns.name]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = plugin(&["status", "-A", "-n", &ns.name]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: -n and -A exclude each other: pass one\n"
+    );
+}
+
+#[test]
+fn without_a_kubeconfig_the_error_says_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("kubectl-attune")
+        .unwrap()
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", home.path())
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: no kubeconfig found"), "{stderr}");
+    assert!(
+        stderr.contains("pass --kubeconfig or set KUBECONFIG"),
+        "{stderr}"
+    );
+}
