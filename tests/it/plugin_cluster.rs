@@ -6,8 +6,10 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use attune::crd::AttunePolicy;
-use attune::plugin::{PolicyView, explain, preview, recommendations, savings, status};
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use attune::plugin::{PolicyView, explain, history, preview, recommendations, savings, status};
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use regex::Regex;
 use serde_json::{Value, json};
@@ -115,6 +117,10 @@ async fn every_command_prints_the_stored_status() {
         "{out}"
     );
 
+    let out = stdout(&plugin(&["history", "-n", n]));
+    assert_eq!(out, history::render(&views));
+    assert_eq!(out.lines().count(), 3, "{out}");
+
     let api_services = views.iter().find(|v| v.name == "api-services").unwrap();
     let out = stdout(&plugin(&["explain", "api-services", "-n", n]));
     assert_eq!(out, explain::render(api_services));
@@ -189,6 +195,114 @@ fn without_a_kubeconfig_the_error_says_what_to_do() {
     assert!(stderr.starts_with("error: no kubeconfig found"), "{stderr}");
     assert!(
         stderr.contains("pass --kubeconfig or set KUBECONFIG"),
+        "{stderr}"
+    );
+}
+
+/// A kubeconfig for a service account without any role, whose context names `namespace`, plus
+/// a context "dead" whose server does not listen.
+async fn reader_kubeconfig(ns: &TestNamespace, dir: &std::path::Path) -> std::path::PathBuf {
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "reader"}})).unwrap();
+    let sas = ns.api::<ServiceAccount>();
+    sas.create(&PostParams::default(), &sa).await.unwrap();
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 600}}))
+            .unwrap();
+    let token = sas
+        .create_token_request("reader", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token;
+    let server = std::env::var("ATTUNE_KUBE_SERVER").unwrap();
+    let ca = std::env::var("ATTUNE_KUBE_CA").unwrap();
+    let config = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [
+            {"name": "test", "cluster": {"server": server, "certificate-authority": ca}},
+            {"name": "dead", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority": ca}},
+        ],
+        "users": [{"name": "reader", "user": {"token": token}}],
+        "contexts": [
+            {"name": "reader", "context": {"cluster": "test", "user": "reader", "namespace": ns.name}},
+            {"name": "dead", "context": {"cluster": "dead", "user": "reader"}},
+        ],
+        "current-context": "reader",
+    });
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    path
+}
+
+fn failure(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn forbidden_and_unreachable_say_what_to_do() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "plugin-rbac").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = reader_kubeconfig(&ns, dir.path()).await;
+    let kc = kubeconfig.to_str().unwrap();
+
+    // The context's namespace is the default.
+    let stderr = failure(&plugin(&["status", "--kubeconfig", kc]));
+    let prefix = format!(
+        "error: forbidden to list attunepolicies.attune.io in namespace {}: ",
+        ns.name
+    );
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    assert!(stderr.contains("system:serviceaccount:"), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "ask for get/list on attunepolicies.attune.io or use -n for a namespace you can read\n"
+        ),
+        "{stderr}"
+    );
+
+    let stderr = failure(&plugin(&["savings", "-A", "--kubeconfig", kc]));
+    assert!(
+        stderr.starts_with("error: forbidden to list attunepolicies.attune.io in all namespaces: "),
+        "{stderr}"
+    );
+
+    let stderr = failure(&plugin(&[
+        "history",
+        "--kubeconfig",
+        kc,
+        "--context",
+        "dead",
+    ]));
+    assert!(
+        stderr.starts_with("error: cannot reach the API server: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("check the cluster is up and --context/--kubeconfig point at it\n"),
+        "{stderr}"
+    );
+
+    let stderr = failure(&plugin(&[
+        "status",
+        "--kubeconfig",
+        kc,
+        "--context",
+        "absent",
+    ]));
+    assert!(
+        stderr.starts_with(&format!("error: cannot use kubeconfig {kc}: ")),
         "{stderr}"
     );
 }
