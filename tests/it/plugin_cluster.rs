@@ -306,3 +306,64 @@ async fn forbidden_and_unreachable_say_what_to_do() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn watch_redraws_every_ten_seconds_and_yaml_lists_the_policies() {
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "plugin-watch").await;
+    create_fixtures(&ns).await;
+
+    let out = stdout(&plugin(&["status", "-o", "yaml", "-n", &ns.name]));
+    let list: Value = serde_saphyr::from_str(&out).unwrap();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api-services", "batch", "fresh", "orphan", "web"]);
+
+    let path = assert_cmd::cargo::cargo_bin("kubectl-attune");
+    let mut child = std::process::Command::new(path)
+        .args(["status", "-w", "--filter", "degraded", "-n", &ns.name])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut seen, mut buf, mut times) = (String::new(), [0u8; 4096], Vec::new());
+        while times.len() < 2 {
+            let n = pipe.read(&mut buf).unwrap();
+            assert!(n > 0, "the watch ended early: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if seen.matches("Last refresh:").count() > times.len() {
+                times.push(std::time::Instant::now());
+            }
+        }
+        (seen, times[1] - times[0])
+    });
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(40), async {
+        while !reader.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    waited.expect("two screens within 40 s");
+    let (seen, interval) = reader.join().unwrap();
+    assert!(
+        interval >= std::time::Duration::from_secs(9),
+        "{interval:?}"
+    );
+    let screens: Vec<&str> = seen.split("\x1b[2J\x1b[H").skip(1).collect();
+    assert_eq!(screens.len(), 2, "{seen:?}");
+    for screen in screens {
+        let lines: Vec<&str> = screen.lines().collect();
+        assert!(lines[0].starts_with("NAMESPACE "), "{screen}");
+        assert_eq!(lines[1].split_whitespace().nth(1), Some("web"), "{screen}");
+        assert!(lines[3].starts_with("Last refresh: ") && lines[3].ends_with("(Ctrl+C to stop)"));
+    }
+}
