@@ -149,3 +149,36 @@ fn api_error(e: kube::Error, action: &str) -> PluginError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn answer(code: u16, message: &str) -> PluginError {
+        let status = Status::failure(message, "Reason").with_code(code).boxed();
+        api_error(
+            kube::Error::Api(status),
+            "list attunepolicies.attune.io in namespace ns",
+        )
+    }
+
+    #[test]
+    fn api_answers_become_errors_that_say_what_to_do() {
+        assert_eq!(
+            answer(404, "the server could not find the requested resource").to_string(),
+            "no AttunePolicy CRD in this cluster (attunepolicies.attune.io not served): install the chart (helm install attune charts/attune)"
+        );
+        assert!(matches!(answer(403, "no"), PluginError::Forbidden { .. }));
+        assert!(matches!(
+            answer(401, "no"),
+            PluginError::Unauthorized { .. }
+        ));
+        assert_eq!(
+            answer(500, "etcd down").to_string(),
+            "the API server answered 500 to list attunepolicies.attune.io in namespace ns: etcd down"
+        );
+        assert_eq!(answer(404, "x").exit_code(), 1);
+        assert_eq!(PluginError::Usage("u".into()).exit_code(), 2);
+    }
+}
