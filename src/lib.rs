@@ -15,6 +15,7 @@ pub mod forge;
 pub mod git;
 pub mod locate;
 pub mod metrics;
+pub mod plugin;
 pub mod pr;
 pub mod propose;
 pub mod quantity;

@@ -43,6 +43,8 @@ mod locate_cluster;
 mod node_deferred;
 mod node_resize;
 mod node_revert;
+mod plugin_cluster;
+mod plugin_format;
 mod pr_gitea;
 mod pr_github;
 mod pr_leadership;
