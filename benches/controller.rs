@@ -1,4 +1,4 @@
-//! `attune-bench-controller`: peak RSS and reconcile latency of `attune controller` with
+//! The controller bench: peak RSS and reconcile latency of `attune controller` with
 //! 1,000 AttunePolicies over 10,000 pods on a real apiserver (not a test; run it by hand).
 //!
 //! It starts its own control plane (tests/cluster/up.sh: kube-apiserver 1.35 + etcd + KCM on

@@ -1,4 +1,4 @@
-//! `attune-bench-fetch`: shows that the git cache ([`attune::git::Workspace`]) fetches
+//! The fetch bench: shows that the git cache ([`attune::git::Workspace`]) fetches
 //! incrementally — what a later run transfers follows the number of new commits, not the size
 //! of the repository. Not a test; run it by hand.
 //!
