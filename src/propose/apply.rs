@@ -231,7 +231,7 @@ fn edit_file(
 
 /// A resolved value as the editor's operation: a plain scalar, or a scalar inside the inline
 /// patch held by a string.
-fn editor_op(op: &Op) -> Result<Set, EmbeddedSet> {
+pub fn editor_op(op: &Op) -> Result<Set, EmbeddedSet> {
     let set = |doc, path: &[yamledit::Seg]| Set {
         doc,
         path: path.to_vec(),

@@ -15,7 +15,7 @@ pub mod write;
 
 use serde::Serialize;
 
-pub use apply::apply;
+pub use apply::{apply, editor_op};
 pub use run::{
     Format, Options, Place, ProposeError, compute, outcome_of, outcome_scoped,
     problems_and_notices, read_policies, run,

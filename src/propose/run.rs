@@ -96,15 +96,22 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i
     if opts.write {
         write::write_all(&opts.repo, &outcome.files).map_err(ProposeError::Write)?;
     }
+    // One line per change goes to stderr and JSON to stdout: buffered, a few writes in all
+    // instead of one per line (or per piece of a line, on unbuffered stderr).
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut err = std::io::BufWriter::with_capacity(1 << 16, err);
     match opts.output {
         Format::Diff if !opts.write => out.write_all(diff::unified(&outcome.files).as_bytes()),
         Format::Diff => Ok(()),
-        Format::Json => serde_json::to_writer_pretty(&mut *out, &outcome)
+        Format::Json => serde_json::to_writer_pretty(&mut out, &outcome)
             .map_err(std::io::Error::other)
             .and_then(|()| out.write_all(b"\n")),
     }
+    .and_then(|()| out.flush())
     .map_err(ProposeError::Output)?;
-    summary(&outcome, opts.write, err).map_err(ProposeError::Output)?;
+    summary(&outcome, opts.write, &mut err)
+        .and_then(|()| err.flush())
+        .map_err(ProposeError::Output)?;
     Ok(if outcome.problems.is_empty() { 0 } else { 1 })
 }
 
@@ -121,10 +128,25 @@ pub fn read_policies(path: &Path) -> Result<Vec<crate::crd::FilePolicy>, Propose
     })
 }
 
-/// Everything up to (not including) writing: the outcome of a run.
+/// Everything up to (not including) writing: the outcome of a run. The policies are read on
+/// a thread of their own while the repository is read; a bad policies file is still the
+/// first error reported.
 pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
+    let (policies, repo) = std::thread::scope(|s| {
+        let policies = s.spawn(|| read_policies(&opts.policies));
+        let repo = load_repo(opts);
+        let policies = policies
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (policies, repo)
+    });
+    let policies = policies?;
+    let (repo, scope) = repo?;
+    Ok(outcome_of(&repo, &scope, &policies))
+}
+
+fn load_repo(opts: &Options) -> Result<(ManifestTree, Scope), ProposeError> {
     let display = |p: &Path| p.display().to_string();
-    let policies = read_policies(&opts.policies)?;
     if !opts.repo.is_dir() {
         return Err(ProposeError::NoRepo {
             path: display(&opts.repo),
@@ -140,7 +162,7 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
         path: display(&opts.repo),
         source,
     })?;
-    Ok(outcome_of(&repo, &scope, &policies))
+    Ok((repo, scope))
 }
 
 /// The outcome for an already loaded repository: resolve every recommendation in what `scope`

@@ -104,8 +104,12 @@ pub(crate) fn write_with(
     let dir = Dir::open_ambient_dir(&canonical_root, cap_std::ambient_authority())
         .map_err(io("open the repository"))?;
     let mut staged: Vec<Staged> = Vec::new();
+    let mut root = Root {
+        canonical: canonical_root,
+        dirs: std::collections::HashMap::new(),
+    };
     for f in files {
-        match stage(&dir, &canonical_root, f, &staged) {
+        match stage(&dir, &mut root, f, &staged) {
             Ok(s) => staged.push(s),
             Err(e) => {
                 // Nothing was renamed yet; what cannot be removed is only a stray temporary.
@@ -117,9 +121,17 @@ pub(crate) fn write_with(
     commit(&staged, rename)
 }
 
+/// The repository's canonical path and the canonical form of each directory met so far: a
+/// run writes many files per directory, and resolving every path anew costs a `readlink` per
+/// component per file.
+struct Root {
+    canonical: PathBuf,
+    dirs: std::collections::HashMap<PathBuf, PathBuf>,
+}
+
 fn stage(
     root: &Dir,
-    canonical_root: &Path,
+    paths: &mut Root,
     f: &FileChange,
     staged: &[Staged],
 ) -> Result<Staged, WriteError> {
@@ -127,7 +139,7 @@ fn stage(
         let path = f.path.clone();
         move |source| WriteError::Io { step, path, source }
     };
-    let resolved = resolve(canonical_root, &f.path)?;
+    let resolved = resolve(paths, &f.path)?;
     if let Some(other) = staged.iter().find(|s| s.resolved == resolved) {
         return Err(WriteError::SameFile {
             path: f.path.clone(),
@@ -181,7 +193,7 @@ fn stage(
 /// The path relative to the root where `rel` is written: symlinks are followed as far as they
 /// stay inside (a dangling one is the link itself, which is then refused as not regular).
 /// Only finds the place; every access afterwards goes through the root's handle.
-fn resolve(canonical_root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+fn resolve(root: &mut Root, rel: &str) -> Result<PathBuf, WriteError> {
     let outside = || WriteError::Outside {
         path: rel.to_owned(),
     };
@@ -192,20 +204,29 @@ fn resolve(canonical_root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     {
         return Err(outside());
     }
-    let path = canonical_root.join(rel);
-    let resolved = match path.canonicalize() {
-        Ok(p) => p,
-        Err(_) => {
-            let parent = path.parent().ok_or_else(outside)?;
-            let parent = parent.canonicalize().map_err(|source| WriteError::Io {
+    let path = root.canonical.join(rel);
+    let parent = path.parent().ok_or_else(outside)?;
+    let name = path.file_name().ok_or_else(outside)?;
+    let dir = match root.dirs.get(parent) {
+        Some(dir) => dir.clone(),
+        None => {
+            let dir = parent.canonicalize().map_err(|source| WriteError::Io {
                 step: "find the directory of",
                 path: rel.to_owned(),
                 source,
             })?;
-            parent.join(path.file_name().ok_or_else(outside)?)
+            root.dirs.insert(parent.to_owned(), dir.clone());
+            dir
         }
     };
-    match resolved.strip_prefix(canonical_root) {
+    let at = dir.join(name);
+    // A symlink is written where it points when that resolves; a dangling one stays the
+    // link itself (and is refused as not regular).
+    let resolved = match std::fs::symlink_metadata(&at) {
+        Ok(meta) if meta.file_type().is_symlink() => at.canonicalize().unwrap_or(at),
+        _ => at,
+    };
+    match resolved.strip_prefix(&root.canonical) {
         Ok(r) if !r.as_os_str().is_empty() => Ok(r.to_path_buf()),
         _ => Err(outside()),
     }

@@ -59,12 +59,27 @@ pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFi
     let marked = rest
         .into_iter()
         .map(|f| {
-            let wanted =
-                referenced.contains(&f.rel) || INTERESTING.iter().any(|w| f.text.contains(w));
+            let wanted = wanted(&f.rel, &f.text, &referenced);
             (f, wanted)
         })
         .collect();
     out.extend(parse_all(marked, notices));
+    out
+}
+
+/// Builds a tree for every file, one after another: the reference the prefilter and the
+/// threads of [`parse_files`] and the loader must not change the outcome of.
+pub fn parse_every(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
+    let (kustomizations, rest): (Vec<RawFile>, Vec<RawFile>) =
+        raw.into_iter().partition(|f| is_kustomization_name(&f.rel));
+    let mut out = parse_chunk(
+        kustomizations.into_iter().map(|f| (f, true)).collect(),
+        notices,
+    );
+    out.extend(parse_chunk(
+        rest.into_iter().map(|f| (f, true)).collect(),
+        notices,
+    ));
     out
 }
 
@@ -89,7 +104,7 @@ pub fn layout(raw: &[RawFile]) -> Layout {
             out.kustomization_dirs.insert(dir);
         } else if name == "Chart.yaml" {
             out.charts.push(dir);
-        } else if f.text.lines().any(|l| l.trim_end() == "kind: HelmRelease") {
+        } else if is_helm_release(&f.text) {
             out.helm_releases.push(f.rel.clone());
         }
     }
@@ -99,7 +114,7 @@ pub fn layout(raw: &[RawFile]) -> Layout {
 /// Words one of which every file resolution reads contains (see [`parse_files`]).
 const INTERESTING: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "$attune"];
 
-fn is_kustomization_name(rel: &str) -> bool {
+pub(super) fn is_kustomization_name(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     matches!(
         name,
@@ -108,7 +123,9 @@ fn is_kustomization_name(rel: &str) -> bool {
 }
 
 /// Paths of the patch files the kustomizations name (strategic-merge or JSON 6902).
-fn patch_files(kustomizations: &[ParsedFile]) -> BTreeSet<String> {
+pub(super) fn patch_files<'a>(
+    kustomizations: impl IntoIterator<Item = &'a ParsedFile>,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for file in kustomizations {
         let Some(root) = file.stream.docs.first().map(|d| &d.root) else {
@@ -182,34 +199,61 @@ fn parse_all(raw: Vec<(RawFile, bool)>, notices: &mut Vec<Notice>) -> Vec<Parsed
 fn parse_chunk(raw: Vec<(RawFile, bool)>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
     let mut out = Vec::new();
     for (file, wanted) in raw {
-        let is_kustomization = is_kustomization_name(&file.rel);
-        if !is_kustomization && file.text.contains("{{") {
-            // A template, not YAML; its values file carries markers instead.
-            continue;
-        }
-        let parsed = if wanted {
-            yamledit::parse(&file.text).map(Some)
-        } else {
-            yamledit::check_syntax(&file.text).map(|()| None)
-        };
-        match parsed {
+        match parse_one(file, wanted) {
+            Ok(Some(parsed)) => out.push(parsed),
             Ok(None) => {}
-            Ok(Some(stream)) => out.push(ParsedFile {
-                rel: file.rel,
-                text: file.text,
-                stream,
-                is_kustomization,
-            }),
-            Err(e @ yamledit::YamlError::Syntax { .. }) => {
-                notices.push(Notice::new(
-                    file.rel,
-                    format!("not valid YAML ({e}); skipped"),
-                ));
-            }
-            Err(e) => notices.push(Notice::new(file.rel, format!("{e}; skipped"))),
+            Err(notice) => notices.push(notice),
         }
     }
     out
+}
+
+/// One file: parsed when `wanted`, else only checked for syntax (`None`); a template is
+/// passed over; invalid YAML becomes the notice.
+pub(super) fn parse_one(file: RawFile, wanted: bool) -> Result<Option<ParsedFile>, Notice> {
+    let is_kustomization = is_kustomization_name(&file.rel);
+    if !is_kustomization && file.text.contains("{{") {
+        // A template, not YAML; its values file carries markers instead.
+        return Ok(None);
+    }
+    let parsed = if wanted {
+        yamledit::parse(&file.text).map(Some)
+    } else {
+        check_syntax(&file.text).map(|()| None)
+    };
+    match parsed {
+        Ok(None) => Ok(None),
+        Ok(Some(stream)) => Ok(Some(ParsedFile {
+            rel: file.rel,
+            text: file.text,
+            stream,
+            is_kustomization,
+        })),
+        Err(e @ yamledit::YamlError::Syntax { .. }) => Err(Notice::new(
+            file.rel,
+            format!("not valid YAML ({e}); skipped"),
+        )),
+        Err(e) => Err(Notice::new(file.rel, format!("{e}; skipped"))),
+    }
+}
+
+/// The syntax check of a file no tree is built for.
+fn check_syntax(text: &str) -> Result<(), yamledit::YamlError> {
+    if text.len() <= yamledit::MAX_FILE_BYTES && super::quick_syntax::surely_valid(text) {
+        return Ok(());
+    }
+    yamledit::check_syntax(text)
+}
+
+/// Whether a file that is not a kustomization needs a tree: it could hold a workload or a
+/// marker (see [`parse_files`]), or a kustomization names it as a patch.
+pub(super) fn wanted(rel: &str, text: &str, referenced: &BTreeSet<String>) -> bool {
+    referenced.contains(rel) || INTERESTING.iter().any(|w| text.contains(w))
+}
+
+/// Whether a file declares a Flux `HelmRelease` (see [`Layout`]).
+pub(super) fn is_helm_release(text: &str) -> bool {
+    text.contains("kind: HelmRelease") && text.lines().any(|l| l.trim_end() == "kind: HelmRelease")
 }
 
 /// Workload objects of one file, including the items of `kind: List` documents.

@@ -18,10 +18,12 @@
 mod field;
 mod index;
 mod kustomize;
+mod load;
 pub mod needed;
 mod order;
 mod patch;
 mod problem;
+mod quick_syntax;
 mod resolve;
 mod scope;
 pub mod walk;
@@ -60,10 +62,17 @@ pub struct ManifestTree {
 
 impl ManifestTree {
     /// Reads and parses the YAML files below `root`. Unreadable or invalid files become notices.
+    /// Every core reads and parses; a file that cannot concern a workload is only checked.
     pub fn load(root: &std::path::Path) -> std::io::Result<ManifestTree> {
+        load::load(root)
+    }
+
+    /// What [`ManifestTree::load`] must give, the straightforward way: read every file, one after
+    /// another, and build a tree for every one (no threads, no prefilter). For tests.
+    pub fn load_reference(root: &std::path::Path) -> std::io::Result<ManifestTree> {
         let (raw, mut notices) = walk::read_tree(root)?;
         let layout = index::layout(&raw);
-        let files = index::parse_files(raw, &mut notices)
+        let files = index::parse_every(raw, &mut notices)
             .into_iter()
             .map(|f| (f.rel.clone(), f))
             .collect();

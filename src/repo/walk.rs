@@ -16,20 +16,49 @@ pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
 }
 
+/// What the walk met, in walk order: a YAML file to read, or a notice about one passed over.
+pub enum Listed {
+    File {
+        rel: String,
+        /// Where to read it (a symlink's target, already checked to lie inside the root).
+        path: PathBuf,
+    },
+    Notice(Notice),
+}
+
 /// Every YAML file below `root`, in a stable order, and a notice for each one passed over.
+/// The straightforward reader: one file after another, every text held.
 pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
-    let canonical_root = root.canonicalize()?;
     let mut files = Vec::new();
     let mut notices = Vec::new();
+    for listed in list_tree(root)? {
+        match listed {
+            Listed::File { rel, path } => match read_text(&path) {
+                Ok(text) => files.push(RawFile { rel, text }),
+                Err(why) => notices.push(Notice::new(rel, why)),
+            },
+            Listed::Notice(n) => notices.push(n),
+        }
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((files, notices))
+}
+
+/// The YAML files below `root` without reading them, in walk order (reading them in this order
+/// gives the notices in the order [`read_tree`] reports them). The root is canonicalised once;
+/// only symlinks are resolved, each to check it stays inside.
+pub fn list_tree(root: &Path) -> std::io::Result<Vec<Listed>> {
+    let canonical_root = root.canonicalize()?;
+    let mut out = Vec::new();
     let mut stack: Vec<PathBuf> = vec![canonical_root.clone()];
     while let Some(dir) = stack.pop() {
         let mut entries: Vec<_> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(Result::ok).collect(),
             Err(e) => {
-                notices.push(Notice::new(
+                out.push(Listed::Notice(Notice::new(
                     rel(&canonical_root, &dir),
                     format!("cannot list directory: {e}"),
-                ));
+                )));
                 continue;
             }
         };
@@ -49,48 +78,35 @@ pub fn read_tree(root: &Path) -> std::io::Result<(Vec<RawFile>, Vec<Notice>)> {
             if !is_yaml_name(&name) {
                 continue;
             }
+            let rel_path = rel(&canonical_root, &path);
             let target = if file_type.is_symlink() {
                 match path.canonicalize() {
                     Ok(t) if t.starts_with(&canonical_root) => t,
                     Ok(_) | Err(_) => {
-                        notices.push(Notice::new(
-                            rel(&canonical_root, &path),
+                        out.push(Listed::Notice(Notice::new(
+                            rel_path,
                             "symlink leads outside the repository (or nowhere); not followed"
                                 .to_owned(),
-                        ));
+                        )));
                         continue;
                     }
                 }
             } else {
-                path.clone()
+                path
             };
-            if let Some(file) = read_one(&canonical_root, &path, &target, &mut notices) {
-                files.push(file);
-            }
+            out.push(Listed::File {
+                rel: rel_path,
+                path: target,
+            });
         }
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, notices))
+    Ok(out)
 }
 
-fn read_one(root: &Path, path: &Path, target: &Path, notices: &mut Vec<Notice>) -> Option<RawFile> {
-    let rel_path = rel(root, path);
-    match read_regular(target) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(RawFile {
-                rel: rel_path,
-                text,
-            }),
-            Err(_) => {
-                notices.push(Notice::new(rel_path, "not UTF-8 text; skipped".to_owned()));
-                None
-            }
-        },
-        Err(why) => {
-            notices.push(Notice::new(rel_path, why));
-            None
-        }
-    }
+/// A listed file's text, or why it was passed over (the notice's message).
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = read_regular(path)?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text; skipped".to_owned())
 }
 
 /// The bytes of a regular file. The type and size are taken from the opened handle, and the

@@ -1,4 +1,4 @@
-//! `attune-bench-controller`: peak RSS and reconcile latency of `attune controller` with
+//! The controller bench: peak RSS and reconcile latency of `attune controller` with
 //! 1,000 AttunePolicies over 10,000 pods on a real apiserver (not a test; run it by hand).
 //!
 //! It starts its own control plane (tests/cluster/up.sh: kube-apiserver 1.35 + etcd + KCM on
@@ -14,7 +14,7 @@
 //!   child), reconcile-duration percentiles from its `/metrics` histogram, and the reconciles
 //!   it makes in a quiet minute afterwards (steady state).
 //!
-//! Build and run: `cargo build --release --bins && target/release/attune-bench-controller`
+//! Run: `cargo bench --bench controller` (options after `--`)
 //! Options: `--deployments N --replicas N --namespaces N --keep` (leave the cluster running).
 
 use std::collections::BTreeMap;
@@ -63,6 +63,8 @@ fn opts() -> Res<Opts> {
             "--replicas" => o.replicas = num("--replicas")?,
             "--namespaces" => o.namespaces = num("--namespaces")?.max(1),
             "--keep" => o.keep = true,
+            // `cargo bench` passes this to every bench binary.
+            "--bench" => {}
             other => return Err(format!("unknown option {other}").into()),
         }
     }
@@ -122,10 +124,8 @@ struct Controller {
 impl Controller {
     fn start(kubeconfig: &Path, cache: &Path) -> Res<Controller> {
         let port = free_port()?;
-        let bin = root().join("target/release/attune");
-        if !bin.exists() {
-            return Err("target/release/attune is missing: cargo build --release --bins".into());
-        }
+        // Cargo builds the binary (bench profile: the release settings) with the bench.
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_attune"));
         let log = std::fs::File::create(cache.join("controller.log"))?;
         let child = Command::new(bin)
             .args([

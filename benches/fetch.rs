@@ -1,4 +1,4 @@
-//! `attune-bench-fetch`: shows that the git cache ([`attune::git::Workspace`]) fetches
+//! The fetch bench: shows that the git cache ([`attune::git::Workspace`]) fetches
 //! incrementally — what a later run transfers follows the number of new commits, not the size
 //! of the repository. Not a test; run it by hand.
 //!
@@ -21,7 +21,7 @@
 //! with, in the same run for comparison, `git clone --mirror` by the git CLI (bytes = size of
 //! the pack it keeps) and a cold `fetch` with depth 1.
 //!
-//! Build and run: `cargo build --release --bin attune-bench-fetch && target/release/attune-bench-fetch`
+//! Run: `cargo bench --bench fetch` (options after `--`)
 //! Options: `--commits N` (default 5000), `--keep` (keep the scratch directory).
 //! Needs `git` and `lighttpd` (`apt-get install -y lighttpd`).
 
@@ -560,6 +560,8 @@ fn parse_args() -> Res<Options> {
                 }
             }
             "--keep" => opts.keep = true,
+            // `cargo bench` passes this to every bench binary.
+            "--bench" => {}
             other => {
                 return Err(
                     format!("unknown argument {other} (options: --commits N, --keep)").into(),
