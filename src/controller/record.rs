@@ -234,20 +234,7 @@ fn record_reverts(
                 reason: Some(reason.as_str()),
             });
         }
-        let values = restored
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {} {} {} -> {}",
-                    r.container,
-                    r.resource,
-                    r.field.as_str(),
-                    r.from.as_deref().unwrap_or("unset"),
-                    r.to
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = describe(&restored.iter().map(|r| r.as_change()).collect::<Vec<_>>());
         let mut text = format!("pod {pod}: resize reverted ({}): {values}", reason.as_str());
         if let Some(why) = annotation_error {
             text.push_str(&format!(

@@ -364,7 +364,14 @@ async fn builtin_recommender_on_the_real_apiserver_and_prometheus() {
     assert_eq!(owned_conditions(&web, FIELD_MANAGER), [key("Ready")]);
     assert_eq!(
         owned_conditions(&web, attune::controller::FIELD_MANAGER),
-        ["GitOpsPullRequest", "ResizeBlocked", "Resizing"].map(key)
+        [
+            "GitOpsPullRequest",
+            "ResizeBlocked",
+            "Resizing",
+            "ScheduleBlocked",
+            "Superseded"
+        ]
+        .map(key)
     );
     assert_eq!(ready(&web).0, "Monitoring");
     at_end.recommend(&web).await.unwrap();

@@ -86,6 +86,9 @@ fn mask_age(text: &str) -> String {
 
 #[tokio::test]
 async fn every_command_prints_the_stored_status() {
+    // The statuses are the test's fixtures: a controller another test runs would reconcile
+    // them (it watches every namespace), so none runs meanwhile.
+    let _no_controller = crate::support::controller_lock::exclusive().await;
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
     let ns = TestNamespace::new(&client, "plugin").await;
@@ -309,6 +312,9 @@ async fn forbidden_and_unreachable_say_what_to_do() {
 
 #[tokio::test]
 async fn watch_redraws_every_ten_seconds_and_yaml_lists_the_policies() {
+    // The statuses are the test's fixtures: a controller another test runs would reconcile
+    // them (it watches every namespace), so none runs meanwhile.
+    let _no_controller = crate::support::controller_lock::exclusive().await;
     let client = cluster::client().await;
     cluster::install_crds(&client).await;
     let ns = TestNamespace::new(&client, "plugin-watch").await;

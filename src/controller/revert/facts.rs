@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::verdict::ContainerFacts;
 use crate::resize::annotations::{RESIZED_AT, original_key, restarts_key};
-use crate::resize::{Field, Resource};
+use crate::resize::{Change, Field, Resource};
 
 /// RFC 3339 time of the last revert; equal to `attune.io/resized-at` while the revert is the
 /// pod's latest change.
@@ -82,6 +82,21 @@ pub struct Restored {
     pub from: Option<String>,
     /// The value from before Attune's first resize.
     pub to: String,
+}
+
+impl Restored {
+    /// The restore as a change (a revert never restarts a container of its own accord), to be
+    /// told the way resizes are.
+    pub fn as_change(&self) -> Change {
+        Change {
+            container: self.container.clone(),
+            resource: self.resource,
+            field: self.field,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            restarts_container: false,
+        }
+    }
 }
 
 /// A revert to send: the `pods/resize` patch and what it restores.
