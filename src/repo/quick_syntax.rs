@@ -132,8 +132,14 @@ impl State {
         while self.stack.last().is_some_and(|&(i, _)| i > indent) {
             self.stack.pop();
         }
-        // A mapping key at the column of an indentless sequence ends the sequence.
-        if coll == Coll::Map && self.stack.last() == Some(&(indent, Coll::Seq)) {
+        // A mapping key at the column of an indentless sequence (a `key:`'s items at the key's
+        // column) ends the sequence; a sequence that is not a mapping's value cannot be ended so.
+        let n = self.stack.len();
+        if coll == Coll::Map
+            && n >= 2
+            && self.stack[n - 1] == (indent, Coll::Seq)
+            && self.stack[n - 2] == (indent, Coll::Map)
+        {
             self.stack.pop();
         }
         match self.stack.last() {
@@ -283,15 +289,17 @@ mod tests {
     #[test]
     fn what_it_cannot_vouch_for_goes_to_the_parser() {
         for text in [
-            "a: 1\n  b: 2\n",            // a deeper key after a value
-            "a:\n\tb: 1\n",              // a tab
-            "a: &x 1\nb: *x\n",          // anchors
-            "a: \"open\n",               // an unterminated quote
-            "a: b: c\n",                 // a mapping value in a plain scalar
-            "a:\n  - x\n - y\n",         // a misaligned item
-            "key: |\n  text\n   \n x\n", // less indented than the block's content
-            "a: 1\n- b\n",               // a sequence after a mapping
-            "a: \"x\" y\n",              // text after a quoted scalar
+            "a: 1\n  b: 2\n",             // a deeper key after a value
+            "a:\n\tb: 1\n",               // a tab
+            "a: &x 1\nb: *x\n",           // anchors
+            "a: \"open\n",                // an unterminated quote
+            "a: b: c\n",                  // a mapping value in a plain scalar
+            "a:\n  - x\n - y\n",          // a misaligned item
+            "key: |\n  text\n   \n x\n",  // less indented than the block's content
+            "a: 1\n- b\n",                // a sequence after a mapping
+            "- a\nkey: b\n",              // a mapping after a top-level sequence
+            "- |\n key: value\nkey: |\n", // the same, after a block scalar
+            "a: \"x\" y\n",               // text after a quoted scalar
         ] {
             assert!(!surely_valid(text), "{text:?}");
         }

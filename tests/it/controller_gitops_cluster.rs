@@ -21,7 +21,7 @@ use attune::metrics::Metrics;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 impl Gitea {
@@ -117,15 +117,23 @@ async fn application(client: &Client, app: &str, repo_url: &str, deployment: &st
     create(&api, object).await;
 }
 
+/// The token Secret, applied: the tests of this file run at once and share these namespaces
+/// (and the token), so a delete-then-create of one would race another's.
 async fn secret(client: &Client, ns: &str, token: &str) {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let _ = api.delete("forge-token", &Default::default()).await;
-    let s: Secret = serde_json::from_value(json!({
+    let s = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
         "metadata": {"name": "forge-token", "namespace": ns},
         "stringData": {"token": token}
-    }))
+    });
+    api.patch(
+        "forge-token",
+        &PatchParams::apply("attune-tests").force(),
+        &Patch::Apply(&s),
+    )
+    .await
     .unwrap();
-    api.create(&PostParams::default(), &s).await.unwrap();
 }
 
 fn policy(name: &str, gitea: &Gitea) -> AttunePolicy {

@@ -296,6 +296,7 @@ impl Layout {
         let mut out: Vec<String> = self
             .wants
             .iter()
+            .filter(|w| self.asks_for_something(w))
             .filter(|w| {
                 (self.deleted() && self.overlays[w.overlay].component && w.workload == 1)
                     || self.path.is_some_and(|p| p != w.overlay)
@@ -305,6 +306,24 @@ impl Layout {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether the policy file carries `w` (the first want of its container is written) with a
+    /// value its `controlledValues` lets through: a limit under `RequestsOnly` asks for
+    /// nothing, so there is nothing to locate and nothing to report.
+    fn asks_for_something(&self, w: &Want) -> bool {
+        let first = self.wants.iter().find(|o| {
+            o.overlay == w.overlay && o.workload == w.workload && o.container == w.container
+        });
+        if !first.is_some_and(|f| std::ptr::eq(f, w)) {
+            return false;
+        }
+        let v = &w.values;
+        v.iter().all(Option::is_none)
+            || v[0].is_some()
+            || v[1].is_some()
+            || (self.cpu_limits && v[2].is_some())
+            || (self.memory_limits && v[3].is_some())
     }
 
     pub fn write(&self, dir: &Path) {

@@ -1,0 +1,345 @@
+//! The `attune` command line: a thin clap layer over the library.
+
+use std::error::Error;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use attune::error_chain;
+use attune::forge::github::GitHubAuth;
+use attune::forge::{AnyForge, Connection, connect};
+use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
+use attune::propose::{self, Format};
+use attune::secret::SecretToken;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod controller_cmd;
+
+use controller_cmd::{ControllerArgs, controller};
+
+/// Right-sizes Kubernetes pods and writes the result back to the GitOps repository.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the AttunePolicy CustomResourceDefinition as YAML.
+    Crd,
+    /// Rewrite resource requests in a GitOps repository from AttunePolicy recommendations:
+    /// in a local checkout (--repo), or on a forge as one pull request per policy (--open-pr).
+    ///
+    /// Exit codes: 0 every recommended workload was located; 1 some workload or container could
+    /// not be located or was ambiguous (everything else still applied); 2 bad input, nothing
+    /// touched; 3 a git or forge step failed (--open-pr).
+    Propose(Box<ProposeArgs>),
+    /// Run the in-cluster controller: resize pods in place from AttunePolicy recommendations
+    /// and open pull requests in the allowed GitOps repositories. Every flag also reads the
+    /// environment variable shown.
+    ///
+    /// Exit codes: 0 stopped by SIGTERM/SIGINT; 1 the controller failed; 2 bad flags or
+    /// environment, nothing started; 130 a second signal cut the shutdown short.
+    Controller(Box<ControllerArgs>),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputArg {
+    /// A git-apply-compatible diff (local checkout).
+    Diff,
+    /// One result line per pull request (--open-pr).
+    Text,
+    /// A JSON report.
+    Json,
+}
+
+#[derive(Args)]
+struct ProposeArgs {
+    /// YAML with AttunePolicy objects (multi-document or a `kind: List`, as kubectl prints).
+    #[arg(long)]
+    policies: PathBuf,
+    /// A local checkout of the GitOps repository.
+    #[arg(long, conflicts_with_all = ["repository", "open_pr"])]
+    repo: Option<PathBuf>,
+    /// The repository on the forge, OWNER/NAME (with --open-pr).
+    #[arg(long)]
+    repository: Option<String>,
+    /// Git URL to fetch and push (default: the forge's clone URL); file://, http://, https://.
+    #[arg(long)]
+    repo_url: Option<String>,
+    /// Base branch of the pull request (default: the policy's baseBranch, else main).
+    #[arg(long)]
+    base: Option<String>,
+    /// The directory the workloads are deployed from, exactly as an Argo CD Application's
+    /// spec.source.path or a Flux Kustomization's spec.path: its kustomization alone if it has
+    /// one (roots nested below are other applications), else its manifest files.
+    #[arg(long, conflicts_with = "scope")]
+    path: Option<String>,
+    /// With --path on a plain directory: read its subdirectories too, as Flux does (and Argo
+    /// CD with directory.recurse); a subdirectory with a kustomization is read as that root.
+    #[arg(long, requires = "path")]
+    recurse: bool,
+    /// Search every Kustomize root and plain manifest below this directory; two of them
+    /// rendering one workload are reported as ambiguous.
+    #[arg(long)]
+    scope: Option<String>,
+    /// Edit the files of --repo in place instead of printing a diff.
+    #[arg(long, requires = "repo")]
+    write: bool,
+    /// Fetch, edit, commit, push and open or update the pull request.
+    #[arg(long, requires = "repository")]
+    open_pr: bool,
+    /// The forge's API flavour.
+    #[arg(long, value_enum, default_value = "github")]
+    forge: ForgeKind,
+    /// Forge API base URL (GitHub Enterprise `https://HOST/api/v3`, Gitea `https://HOST`).
+    #[arg(long)]
+    api_url: Option<String>,
+    /// Print the plan (action, diff, body) and make no write call of any kind.
+    #[arg(long)]
+    dry_run: bool,
+    /// What to print on stdout (default: diff for --repo, text for --open-pr).
+    #[arg(long, value_enum)]
+    output: Option<OutputArg>,
+    /// One pull request per policy (default) or per workload.
+    #[arg(long, value_enum, default_value = "policy")]
+    branch_per: BranchPer,
+    /// Cache of git clones (default: $XDG_CACHE_HOME/attune).
+    #[arg(long, env = "ATTUNE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Directory whose pr-title.txt.j2, pr-body.md.j2, commit-message.txt.j2 replace the built-in ones.
+    #[arg(long)]
+    templates: Option<PathBuf>,
+    #[arg(long, env = "ATTUNE_GIT_AUTHOR_NAME", default_value = "Attune")]
+    author_name: String,
+    #[arg(
+        long,
+        env = "ATTUNE_GIT_AUTHOR_EMAIL",
+        default_value = "attune-bot@users.noreply.github.com"
+    )]
+    author_email: String,
+    /// Request a review from this user (repeatable).
+    #[arg(long = "reviewer")]
+    reviewers: Vec<String>,
+    /// Request a review from this team (repeatable).
+    #[arg(long = "team-reviewer")]
+    team_reviewers: Vec<String>,
+    /// Add this label (repeatable; the policy's labels are added too).
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Pull requests the bot may open per hour in this repository (0: no limit).
+    #[arg(long, default_value_t = 2)]
+    pr_hourly_limit: u32,
+    /// Open bot pull requests at once in this repository (0: no limit).
+    #[arg(long, default_value_t = 10)]
+    pr_concurrent_limit: u32,
+    /// Open pull requests as drafts.
+    #[arg(long)]
+    draft: bool,
+    /// Bytes of YAML read from the repository per branch: the files under --path, what its
+    /// kustomizations reference and the roots that share it (a size like 16Mi).
+    #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
+    repo_read_budget: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Controller(args) => exit(controller(*args)),
+        Command::Crd => match crd() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {}", error_chain(err.as_ref()));
+                ExitCode::FAILURE
+            }
+        },
+        Command::Propose(args) if args.open_pr => exit(open_pr(*args)),
+        Command::Propose(args) => exit(local(*args)),
+    }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn crd() -> Result<(), Box<dyn Error>> {
+    let yaml = attune::crd::crd_yaml()?;
+    // write_all instead of print! so a closed pipe is an error, not a panic.
+    std::io::stdout().lock().write_all(yaml.as_bytes())?;
+    Ok(())
+}
+
+fn local(args: ProposeArgs) -> i32 {
+    let place = place(&args);
+    let Some(repo) = args.repo else {
+        eprintln!(
+            "error: give --repo DIR (a local checkout), or --repository OWNER/NAME --open-pr"
+        );
+        return 2;
+    };
+    let output = match args.output {
+        None | Some(OutputArg::Diff) => Format::Diff,
+        Some(OutputArg::Json) => Format::Json,
+        Some(OutputArg::Text) => {
+            eprintln!("error: --output text is for --open-pr; use diff or json with --repo");
+            return 2;
+        }
+    };
+    let opts = propose::Options {
+        policies: args.policies,
+        repo,
+        place,
+        write: args.write,
+        output,
+    };
+    match propose::run(
+        &opts,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    ) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", error_chain(&err));
+            2
+        }
+    }
+}
+
+fn place(args: &ProposeArgs) -> propose::Place {
+    match (&args.path, &args.scope) {
+        (Some(dir), _) => propose::Place::Path {
+            dir: dir.clone(),
+            recurse: args.recurse,
+        },
+        (None, Some(dir)) => propose::Place::Scope(dir.clone()),
+        (None, None) => propose::Place::Everywhere,
+    }
+}
+
+fn open_pr(args: ProposeArgs) -> i32 {
+    let output = match args.output {
+        None | Some(OutputArg::Text) => Output::Text,
+        Some(OutputArg::Json) => Output::Json,
+        Some(OutputArg::Diff) => {
+            eprintln!(
+                "error: --output diff is for --repo; with --open-pr use --dry-run to see the diff"
+            );
+            return 2;
+        }
+    };
+    let env = Env {
+        token: std::env::var("ATTUNE_GIT_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(SecretToken::from),
+        app_id: std::env::var("ATTUNE_GITHUB_APP_ID").ok(),
+        app_key_file: std::env::var_os("ATTUNE_GITHUB_APP_KEY_FILE").map(PathBuf::from),
+    };
+    let place = place(&args);
+    let opts = command::Options {
+        policies: args.policies,
+        repository: args.repository.unwrap_or_default(),
+        repo_url: args.repo_url,
+        base: args.base,
+        place,
+        forge: args.forge,
+        api_url: args.api_url,
+        dry_run: args.dry_run,
+        output,
+        branch_per: args.branch_per,
+        cache_dir: args.cache_dir,
+        templates: args.templates,
+        author_name: args.author_name,
+        author_email: args.author_email,
+        reviewers: args.reviewers,
+        team_reviewers: args.team_reviewers,
+        labels: args.labels,
+        hourly_limit: args.pr_hourly_limit,
+        concurrent_limit: args.pr_concurrent_limit,
+        draft: args.draft,
+        read_budget: args.repo_read_budget,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return 3;
+        }
+    };
+    runtime.block_on(async {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        let result = match forge(&opts, &env) {
+            Ok(forge) => {
+                let console = command::Console {
+                    out: &mut out,
+                    err: &mut err,
+                };
+                command::run(&forge, &opts, &env, console).await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                let _ = writeln!(err, "error: {}", error_chain(&e));
+                e.exit_code()
+            }
+        }
+    })
+}
+
+/// The forge client the flags and the environment describe.
+fn forge(opts: &command::Options, env: &Env) -> Result<AnyForge, command::CommandError> {
+    let bad = |m: String| command::CommandError::Input(m);
+    let api = match &opts.api_url {
+        Some(api) => Some(url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?),
+        None => None,
+    };
+    let connection = match opts.forge {
+        ForgeKind::Gitea => Connection::Gitea {
+            base_url: api
+                .ok_or_else(|| bad("--forge gitea needs --api-url (the Gitea base URL)".into()))?,
+            token: env
+                .token
+                .clone()
+                .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?,
+        },
+        ForgeKind::Github => Connection::GitHub {
+            api_url: api,
+            auth: github_auth(env)?,
+        },
+    };
+    Ok(connect(connection)?)
+}
+
+fn github_auth(env: &Env) -> Result<GitHubAuth, command::CommandError> {
+    let bad = |m: String| command::CommandError::Input(m);
+    match (&env.token, &env.app_id, &env.app_key_file) {
+        (Some(token), _, _) => Ok(GitHubAuth::Token(token.clone())),
+        (None, Some(id), Some(key_file)) => {
+            let app_id = id
+                .parse()
+                .map_err(|_| bad(format!("ATTUNE_GITHUB_APP_ID {id} is not a number")))?;
+            let key = std::fs::read_to_string(key_file).map_err(|e| {
+                bad(format!(
+                    "cannot read ATTUNE_GITHUB_APP_KEY_FILE {}: {e}",
+                    key_file.display()
+                ))
+            })?;
+            Ok(GitHubAuth::App {
+                app_id,
+                private_key_pem: key.into(),
+            })
+        }
+        _ => Err(bad(
+            "set ATTUNE_GIT_TOKEN, or ATTUNE_GITHUB_APP_ID and ATTUNE_GITHUB_APP_KEY_FILE".into(),
+        )),
+    }
+}
