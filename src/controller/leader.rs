@@ -102,28 +102,13 @@ pub(super) async fn elect(
                         }
                         Err(err) => {
                             leading.send_replace(false);
-                            let problem = problem(&err, &election);
-                            warn!(
-                                error = %chain(&err),
-                                lease = %election.lease_name,
-                                "{problem}: not leading until it can"
-                            );
-                            health.set_election_problem(problem);
+                            report(&err, &election, &health);
                             break;
                         }
                     }
                 }
             }
-            Err(err) => {
-                let problem = problem(&err, &election);
-                warn!(
-                    error = %chain(&err),
-                    lease = %election.lease_name,
-                    namespace = %election.namespace,
-                    "{problem}"
-                );
-                health.set_election_problem(problem);
-            }
+            Err(err) => report(&err, &election, &health),
         }
         tokio::select! {
             biased;
@@ -131,6 +116,18 @@ pub(super) async fn elect(
             () = backoff.sleep() => {}
         }
     }
+}
+
+/// A lease failure: logged, and shown on /readyz until the lease works again.
+fn report(err: &LeaseManagerError, election: &Election, health: &Health) {
+    let problem = problem(err, election);
+    warn!(
+        error = %chain(err),
+        lease = %election.lease_name,
+        namespace = %election.namespace,
+        "{problem}: not leading until it can"
+    );
+    health.set_election_problem(problem);
 }
 
 async fn give_up(manager: &LeaseManager, election: &Election) {

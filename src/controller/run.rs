@@ -145,20 +145,12 @@ pub async fn lead(
     health: Arc<Health>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
-    let timing = match &election {
-        Some(e) => Some(e.timing()?),
-        None => None,
-    };
+    let timing = election.as_ref().map(Election::timing).transpose()?;
     if !wait_for_apiserver(&client, &health, &mut stop).await {
         return Ok(());
     }
     let (Some(election), Some(timing)) = (election, timing) else {
-        health.set_election(true);
-        info!("leader election is off: starting the controller");
-        metrics.set_leader(true);
-        let result = super::watch::run(client, config, metrics.clone(), stopped_owned(stop)).await;
-        metrics.set_leader(false);
-        return result.map_err(RunError::Controller);
+        return run_unelected(client, config, metrics, &health, stop).await;
     };
 
     let (leading_tx, mut leading) = watch::channel(false);
@@ -213,11 +205,8 @@ pub async fn lead(
         let ended = controller.await;
         metrics.set_leader(false);
         info!("the controller stopped");
-        match (cause, ended) {
-            (_, Err(err)) => break Err(RunError::Controller(err)),
-            (Halt::Stop, Ok(())) => break Ok(()),
-            (Halt::Gone, Ok(())) => break Err(RunError::ElectionEnded),
-            (Halt::Lost, Ok(())) => {}
+        if let Some(end) = after_term(cause, ended) {
+            break end;
         }
     };
     // Only now, with no reconcile left running, may another replica take over.
@@ -226,6 +215,35 @@ pub async fn lead(
         warn!(error = %join, "the leader election task failed");
     }
     result
+}
+
+/// Without leader election: the controller runs until told to stop.
+async fn run_unelected(
+    client: kube::Client,
+    config: Config,
+    metrics: Arc<Metrics>,
+    health: &Health,
+    stop: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    health.set_election(true);
+    info!("leader election is off: starting the controller");
+    metrics.set_leader(true);
+    let result = super::watch::run(client, config, metrics.clone(), stopped_owned(stop)).await;
+    metrics.set_leader(false);
+    result.map_err(RunError::Controller)
+}
+
+/// How the process goes on after a term as leader ended: `None` stands by for the next term.
+fn after_term(
+    cause: Halt,
+    ended: Result<(), super::watch::WatchError>,
+) -> Option<Result<(), RunError>> {
+    match (cause, ended) {
+        (_, Err(err)) => Some(Err(RunError::Controller(err))),
+        (Halt::Stop, Ok(())) => Some(Ok(())),
+        (Halt::Gone, Ok(())) => Some(Err(RunError::ElectionEnded)),
+        (Halt::Lost, Ok(())) => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -184,34 +184,13 @@ pub fn controller(args: ControllerArgs) -> i32 {
 
 /// Turns the flags into the runtime's settings; the error names the flag to fix.
 fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
-    let clean = |values: Vec<String>| -> Vec<String> {
-        values
-            .into_iter()
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
+    no_empty_names(&args)?;
     let argocd_namespaces = clean(args.argocd_namespaces);
     if argocd_namespaces.is_empty() {
         return Err(
             "--argocd-namespaces (ATTUNE_ARGOCD_NAMESPACES) is empty: name at least one namespace, e.g. argocd"
                 .into(),
         );
-    }
-    for (flag, value) in [
-        (
-            "--git-author-name (ATTUNE_GIT_AUTHOR_NAME)",
-            &args.git_author_name,
-        ),
-        (
-            "--git-author-email (ATTUNE_GIT_AUTHOR_EMAIL)",
-            &args.git_author_email,
-        ),
-        ("--lease-name (ATTUNE_LEASE_NAME)", &args.lease_name),
-    ] {
-        if value.trim().is_empty() {
-            return Err(format!("{flag} is empty: give a value or leave it unset"));
-        }
     }
     let defaults = controller::Config::default();
     let config = controller::Config {
@@ -266,6 +245,35 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         election,
         bind: args.bind_address,
     })
+}
+
+/// A comma-separated list without blanks.
+fn clean(values: Vec<String>) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// The names that may be left unset but not set empty.
+fn no_empty_names(args: &ControllerArgs) -> Result<(), String> {
+    for (flag, value) in [
+        (
+            "--git-author-name (ATTUNE_GIT_AUTHOR_NAME)",
+            &args.git_author_name,
+        ),
+        (
+            "--git-author-email (ATTUNE_GIT_AUTHOR_EMAIL)",
+            &args.git_author_email,
+        ),
+        ("--lease-name (ATTUNE_LEASE_NAME)", &args.lease_name),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("{flag} is empty: give a value or leave it unset"));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `--prometheus-qps`: a positive number (fractions allowed, e.g. 0.5).

@@ -118,16 +118,9 @@ impl Recommender {
         }
         let mut states = Vec::new();
         if blocked.is_none() {
-            match targets::resolve(
-                policy,
-                &self.caches.candidates(&ns),
-                &self.caches.pods_in(&ns),
-            ) {
-                Err(e) => {
-                    blocked = Some(Blocked::DiscoveryFailed(format!("targetRef.selector: {e}")))
-                }
-                Ok(found) if found.is_empty() => blocked = Some(Blocked::NoWorkloads),
+            match self.discover(policy, &ns) {
                 Ok(found) => states = found,
+                Err(why) => blocked = Some(why),
             }
         }
         let mut queries = 0;
@@ -143,15 +136,7 @@ impl Recommender {
             }
         }
         self.metrics.prometheus_queries(queries);
-        let strategy = spec.update_strategy.clone().unwrap_or_default();
-        let write = WriteRules {
-            recommendations: strategy.mode() != UpdateMode::Observe,
-            explanations: strategy.include_explanations_in_status.unwrap_or(true),
-            max: strategy
-                .max_status_recommendations
-                .and_then(|m| usize::try_from(m).ok())
-                .unwrap_or(MAX_STATUS_RECOMMENDATIONS),
-        };
+        let write = write_rules(spec);
         let step = usage
             .as_ref()
             .map_or(Duration::from_secs(300), |u| u.query.step);
@@ -189,6 +174,23 @@ impl Recommender {
             queries,
             reason,
         })
+    }
+
+    /// The policy's target workloads from the watch caches, or why there are none to watch.
+    fn discover(
+        &self,
+        policy: &AttunePolicy,
+        ns: &str,
+    ) -> Result<Vec<crate::controller::LiveWorkload>, Blocked> {
+        match targets::resolve(
+            policy,
+            &self.caches.candidates(ns),
+            &self.caches.pods_in(ns),
+        ) {
+            Err(e) => Err(Blocked::DiscoveryFailed(format!("targetRef.selector: {e}"))),
+            Ok(found) if found.is_empty() => Err(Blocked::NoWorkloads),
+            Ok(found) => Ok(found),
+        }
     }
 
     /// `spec.metricsSource` with the bearer token from the policy's namespace.
@@ -264,6 +266,20 @@ impl Recommender {
 
     fn budget(&self) -> &QueryBudget {
         self.clients.budget()
+    }
+}
+
+/// What the status may carry: recommendations unless the mode only observes, explanations
+/// unless turned off, and at most `maxStatusRecommendations` entries.
+fn write_rules(spec: &crate::crd::AttunePolicySpec) -> WriteRules {
+    let strategy = spec.update_strategy.clone().unwrap_or_default();
+    WriteRules {
+        recommendations: strategy.mode() != UpdateMode::Observe,
+        explanations: strategy.include_explanations_in_status.unwrap_or(true),
+        max: strategy
+            .max_status_recommendations
+            .and_then(|m| usize::try_from(m).ok())
+            .unwrap_or(MAX_STATUS_RECOMMENDATIONS),
     }
 }
 
