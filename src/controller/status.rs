@@ -188,7 +188,8 @@ fn condition(type_: &str, ok: bool, reason: &str, message: String) -> Condition 
     }
 }
 
-fn plural(n: usize, one: &str) -> String {
+/// `1 workload`, `2 workloads`.
+pub(super) fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {

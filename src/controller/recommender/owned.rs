@@ -119,14 +119,6 @@ fn ready(ok: bool, reason: &str, message: String) -> Condition {
     }
 }
 
-fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
-
 /// Builds the owned status.
 pub fn build(inputs: &Inputs<'_>) -> Owned {
     let previous_recommendations = inputs
@@ -248,7 +240,7 @@ fn computed(
     } else {
         let mut message = format!(
             "Watching {}, {} with recommendations",
-            plural(inputs.workloads.len(), "workload"),
+            crate::controller::status::plural(inputs.workloads.len(), "workload"),
             recommended
         );
         if stale > 0 {
