@@ -373,7 +373,12 @@ async fn the_chart_installed_with_helm_runs_the_image_on_the_node_leads_and_resi
 
     let manifest = release.manifest();
     assert!(helm::objects(&manifest).len() >= 8, "{manifest}");
+    let uninstalling = Instant::now();
     let out = release.uninstall();
+    eprintln!(
+        "chart_install: helm uninstall (foreground, --wait) in {:.1} s",
+        uninstalling.elapsed().as_secs_f64()
+    );
     assert!(
         out.status.success(),
         "helm uninstall: {}",
