@@ -88,6 +88,8 @@ fn the_all_on_values_reach_the_deployment() {
     assert_eq!(value("ATTUNE_PR_HOURLY_LIMIT"), "5");
     assert_eq!(value("ATTUNE_LEASE_DURATION"), "30s");
     assert_eq!(value("ATTUNE_BIND_ADDRESS"), "0.0.0.0:9090");
+    assert_eq!(value("KUBERNETES_SERVICE_HOST"), "api.internal.example.com");
+    assert_eq!(value("KUBERNETES_SERVICE_PORT"), "6443");
     let deployment = find(&objects, "Deployment", "attune-controller");
     assert_eq!(deployment["spec"]["replicas"], 3);
     let pod = &deployment["spec"]["template"]["spec"];
@@ -96,18 +98,52 @@ fn the_all_on_values_reach_the_deployment() {
         "registry.example.com/platform/attune:0.1.0-ci"
     );
     assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
+    assert_eq!(pod["schedulerName"], "platform-scheduler");
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(pod["dnsPolicy"], "ClusterFirstWithHostNet");
+    // Bound to every address of the node: the kubelet probes the pod IP, as by default.
+    assert!(pod["containers"][0]["readinessProbe"]["httpGet"]["host"].is_null());
     assert_eq!(pod["tolerations"][0]["value"], "platform");
     assert_eq!(
         deployment["spec"]["template"]["metadata"]["annotations"]["example.com/team"],
         "platform"
     );
-    // The default values leave the optional id out instead of setting it empty.
+    // The default values leave the optional id out instead of setting it empty, and the
+    // API server address to the kubelet (the kubernetes Service).
     let default_env = controller_env(&helm::template(Values::Default, NS));
-    assert!(
-        !default_env
-            .iter()
-            .any(|(n, _)| n == "ATTUNE_ARGOCD_INSTALLATION_ID")
+    for unset in ["ATTUNE_ARGOCD_INSTALLATION_ID", "KUBERNETES_SERVICE_HOST"] {
+        assert!(!default_env.iter().any(|(n, _)| n == unset), "{unset}");
+    }
+}
+
+#[test]
+fn in_the_nodes_network_the_listener_and_its_probes_stay_on_the_loopback_by_default() {
+    let out = helm::template_output(
+        Values::Default,
+        NS,
+        &["--set", "hostNetwork.enabled=true,metricsPort=18080"],
     );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = helm::objects(&String::from_utf8(out.stdout).unwrap());
+    let env: std::collections::BTreeMap<String, Value> =
+        controller_env(&objects).into_iter().collect();
+    assert_eq!(env["ATTUNE_BIND_ADDRESS"]["value"], "127.0.0.1:18080");
+    let pod = &find(&objects, "Deployment", "attune-controller")["spec"]["template"]["spec"];
+    assert_eq!(pod["hostNetwork"], true);
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let get = &pod["containers"][0][probe]["httpGet"];
+        assert_eq!(get["host"], "127.0.0.1", "{probe}: {get}");
+        assert_eq!(get["port"], "metrics", "{probe}: {get}");
+    }
+    // In the pod's own network (the default) the kubelet probes the pod IP.
+    let default = helm::template(Values::Default, NS);
+    let pod = &find(&default, "Deployment", "attune-controller")["spec"]["template"]["spec"];
+    assert!(pod["hostNetwork"].is_null());
+    assert!(pod["containers"][0]["livenessProbe"]["httpGet"]["host"].is_null());
 }
 
 #[test]

@@ -67,6 +67,8 @@ fn mistakes_are_refused_with_a_message_naming_the_value() {
         ("serviceMonitor: {enabled: true, intervl: 30s}\n", "intervl"),
         ("prometheusRule: {for: 1.5h}\n", "for"),
         ("grafanaDashboard: {namespace: Monitoring}\n", "namespace"),
+        ("apiServer: {host: \"https://10.0.0.1:6443\"}\n", "host"),
+        ("hostNetwork: {bindAddress: localhost}\n", "bindAddress"),
     ];
     for (bad, names) in cases {
         let (ok, stderr) = template_with(bad);

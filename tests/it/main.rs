@@ -14,6 +14,7 @@ mod chart;
 mod chart_argocd;
 mod chart_cluster;
 mod chart_image;
+mod chart_install;
 mod chart_monitoring;
 mod chart_schema;
 mod cluster_harness;

@@ -11,7 +11,7 @@
 #   ATTUNE_NODE_NAME, ATTUNE_NODE_SCHEDULER (schedulerName of pods meant for this node),
 #   ATTUNE_NODE_IMAGE (busybox), ATTUNE_NODE_CGROUP_ROOT (the kubelet's cgroupRoot; a pod's
 #   cgroup is /sys/fs/cgroup/<controller><root>/kubepods/<qos>/pod<uid>/<container id>),
-#   ATTUNE_NODE_STATE_DIR, pids.
+#   ATTUNE_NODE_STATE_DIR, ATTUNE_NODE_CONTAINERD (containerd's socket, for `ctr --address`), pids.
 # The kubelet's API listens on 127.0.0.1 (so `kubectl logs/exec` through the apiserver, which
 # dials the node IP, do not work); the node IP is the machine's own non-loopback address
 # ($ATTUNE_NODE_IP overrides). Stop with down.sh NODE_STATE_DIR.
@@ -300,6 +300,7 @@ ATTUNE_NODE_SCHEDULER=$sched_name
 ATTUNE_NODE_IMAGE=local/busybox:1
 ATTUNE_NODE_CGROUP_ROOT=$cgroup_root
 ATTUNE_NODE_STATE_DIR=$node
+ATTUNE_NODE_CONTAINERD=$sock
 CONTAINERD_PID=$pid_containerd
 KUBELET_PID=$pid_kubelet
 KUBE_SCHEDULER_PID=$pid_kube_scheduler

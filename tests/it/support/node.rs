@@ -29,6 +29,10 @@ pub struct Node {
     pub image: String,
     /// The kubelet's cgroupRoot, e.g. `/attune-1a2b3c4d`.
     pub cgroup_root: String,
+    /// containerd's socket (`ctr --address`).
+    pub containerd: String,
+    /// The node's state dir (the kubelet writes pod logs to its `pod-logs`).
+    pub state_dir: PathBuf,
 }
 
 impl Node {
@@ -47,7 +51,50 @@ impl Node {
             scheduler: var("ATTUNE_NODE_SCHEDULER"),
             image: var("ATTUNE_NODE_IMAGE"),
             cgroup_root: var("ATTUNE_NODE_CGROUP_ROOT"),
+            containerd: var("ATTUNE_NODE_CONTAINERD"),
+            state_dir: PathBuf::from(var("ATTUNE_NODE_STATE_DIR")),
         }
+    }
+
+    /// Imports a `docker save` archive into the node's containerd, in the namespace the
+    /// kubelet uses (`k8s.io`), as a user without a registry would.
+    pub fn import_image(&self, archive: &Path) {
+        let out = std::process::Command::new("ctr")
+            .args(["--address", &self.containerd, "--namespace", "k8s.io"])
+            .args(["images", "import", "--no-unpack"])
+            .arg(archive)
+            .output()
+            .unwrap_or_else(|e| panic!("run ctr: {e}"));
+        assert!(
+            out.status.success(),
+            "ctr images import {}: {}",
+            archive.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The last `lines` lines the kubelet logged for `container` of `pod` (`kubectl logs`
+    /// cannot reach this kubelet; its log files can be read directly).
+    pub fn container_log_tail(&self, pod: &Pod, container: &str, lines: usize) -> String {
+        let meta = &pod.metadata;
+        let dir = self.state_dir.join("pod-logs").join(format!(
+            "{}_{}_{}",
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+            meta.uid.as_deref().unwrap_or_default()
+        ));
+        let Ok(entries) = std::fs::read_dir(dir.join(container)) else {
+            return format!("(no log in {})", dir.display());
+        };
+        // One file per start of the container (0.log, 1.log, …), oldest first.
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        let mut text = String::new();
+        for file in files {
+            text.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+        }
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 }
 
