@@ -1,6 +1,7 @@
 //! `attune controller`: its flags and the settings they make, logging, and the runtime that
 //! runs the in-cluster loop.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -301,6 +302,8 @@ fn init_logs(format: LogFormat, level: Option<&str>) -> Result<(), String> {
     })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only help a terminal; in container logs they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Json => builder
