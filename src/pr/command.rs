@@ -20,6 +20,7 @@ use crate::secret::SecretToken;
 pub enum ForgeKind {
     Github,
     Gitea,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,6 +101,7 @@ impl CommandError {
         match self {
             CommandError::Pipeline { source, .. } => source.exit_code(),
             CommandError::Forge(ForgeError::BadRepository { .. }) => 2,
+            CommandError::Forge(ForgeError::Unsupported { .. }) => 2,
             CommandError::Forge(_) => 3,
             CommandError::Output(_) => 3,
             _ => 2,

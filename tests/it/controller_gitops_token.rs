@@ -149,7 +149,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
 }
 
 #[tokio::test]
-async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
+async fn gitea_without_api_url_is_refused_naming_the_field_and_gitlab_is_served() {
     let (p, mut export) = policy();
     export.api_url = None;
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
@@ -168,10 +168,14 @@ async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
     assert_eq!(seen.lock().unwrap().len(), 1, "only the secret was read");
 
     export.provider = Some(attune::crd::GitProvider::Gitlab);
-    let refused = attune::controller::gitops::forge::provider(&export)
-        .err()
-        .unwrap();
-    assert!(refused.message.contains("gitlab is not supported yet"));
+    let forge = attune::controller::gitops::forge::provider(&export).unwrap();
+    assert_eq!(forge, attune::crd::GitProvider::Gitlab);
+    let token = attune::secret::SecretToken::from("glpat-0123");
+    let connection = attune::controller::gitops::forge::connection(&export, &token).unwrap();
+    assert!(matches!(
+        connection,
+        attune::forge::Connection::GitLab { base_url: None, .. }
+    ));
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use attune::error_chain;
 use attune::forge::github::GitHubAuth;
+use attune::forge::gitlab::GitLabAuth;
 use attune::forge::{AnyForge, Connection, connect};
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
@@ -63,7 +64,7 @@ struct ProposeArgs {
     /// A local checkout of the GitOps repository.
     #[arg(long, conflicts_with_all = ["repository", "open_pr"])]
     repo: Option<PathBuf>,
-    /// The repository on the forge, OWNER/NAME (with --open-pr).
+    /// The repository on the forge, OWNER/NAME (GitLab: the project path, GROUP/SUB/NAME).
     #[arg(long)]
     repository: Option<String>,
     /// Git URL to fetch and push (default: the forge's clone URL); file://, http://, https://.
@@ -94,7 +95,8 @@ struct ProposeArgs {
     /// The forge's API flavour.
     #[arg(long, value_enum, default_value = "github")]
     forge: ForgeKind,
-    /// Forge API base URL (GitHub Enterprise `https://HOST/api/v3`, Gitea `https://HOST`).
+    /// Forge API base URL (GitHub Enterprise `https://HOST/api/v3`, Gitea `https://HOST`,
+    /// self-managed GitLab `https://HOST`; gitlab.com without).
     #[arg(long)]
     api_url: Option<String>,
     /// Print the plan (action, diff, body) and make no write call of any kind.
@@ -310,6 +312,12 @@ fn forge(opts: &command::Options, env: &Env) -> Result<AnyForge, command::Comman
                 .token
                 .clone()
                 .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?,
+        },
+        ForgeKind::Gitlab => Connection::GitLab {
+            base_url: api,
+            auth: GitLabAuth::from_token(env.token.clone().ok_or_else(|| {
+                bad("set ATTUNE_GIT_TOKEN to a GitLab access or OAuth token".into())
+            })?),
         },
         ForgeKind::Github => Connection::GitHub {
             api_url: api,
