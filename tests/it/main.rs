@@ -36,6 +36,8 @@ mod crd_validation;
 mod forge_gitea;
 mod forge_github;
 mod forge_github_faults;
+mod forge_gitlab;
+mod forge_gitlab_faults;
 mod git_read_budget;
 mod git_workspace;
 mod golden;
