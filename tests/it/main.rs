@@ -49,6 +49,7 @@ mod plugin_cluster;
 mod plugin_format;
 mod pr_gitea;
 mod pr_github;
+mod pr_gitlab;
 mod pr_leadership;
 mod pr_lifecycle;
 mod propose_bad_input;
