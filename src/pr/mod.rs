@@ -11,6 +11,7 @@
 pub mod body;
 mod changeset;
 pub mod command;
+mod connect;
 mod forge_writes;
 pub mod gate;
 mod git_jobs;

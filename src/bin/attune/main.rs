@@ -6,12 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use attune::error_chain;
-use attune::forge::github::GitHubAuth;
-use attune::forge::gitlab::GitLabAuth;
-use attune::forge::{AnyForge, Connection, connect};
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
-use attune::secret::SecretToken;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod controller_cmd;
@@ -231,14 +227,7 @@ fn open_pr(args: ProposeArgs) -> i32 {
             return 2;
         }
     };
-    let env = Env {
-        token: std::env::var("ATTUNE_GIT_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(SecretToken::from),
-        app_id: std::env::var("ATTUNE_GITHUB_APP_ID").ok(),
-        app_key_file: std::env::var_os("ATTUNE_GITHUB_APP_KEY_FILE").map(PathBuf::from),
-    };
+    let env = Env::from_environment();
     let place = place(&args);
     let opts = command::Options {
         policies: args.policies,
@@ -277,7 +266,7 @@ fn open_pr(args: ProposeArgs) -> i32 {
     runtime.block_on(async {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
-        let result = match forge(&opts, &env) {
+        let result = match command::connect_forge(&opts, &env) {
             Ok(forge) => {
                 let console = command::Console {
                     out: &mut out,
@@ -295,59 +284,4 @@ fn open_pr(args: ProposeArgs) -> i32 {
             }
         }
     })
-}
-
-/// The forge client the flags and the environment describe.
-fn forge(opts: &command::Options, env: &Env) -> Result<AnyForge, command::CommandError> {
-    let bad = |m: String| command::CommandError::Input(m);
-    let api = match &opts.api_url {
-        Some(api) => Some(url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?),
-        None => None,
-    };
-    let connection = match opts.forge {
-        ForgeKind::Gitea => Connection::Gitea {
-            base_url: api
-                .ok_or_else(|| bad("--forge gitea needs --api-url (the Gitea base URL)".into()))?,
-            token: env
-                .token
-                .clone()
-                .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?,
-        },
-        ForgeKind::Gitlab => Connection::GitLab {
-            base_url: api,
-            auth: GitLabAuth::from_token(env.token.clone().ok_or_else(|| {
-                bad("set ATTUNE_GIT_TOKEN to a GitLab access or OAuth token".into())
-            })?),
-        },
-        ForgeKind::Github => Connection::GitHub {
-            api_url: api,
-            auth: github_auth(env)?,
-        },
-    };
-    Ok(connect(connection)?)
-}
-
-fn github_auth(env: &Env) -> Result<GitHubAuth, command::CommandError> {
-    let bad = |m: String| command::CommandError::Input(m);
-    match (&env.token, &env.app_id, &env.app_key_file) {
-        (Some(token), _, _) => Ok(GitHubAuth::Token(token.clone())),
-        (None, Some(id), Some(key_file)) => {
-            let app_id = id
-                .parse()
-                .map_err(|_| bad(format!("ATTUNE_GITHUB_APP_ID {id} is not a number")))?;
-            let key = std::fs::read_to_string(key_file).map_err(|e| {
-                bad(format!(
-                    "cannot read ATTUNE_GITHUB_APP_KEY_FILE {}: {e}",
-                    key_file.display()
-                ))
-            })?;
-            Ok(GitHubAuth::App {
-                app_id,
-                private_key_pem: key.into(),
-            })
-        }
-        _ => Err(bad(
-            "set ATTUNE_GIT_TOKEN, or ATTUNE_GITHUB_APP_ID and ATTUNE_GITHUB_APP_KEY_FILE".into(),
-        )),
-    }
 }
