@@ -47,6 +47,7 @@ mod node_resize;
 mod node_revert;
 mod plugin_cluster;
 mod plugin_format;
+mod plugin_pr;
 mod pr_gitea;
 mod pr_github;
 mod pr_gitlab;
