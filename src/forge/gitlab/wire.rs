@@ -53,7 +53,7 @@ pub(super) struct ApiUser {
 
 impl ApiMergeRequest {
     /// Merge requests from a fork can share a branch name with ours; they are not ours.
-    pub(super) fn from_same_project(&self) -> bool {
+    pub(super) fn is_same_project(&self) -> bool {
         self.source_project_id == self.target_project_id
     }
 
