@@ -126,8 +126,8 @@ impl GitLab {
         };
         if !matches!(web.scheme(), "http" | "https") || web.cannot_be_a_base() {
             return Err(setup(format!(
-                "`{}` is not an http(s) url",
-                web.origin().ascii_serialization()
+                "a {}: url cannot reach gitlab; give its http(s) address",
+                web.scheme()
             )));
         }
         let _ = web.set_username("");

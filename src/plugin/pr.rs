@@ -81,11 +81,14 @@ pub struct PrArgs {
 /// Runs the pipeline for the policy `args.policy` in `namespace`.
 pub async fn run(conn: &Connection, namespace: &str, args: &PrArgs) -> Result<(), PluginError> {
     let object = client::get_policy(&conn.client, namespace, &args.policy).await?;
-    let policy: AttunePolicy = serde_json::from_value(object).map_err(|e| PluginError::Api {
-        action: format!("read AttunePolicy {namespace}/{}", args.policy),
-        code: 200,
-        message: format!("the stored policy does not parse: {e}"),
-    })?;
+    let policy: AttunePolicy =
+        serde_json::from_value(object).map_err(|e| PluginError::PullRequest {
+            message: format!(
+                "AttunePolicy {namespace}/{} as stored does not parse ({e}): fix it with kubectl edit",
+                args.policy
+            ),
+            code: 1,
+        })?;
     let policy = FilePolicy::from(policy);
     let export = policy
         .spec

@@ -35,7 +35,11 @@ fn web_and_api_roots_from_either_form_and_nested_groups_in_one_segment() {
         "https://gitlab.com/a/b.git"
     );
     assert!(!format!("{saas:?}").contains("t0ken"));
-    assert!(GitLab::new(Some(url("ftp://x/")), token()).is_err());
+    let refused = GitLab::new(Some(url("ftp://u:secret@x/")), token()).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "configure gitlab: cannot reach the forge: a ftp: url cannot reach gitlab; give its http(s) address"
+    );
 }
 
 #[test]
