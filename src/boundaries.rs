@@ -49,6 +49,17 @@ const CONTROLLER_DENIES: &[(&str, &str)] = &[(
     "the CLI's orchestration; the controller calls the pipeline",
 )];
 
+const PLUGIN_DENIES: &[(&str, &str)] = &[
+    (
+        "pr::sync",
+        "the workstation runs the pipeline through pr::command, as attune propose --open-pr",
+    ),
+    (
+        "propose::run",
+        "the plugin edits nothing itself; the pipeline does",
+    ),
+];
+
 /// Modules in the order data flows.
 const RULES: &[Rule] = &[
     rule("quantity", &[]).pure(&[]),
@@ -94,7 +105,9 @@ const RULES: &[Rule] = &[
         ],
     )
     .denies(CONTROLLER_DENIES),
-    rule("plugin", &["crd", "quantity"]).pure(&["plugin/client.rs", "plugin/cli.rs"]),
+    rule("plugin", &["crd", "quantity", "pr", "propose"])
+        .denies(PLUGIN_DENIES)
+        .pure(&["plugin/client.rs", "plugin/cli.rs", "plugin/pr.rs"]),
 ];
 
 const fn rule(module: &'static str, uses: &'static [&'static str]) -> Rule {

@@ -7,6 +7,7 @@ use url::Url;
 
 use super::gitea::Gitea;
 use super::github::{GitHub, GitHubAuth};
+use super::gitlab::{GitLab, GitLabAuth};
 use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PullRequest};
 use crate::secret::SecretToken;
 
@@ -19,6 +20,11 @@ pub enum Connection {
     },
     /// `base_url`: the Gitea base URL.
     Gitea { base_url: Url, token: SecretToken },
+    /// `base_url`: the GitLab web root (or its `/api/v4`); gitlab.com when `None`.
+    GitLab {
+        base_url: Option<Url>,
+        auth: GitLabAuth,
+    },
 }
 
 /// A client of whichever forge the connection named.
@@ -26,6 +32,7 @@ pub enum AnyForge {
     // Boxed: the clients differ in size by hundreds of bytes, and one is made per policy.
     GitHub(Box<GitHub>),
     Gitea(Box<Gitea>),
+    GitLab(Box<GitLab>),
 }
 
 /// Makes the client (no request is sent yet).
@@ -37,6 +44,9 @@ pub fn connect(connection: Connection) -> Result<AnyForge, ForgeError> {
         Connection::Gitea { base_url, token } => {
             AnyForge::Gitea(Box::new(Gitea::new(base_url, &token)?))
         }
+        Connection::GitLab { base_url, auth } => {
+            AnyForge::GitLab(Box::new(GitLab::new(base_url, auth)?))
+        }
     })
 }
 
@@ -46,6 +56,7 @@ macro_rules! each {
         match $forge {
             AnyForge::GitHub($f) => $call,
             AnyForge::Gitea($f) => $call,
+            AnyForge::GitLab($f) => $call,
         }
     };
 }

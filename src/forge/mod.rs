@@ -1,6 +1,6 @@
 //! The forges Attune opens pull requests on, behind one small trait: find a pull request by its
 //! head branch (in any state), create one, edit its title and body, set labels, request
-//! reviewers, comment, close. Each backend ([`github`], [`gitea`]) owns its forge's quirks —
+//! reviewers, comment, close. Each backend ([`github`], [`gitea`], [`gitlab`]) owns its forge's quirks —
 //! body length limits, reviewer syntax, label ids, rate-limit headers — so the lifecycle in
 //! [`crate::pr`] never sees them. This module knows nothing about git, YAML or the cluster, and
 //! never logs or returns a credential.
@@ -12,6 +12,7 @@ mod any;
 pub(crate) mod body;
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
 pub mod retry;
 
 pub use any::{AnyForge, Connection, connect};
@@ -19,7 +20,8 @@ pub use retry::{Backoff, RetryPolicy};
 
 use crate::secret::SecretToken;
 
-/// `owner/name` of a repository on a forge.
+/// `owner/name` of a repository on a forge; on GitLab the owner may be a group path
+/// (`group/sub`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ForgeRepo {
     pub owner: String,
@@ -27,17 +29,19 @@ pub struct ForgeRepo {
 }
 
 impl ForgeRepo {
-    /// Parses `OWNER/NAME`; anything else is refused with a reason.
+    /// Parses `OWNER/NAME` (or GitLab's `GROUP/SUB/NAME`); anything else is refused with a
+    /// reason.
     pub fn parse(text: &str) -> Result<ForgeRepo, ForgeError> {
-        let mut parts = text.trim().splitn(2, '/');
-        let owner = parts.next().unwrap_or_default();
-        let name = parts.next().unwrap_or_default().trim_end_matches(".git");
+        let (owner, name) = text.trim().rsplit_once('/').unwrap_or_default();
+        let name = name.trim_end_matches(".git");
         let ok = |s: &str| {
             !s.is_empty()
+                && s != "."
+                && s != ".."
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
-        if ok(owner) && ok(name) {
+        if owner.split('/').all(ok) && ok(name) {
             Ok(ForgeRepo {
                 owner: owner.to_owned(),
                 name: name.to_owned(),
@@ -116,6 +120,9 @@ pub enum ForgeError {
     Decode { step: &'static str, message: String },
     #[error("authentication: {0}")]
     Auth(String),
+    /// Something the forge cannot do as asked; nothing was written.
+    #[error("{step}: {message}")]
+    Unsupported { step: &'static str, message: String },
 }
 
 /// The operations the pull-request lifecycle needs. Every call counts against the API economy

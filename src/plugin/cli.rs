@@ -10,13 +10,14 @@ use serde_json::{Value, json};
 use super::client::{self, Connection};
 use super::status::{Filter, SortBy};
 use super::view::PolicyView;
-use super::{PluginError, explain, history, preview, recommendations, savings, status};
+use super::{PluginError, explain, history, pr, preview, recommendations, savings, status};
 
 /// Shows AttunePolicies: their state, recommendations, savings, resize history and how each
-/// value was reached.
+/// value was reached; `pr` opens or updates a policy's pull request.
 ///
 /// Exit codes: 0 success; 1 the cluster could not be read (no kubeconfig, no CRD, forbidden,
-/// unreachable, no such policy); 2 bad flags or arguments.
+/// unreachable, no such policy), or `pr` found some workloads nowhere in the repository; 2 bad
+/// flags or arguments; 3 `pr`: a git or forge step failed.
 #[derive(Parser, Debug)]
 #[command(name = "kubectl-attune", bin_name = "kubectl attune", version)]
 pub struct Cli {
@@ -57,6 +58,9 @@ pub enum Command {
     History,
     /// What resizing one policy's workloads would change, per container and resource.
     Preview(PolicyArg),
+    /// Open or update one policy's pull request (the controller's lifecycle); token from
+    /// ATTUNE_GIT_TOKEN.
+    Pr(Box<pr::PrArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -145,6 +149,12 @@ pub async fn run(cli: Cli) -> Result<(), PluginError> {
         Command::Preview(arg) => {
             let view = one_policy(&conn, ns, "preview", &arg.policy).await?;
             print(&preview::render(&view))
+        }
+        Command::Pr(args) => {
+            let ns = ns.ok_or_else(|| {
+                PluginError::Usage("pr reads one namespace: drop -A, pass -n".to_owned())
+            })?;
+            pr::run(&conn, ns, args).await
         }
     }
 }

@@ -2,13 +2,15 @@
 //! plugin does (same commands, columns and cell formats).
 //!
 //! One file per command holds its pure formatting (`PolicyView`s in, text out); `client`
-//! holds the only I/O (kubeconfig and the API server); `cli` is the command line and the
-//! dispatch between the two.
+//! holds the cluster I/O (kubeconfig and the API server); `cli` is the command line and the
+//! dispatch between the two. `pr` is the one command that writes: it hands a live policy to
+//! the pull-request pipeline of `crate::pr` (git and forge I/O).
 
 pub mod cli;
 pub mod client;
 pub mod explain;
 pub mod history;
+pub mod pr;
 pub mod preview;
 pub mod recommendations;
 pub mod savings;
@@ -61,13 +63,18 @@ pub enum PluginError {
     },
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// `pr`: the pipeline's one-line reason, and its exit code (1, 2 or 3).
+    #[error("{message}")]
+    PullRequest { message: String, code: u8 },
 }
 
 impl PluginError {
-    /// The process exit code: 2 for usage errors, 1 for everything else.
+    /// The process exit code: 2 for usage errors, `pr`'s own code (2 bad input, 3 a git or
+    /// forge step failed), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             PluginError::Usage(_) => 2,
+            PluginError::PullRequest { code, .. } => *code,
             _ => 1,
         }
     }

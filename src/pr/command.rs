@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use super::connect::connect_forge;
 use super::{
     Action, Clearance, Limits, Operator, PrError, RunResult, Settings, Target, WriteGate,
     default_cache_dir, sync,
@@ -20,6 +21,7 @@ use crate::secret::SecretToken;
 pub enum ForgeKind {
     Github,
     Gitea,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,6 +102,7 @@ impl CommandError {
         match self {
             CommandError::Pipeline { source, .. } => source.exit_code(),
             CommandError::Forge(ForgeError::BadRepository { .. }) => 2,
+            CommandError::Forge(ForgeError::Unsupported { .. }) => 2,
             CommandError::Forge(_) => 3,
             CommandError::Output(_) => 3,
             _ => 2,
@@ -158,8 +161,20 @@ pub async fn run<F: Forge>(
     env: &Env,
     console: Console<'_>,
 ) -> Result<i32, CommandError> {
-    let Console { out, err } = console;
     let policies = crate::propose::read_policies(&opts.policies)?;
+    run_policies(forge, opts, &policies, env, console).await
+}
+
+/// [`run`] for policies already in hand (`kubectl attune pr` reads them from the cluster);
+/// `opts.policies` is not read.
+pub async fn run_policies<F: Forge>(
+    forge: &F,
+    opts: &Options,
+    policies: &[FilePolicy],
+    env: &Env,
+    console: Console<'_>,
+) -> Result<i32, CommandError> {
+    let Console { out, err } = console;
     let repo = ForgeRepo::parse(&opts.repository)?;
     // Whether the directory exists is known only once the base is fetched (`PrError::BadPath`).
     let scope = opts.place.scope(|_| true).ok_or_else(|| {
@@ -167,7 +182,7 @@ pub async fn run<F: Forge>(
     })?;
     let operator = operator(opts, env);
     let mut code = 0;
-    for (branch, unit) in units(&policies, opts.branch_per) {
+    for (branch, unit) in units(policies, opts.branch_per) {
         let export = unit[0]
             .spec
             .update_strategy

@@ -11,6 +11,7 @@
 pub mod body;
 mod changeset;
 pub mod command;
+mod connect;
 mod forge_writes;
 pub mod gate;
 mod git_jobs;
@@ -59,13 +60,15 @@ pub enum PrError {
 }
 
 impl PrError {
-    /// Exit code for the CLI: 3 for git and forge failures, 2 for bad input.
+    /// Exit code for the CLI: 3 for git and forge failures, 2 for bad input (including what
+    /// the forge cannot take, such as a group as GitLab reviewer).
     pub fn exit_code(&self) -> i32 {
         match self {
             PrError::Template { .. }
             | PrError::BadPath { .. }
             | PrError::NoBase { .. }
-            | PrError::Gate(_) => 2,
+            | PrError::Gate(_)
+            | PrError::Forge(crate::forge::ForgeError::Unsupported { .. }) => 2,
             _ => 3,
         }
     }

@@ -13,7 +13,7 @@ use attune::controller::Config;
 use attune::controller::gitops::forge::GivenForge;
 use attune::controller::gitops::{Env, Located, Memory, Report, reconcile_located};
 use attune::crd::{
-    AttunePolicy, Export, GitProvider, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
+    AttunePolicy, Export, PullRequestExport, UpdateMode, UpdateStrategy, load_policies,
 };
 use attune::forge::PrState;
 use attune::locate::{
@@ -571,13 +571,6 @@ async fn bad_settings_fail_once_with_the_field_and_touch_nothing() {
                 ..Default::default()
             },
             "export.pullRequest.minChangePercent -5 is out of range",
-        ),
-        (
-            PullRequestExport {
-                provider: Some(GitProvider::Gitlab),
-                ..Default::default()
-            },
-            "export.pullRequest.provider gitlab is not supported yet",
         ),
     ] {
         let p = policy(export);

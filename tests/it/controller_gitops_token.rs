@@ -149,7 +149,7 @@ async fn a_missing_secret_or_key_is_named_without_any_token() {
 }
 
 #[tokio::test]
-async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
+async fn gitea_without_api_url_is_refused_naming_the_field_and_gitlab_is_served() {
     let (p, mut export) = policy();
     export.api_url = None;
     let (client, seen) = server(200, secret(json!({"token": "dG9rLTdjMWU5Ygo="})));
@@ -168,10 +168,14 @@ async fn gitea_without_api_url_and_gitlab_are_refused_naming_the_field() {
     assert_eq!(seen.lock().unwrap().len(), 1, "only the secret was read");
 
     export.provider = Some(attune::crd::GitProvider::Gitlab);
-    let refused = attune::controller::gitops::forge::provider(&export)
-        .err()
-        .unwrap();
-    assert!(refused.message.contains("gitlab is not supported yet"));
+    let forge = attune::controller::gitops::forge::provider(&export).unwrap();
+    assert_eq!(forge, attune::crd::GitProvider::Gitlab);
+    let token = attune::secret::SecretToken::from("glpat-0123");
+    let connection = attune::controller::gitops::forge::connection(&export, &token).unwrap();
+    assert!(matches!(
+        connection,
+        attune::forge::Connection::GitLab { base_url: None, .. }
+    ));
 }
 
 #[tokio::test]
@@ -232,4 +236,43 @@ async fn a_client_for_another_forge_or_over_unallowed_http_is_never_handed_out()
     let mut https = Admitted::at("https://git.example.com");
     https.allowed = vec!["git.example.com/team/*".into()];
     assert_eq!(refused(https, export).await, None);
+}
+
+#[tokio::test]
+async fn a_gitlab_client_is_cleared_only_for_the_admitted_gitlab_and_its_nested_project() {
+    let (p, mut export) = policy();
+    export.provider = Some(attune::crd::GitProvider::Gitlab);
+    export.api_url = Some("https://gitlab.example.com/".into());
+    let (client, seen) = server(200, secret(json!({"token": "Z2xwYXQtN2MxZTli"})));
+    let get = |admitted: Admitted| {
+        let client = client.clone();
+        let (p, export) = (p.clone(), export.clone());
+        async move {
+            PolicyForge::for_policy(&client, &p, &export)
+                .get(&admitted.admission())
+                .await
+                .err()
+                .map(|f| f.message)
+        }
+    };
+    // The nested project on the GitLab the allowlist names: cleared.
+    let mut nested = Admitted::at("https://gitlab.example.com");
+    nested.repo = RemoteUrl::parse("https://gitlab.example.com/group/sub/app.git").unwrap();
+    nested.forge_repo = ForgeRepo::parse("group/sub/app").unwrap();
+    // `*` is one path segment: a nested group is named down to its last level.
+    nested.allowed = vec!["gitlab.example.com/group/sub/*".into()];
+    assert_eq!(get(nested).await, None);
+
+    // The workloads deploy from gitlab.com: the token for gitlab.example.com stays home.
+    let mut elsewhere = Admitted::at("https://gitlab.com");
+    elsewhere.allowed = vec!["gitlab.com/team/*".into()];
+    let message = get(elsewhere).await.expect("another gitlab is refused");
+    assert!(message.contains("set apiUrl to the forge"), "{message}");
+    assert!(!message.contains("glpat-7c1e9b"), "{message}");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|path| path.contains("/secrets/"))
+    );
 }

@@ -6,11 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use attune::error_chain;
-use attune::forge::github::GitHubAuth;
-use attune::forge::{AnyForge, Connection, connect};
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
-use attune::secret::SecretToken;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod controller_cmd;
@@ -63,7 +60,7 @@ struct ProposeArgs {
     /// A local checkout of the GitOps repository.
     #[arg(long, conflicts_with_all = ["repository", "open_pr"])]
     repo: Option<PathBuf>,
-    /// The repository on the forge, OWNER/NAME (with --open-pr).
+    /// The repository on the forge, OWNER/NAME (GitLab: the project path, GROUP/SUB/NAME).
     #[arg(long)]
     repository: Option<String>,
     /// Git URL to fetch and push (default: the forge's clone URL); file://, http://, https://.
@@ -94,7 +91,8 @@ struct ProposeArgs {
     /// The forge's API flavour.
     #[arg(long, value_enum, default_value = "github")]
     forge: ForgeKind,
-    /// Forge API base URL (GitHub Enterprise `https://HOST/api/v3`, Gitea `https://HOST`).
+    /// Forge API base URL (GitHub Enterprise `https://HOST/api/v3`, Gitea `https://HOST`,
+    /// self-managed GitLab `https://HOST`; gitlab.com without).
     #[arg(long)]
     api_url: Option<String>,
     /// Print the plan (action, diff, body) and make no write call of any kind.
@@ -229,14 +227,7 @@ fn open_pr(args: ProposeArgs) -> i32 {
             return 2;
         }
     };
-    let env = Env {
-        token: std::env::var("ATTUNE_GIT_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(SecretToken::from),
-        app_id: std::env::var("ATTUNE_GITHUB_APP_ID").ok(),
-        app_key_file: std::env::var_os("ATTUNE_GITHUB_APP_KEY_FILE").map(PathBuf::from),
-    };
+    let env = Env::from_environment();
     let place = place(&args);
     let opts = command::Options {
         policies: args.policies,
@@ -275,7 +266,7 @@ fn open_pr(args: ProposeArgs) -> i32 {
     runtime.block_on(async {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
-        let result = match forge(&opts, &env) {
+        let result = match command::connect_forge(&opts, &env) {
             Ok(forge) => {
                 let console = command::Console {
                     out: &mut out,
@@ -293,53 +284,4 @@ fn open_pr(args: ProposeArgs) -> i32 {
             }
         }
     })
-}
-
-/// The forge client the flags and the environment describe.
-fn forge(opts: &command::Options, env: &Env) -> Result<AnyForge, command::CommandError> {
-    let bad = |m: String| command::CommandError::Input(m);
-    let api = match &opts.api_url {
-        Some(api) => Some(url::Url::parse(api).map_err(|e| bad(format!("--api-url {api}: {e}")))?),
-        None => None,
-    };
-    let connection = match opts.forge {
-        ForgeKind::Gitea => Connection::Gitea {
-            base_url: api
-                .ok_or_else(|| bad("--forge gitea needs --api-url (the Gitea base URL)".into()))?,
-            token: env
-                .token
-                .clone()
-                .ok_or_else(|| bad("set ATTUNE_GIT_TOKEN to a Gitea access token".into()))?,
-        },
-        ForgeKind::Github => Connection::GitHub {
-            api_url: api,
-            auth: github_auth(env)?,
-        },
-    };
-    Ok(connect(connection)?)
-}
-
-fn github_auth(env: &Env) -> Result<GitHubAuth, command::CommandError> {
-    let bad = |m: String| command::CommandError::Input(m);
-    match (&env.token, &env.app_id, &env.app_key_file) {
-        (Some(token), _, _) => Ok(GitHubAuth::Token(token.clone())),
-        (None, Some(id), Some(key_file)) => {
-            let app_id = id
-                .parse()
-                .map_err(|_| bad(format!("ATTUNE_GITHUB_APP_ID {id} is not a number")))?;
-            let key = std::fs::read_to_string(key_file).map_err(|e| {
-                bad(format!(
-                    "cannot read ATTUNE_GITHUB_APP_KEY_FILE {}: {e}",
-                    key_file.display()
-                ))
-            })?;
-            Ok(GitHubAuth::App {
-                app_id,
-                private_key_pem: key.into(),
-            })
-        }
-        _ => Err(bad(
-            "set ATTUNE_GIT_TOKEN, or ATTUNE_GITHUB_APP_ID and ATTUNE_GITHUB_APP_KEY_FILE".into(),
-        )),
-    }
 }

@@ -126,9 +126,7 @@ impl Judge {
         let forge_repo = ForgeRepo::parse(&repo.path).map_err(|_| {
             self.refuse(
                 Cause::Source,
-                format!(
-                    "{who}: repository {repo} has no owner/name form that github or gitea accepts"
-                ),
+                format!("{who}: repository {repo} has no owner/name form that a forge accepts"),
             )
         })?;
         if let Some(wanted) = &rules.export.repository

@@ -14,6 +14,7 @@ use kube::api::Api;
 use super::gate::{self, Admission};
 use crate::crd::{GitProvider, PullRequestExport};
 use crate::forge::github::GitHubAuth;
+use crate::forge::gitlab::GitLabAuth;
 use crate::forge::{AnyForge, Connection, Forge, connect};
 use crate::metrics::FailureCategory;
 use crate::pr::Clearance;
@@ -212,8 +213,9 @@ fn forge_failure(e: &crate::forge::ForgeError) -> Failure {
     }
 }
 
-/// The connection `export` names: GitHub (`apiUrl` for GitHub Enterprise Server's REST root)
-/// or Gitea (`apiUrl` is the Gitea base URL and required).
+/// The connection `export` names: GitHub (`apiUrl` for GitHub Enterprise Server's REST root),
+/// Gitea (`apiUrl` is the Gitea base URL and required) or GitLab (`apiUrl` for a self-managed
+/// GitLab's web root; gitlab.com without).
 pub fn connection(export: &PullRequestExport, token: &SecretToken) -> Result<Connection, Failure> {
     let api_url = api_url(export)?;
     Ok(match provider(export)? {
@@ -223,19 +225,18 @@ pub fn connection(export: &PullRequestExport, token: &SecretToken) -> Result<Con
             })?,
             token: token.clone(),
         },
-        _ => Connection::GitHub {
+        GitProvider::Gitlab => Connection::GitLab {
+            base_url: api_url,
+            auth: GitLabAuth::from_token(token.clone()),
+        },
+        GitProvider::Github => Connection::GitHub {
             api_url,
             auth: GitHubAuth::Token(token.clone()),
         },
     })
 }
 
-/// Which backend a policy asks for; GitLab is refused with a message.
+/// Which backend a policy asks for (every provider the CRD names is served).
 pub fn provider(export: &PullRequestExport) -> Result<GitProvider, Failure> {
-    match export.provider.unwrap_or_default() {
-        GitProvider::Gitlab => Err(bad(
-            "export.pullRequest.provider gitlab is not supported yet; use github or gitea",
-        )),
-        p => Ok(p),
-    }
+    Ok(export.provider.unwrap_or_default())
 }

@@ -7,6 +7,7 @@ pub mod controller_lock;
 pub mod git_http;
 pub mod gitea_repo;
 pub mod github_fake;
+pub mod gitlab_fake;
 pub mod helm;
 pub mod memory_forge;
 pub mod node;
