@@ -8,7 +8,7 @@ use url::Url;
 use super::gitea::Gitea;
 use super::github::{GitHub, GitHubAuth};
 use super::gitlab::{GitLab, GitLabAuth};
-use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PullRequest};
+use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PullRequest, RequestPeople};
 use crate::secret::SecretToken;
 
 /// Which forge, where, and the credential it takes.
@@ -123,6 +123,10 @@ impl Forge for AnyForge {
 
     fn max_body_bytes(&self) -> usize {
         each!(self, f => f.max_body_bytes())
+    }
+
+    fn check_request(&self, people: &RequestPeople<'_>) -> Result<(), ForgeError> {
+        each!(self, f => f.check_request(people))
     }
 
     async fn git_token(&self, repo: &ForgeRepo) -> Result<Option<SecretToken>, ForgeError> {

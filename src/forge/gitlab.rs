@@ -35,7 +35,7 @@ use serde_json::json;
 use url::Url;
 
 use super::retry::{self, Attempt, RetryPolicy};
-use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
+use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest, RequestPeople};
 use crate::secret::SecretToken;
 use wire::{ApiMergeRequest, ApiNote, ApiUser, DRAFT_PREFIX, decode, error_message};
 
@@ -355,26 +355,11 @@ impl GitLab {
 
     /// The body of the create request, after checking what GitLab cannot take.
     async fn create_body(&self, pr: &NewPullRequest) -> Result<serde_json::Value, ForgeError> {
-        const STEP: &str = "create pull request";
-        if let Some(team) = pr
-            .team_reviewers
-            .iter()
-            .chain(pr.reviewers.iter().filter(|r| r.contains('/')))
-            .next()
-        {
-            return Err(ForgeError::Unsupported {
-                step: STEP,
-                message: format!(
-                    "gitlab cannot request the group `{team}` as reviewer; name its members"
-                ),
-            });
-        }
-        if let Some(label) = pr.labels.iter().find(|l| l.contains(',')) {
-            return Err(ForgeError::Unsupported {
-                step: STEP,
-                message: format!("the label {label:?} contains a comma, which gitlab reads as two"),
-            });
-        }
+        check_people(&RequestPeople {
+            labels: &pr.labels,
+            reviewers: &pr.reviewers,
+            team_reviewers: &pr.team_reviewers,
+        })?;
         let reviewer_ids = self.user_ids(&pr.reviewers).await?;
         let title = if pr.draft && !wire::is_draft_title(&pr.title) {
             format!("{DRAFT_PREFIX}{}", pr.title)
@@ -547,6 +532,10 @@ impl Forge for GitLab {
         Ok("oauth2".to_owned())
     }
 
+    fn check_request(&self, people: &RequestPeople<'_>) -> Result<(), ForgeError> {
+        check_people(people)
+    }
+
     fn max_body_bytes(&self) -> usize {
         MAX_BODY_BYTES
     }
@@ -573,4 +562,29 @@ fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// What GitLab cannot take in a merge request: groups as reviewers, labels with commas.
+fn check_people(people: &RequestPeople<'_>) -> Result<(), ForgeError> {
+    const STEP: &str = "create pull request";
+    if let Some(team) = people
+        .team_reviewers
+        .iter()
+        .chain(people.reviewers.iter().filter(|r| r.contains('/')))
+        .next()
+    {
+        return Err(ForgeError::Unsupported {
+            step: STEP,
+            message: format!(
+                "gitlab cannot request the group `{team}` as reviewer; name its members"
+            ),
+        });
+    }
+    if let Some(label) = people.labels.iter().find(|l| l.contains(',')) {
+        return Err(ForgeError::Unsupported {
+            step: STEP,
+            message: format!("the label {label:?} contains a comma, which gitlab reads as two"),
+        });
+    }
+    Ok(())
 }

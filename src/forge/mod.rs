@@ -128,6 +128,14 @@ pub enum ForgeError {
 /// The operations the pull-request lifecycle needs. Every call counts against the API economy
 /// the lifecycle promises (see `crate::pr`), so backends make exactly one request per call
 /// unless the forge forces more (noted on the backend), plus retries after rate limits or 5xx.
+/// The labels and reviewers a pull request will ask for, as the forge checks them up front.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestPeople<'a> {
+    pub labels: &'a [String],
+    pub reviewers: &'a [String],
+    pub team_reviewers: &'a [String],
+}
+
 pub trait Forge: Send + Sync {
     /// The newest pull request whose head is `branch` (in this repository), in any state.
     fn find_by_head(
@@ -192,6 +200,12 @@ pub trait Forge: Send + Sync {
 
     /// The largest body the forge accepts, in bytes.
     fn max_body_bytes(&self) -> usize;
+
+    /// Refuses labels or reviewers this forge cannot take, before anything is pushed, so a
+    /// request that would fail at create time leaves no bot branch behind.
+    fn check_request(&self, _people: &RequestPeople<'_>) -> Result<(), ForgeError> {
+        Ok(())
+    }
 
     /// The password for git over HTTPS when the caller has none: a GitHub App's installation
     /// token, minted for this repository. Token-authenticated forges answer `None`.

@@ -15,7 +15,7 @@ use super::marker::Marker;
 use super::plan::{Decision, decide};
 use super::{ChangeSet, PrError, Settings, Write};
 use crate::crd::FilePolicy;
-use crate::forge::{Forge, ForgeRepo, PrState, PullRequest};
+use crate::forge::{Forge, ForgeRepo, PrState, PullRequest, RequestPeople};
 use crate::git::{Credentials, PushOutcome};
 use crate::propose::{Outcome, diff};
 use crate::repo::Scope;
@@ -118,6 +118,11 @@ pub async fn sync<F: Forge>(
 ) -> Result<RunResult, PrError> {
     // The gate, before the first call that carries a token.
     target.clearance.check(&forge.api_base(), &target.url)?;
+    forge.check_request(&RequestPeople {
+        labels: &settings.labels,
+        reviewers: &settings.reviewers,
+        team_reviewers: &settings.team_reviewers,
+    })?;
     let pr = forge.find_by_head(&target.repo, &settings.branch).await?;
     let creds = credentials(forge, target, settings).await?;
     let mut git = GitWorker::open(settings.cache_dir.clone(), target.url.clone(), creds).await?;
