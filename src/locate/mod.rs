@@ -29,7 +29,7 @@ mod tests;
 
 pub use helm::HelmChart;
 pub use known::{Known, ObjectKind, ObjectRef};
-pub use remote_url::{RemoteUrl, Transport, forge_repo, same_repo};
+pub use remote_url::{RemoteUrl, Transport, forge_repo, redacted, same_repo};
 pub use revision::{Revision, RevisionKind};
 pub use settings::Settings;
 pub use source::{Namespacing, RepoCheck, Shadow, ShadowKind, Source, Tool};
