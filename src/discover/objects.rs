@@ -57,13 +57,11 @@ pub fn read(
             let Some(kind) = kind_of(&object) else {
                 continue;
             };
-            if !object
+            let unset = !object
                 .pointer("/metadata/namespace")
-                .is_some_and(Value::is_string)
-            {
-                if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.insert("namespace".into(), Value::String(default_namespace(kind)));
-                }
+                .is_some_and(Value::is_string);
+            if unset && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(default_namespace(kind)));
             }
             out.push(Found {
                 file: rel.clone(),
@@ -157,5 +155,9 @@ mod tests {
         );
         let files_noticed: Vec<&str> = notices.iter().map(|n| n.file.as_str()).collect();
         assert_eq!(files_noticed, ["broken.yaml", "bomb.yaml"], "{notices:?}");
+        assert!(
+            notices[1].message.contains("alias") || notices[1].message.contains("budget"),
+            "{notices:?}"
+        );
     }
 }

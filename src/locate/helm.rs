@@ -11,7 +11,6 @@ use super::source::clean_path;
 
 /// A chart rendered from a directory of a Git repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct HelmChart {
     /// The repository holding the chart, as its owner states it (for a HelmRelease, the
     /// chart's GitRepository, which need not be the one holding the HelmRelease).
