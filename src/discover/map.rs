@@ -326,3 +326,91 @@ fn directories(files: &[(String, String)]) -> BTreeSet<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(files: &[(&str, &str)], this_repo: Option<&str>) -> Discovery {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect();
+        let tree = crate::repo::ManifestTree::from_texts(files.iter().cloned());
+        discover(&Input {
+            files: &files,
+            tree: &tree,
+            this_repo,
+            settings: &locate::Settings::default(),
+        })
+    }
+
+    const APP: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: NAME}\nspec:\n  source: {repoURL: 'https://g.example/t/r.git', path: PATH}\n  destination: {server: 'https://kubernetes.default.svc'}\n";
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: app}]}}}\n";
+    const HR: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: orphan, namespace: apps}\nspec: {chart: {spec: {chart: web, sourceRef: {kind: HelmRepository, name: r}}}}\n";
+
+    fn app(name: &str, path: &str) -> String {
+        APP.replace("NAME", name).replace("PATH", path)
+    }
+
+    #[test]
+    fn each_object_that_cannot_be_followed_is_a_named_problem_and_the_rest_goes_on() {
+        let (web, gone, twice) = (
+            app("web", "apps/web"),
+            app("gone", "apps/nothing"),
+            app("web", "apps/other"),
+        );
+        let out = run(
+            &[
+                ("argocd/web.yaml", &web),
+                ("argocd/gone.yaml", &gone),
+                ("argocd/z-again.yaml", &twice),
+                ("apps/web/deployment.yaml", DEPLOY),
+                ("loose/hr.yaml", HR),
+            ],
+            Some("https://g.example/t/r.git"),
+        );
+        let kinds: Vec<(ProblemKind, &str)> = out
+            .problems
+            .iter()
+            .map(|p| (p.kind, p.file.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ProblemKind::Ambiguous, "argocd/z-again.yaml"),
+                (ProblemKind::MissingPath, "argocd/gone.yaml"),
+                (ProblemKind::NoNamespace, "argocd/web.yaml"),
+                (ProblemKind::NoApplier, "loose/hr.yaml"),
+            ],
+            "{:#?}",
+            out.problems
+        );
+        assert_eq!(out.applications.len(), 1);
+        assert_eq!(out.applications[0].source.path, "apps/web");
+    }
+
+    #[test]
+    fn another_repository_is_named_without_its_credentials() {
+        let foreign = APP
+            .replace("NAME", "up")
+            .replace(
+                "https://g.example/t/r.git",
+                "https://bot:s3cret@other.example/x/y.git",
+            )
+            .replace("PATH", "apps/web");
+        let out = run(
+            &[("a.yaml", &foreign), ("apps/web/d.yaml", DEPLOY)],
+            Some("https://g.example/t/r.git"),
+        );
+        assert_eq!(out.problems.len(), 1);
+        assert_eq!(out.problems[0].kind, ProblemKind::OtherRepository);
+        assert!(
+            !out.problems[0].reason.contains("s3cret"),
+            "{}",
+            out.problems[0].reason
+        );
+        let unknown = run(&[("a.yaml", &foreign), ("apps/web/d.yaml", DEPLOY)], None);
+        assert_eq!(unknown.applications.len(), 1, "{:?}", unknown.problems);
+    }
+}
