@@ -76,6 +76,11 @@ const RULES: &[Rule] = &[
         .pure(&["repo/walk.rs"]),
     rule("yamledit", &[]).pure(&[]),
     rule("propose", &["crd", "quantity", "repo", "yamledit"]),
+    rule(
+        "discover",
+        &["crd", "quantity", "locate", "repo", "propose"],
+    )
+    .pure(&["discover/run.rs"]),
     rule("git", &["secret"]),
     rule("forge", &["secret", "text"]),
     rule(

@@ -11,6 +11,7 @@
 
 pub mod controller;
 pub mod crd;
+pub mod discover;
 pub mod forge;
 pub mod git;
 pub mod locate;

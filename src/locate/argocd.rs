@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::ArgoApp;
 use super::revision::Revision;
-use super::source::{RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join};
+use super::source::{Namespacing, RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join};
 use super::{LocateError, Settings, Workload, verify};
 
 /// Finds the Application, in its own namespace or, for a bare name, in each configured
@@ -95,6 +95,9 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
         why: "argo cd merges this file's parameter overrides over the source; if present it can shadow the edit".to_owned(),
     })
     .collect();
+    let helm = source
+        .get("helm")
+        .map(|_| super::helm::argo_chart(app, source, &path, &mut hints));
     Ok(Source {
         tool: Tool::ArgoCd,
         repo_url: repo_url.to_owned(),
@@ -109,7 +112,23 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
         shadows: shadows(source),
         checks,
         hints,
+        namespace: match text(source, "/kustomize/namespace") {
+            Some(ns) => Some(Namespacing::Override(ns.to_owned())),
+            None => text(app, "/spec/destination/namespace")
+                .map(|ns| Namespacing::Default(ns.to_owned())),
+        },
+        helm,
     })
+}
+
+/// The chart an Application renders from its path, for a caller that knows the path holds a
+/// chart (a `Chart.yaml`) although the Application sets no `helm:` (Argo CD detects charts by
+/// that file). The same reading as [`from_application`]'s.
+pub(crate) fn chart_of(owner: &ObjectRef, app: &Value) -> Result<super::HelmChart, LocateError> {
+    let mut hints = Vec::new();
+    let (source, _) = pick_source(owner, app, &mut hints)?;
+    let path = clean_path(text(source, "/path").unwrap_or_default());
+    Ok(super::helm::argo_chart(app, source, &path, &mut hints))
 }
 
 /// The source that holds the manifests, and the commit Argo CD last synced from it.

@@ -8,7 +8,7 @@ use super::argocd::{self, patch_target, sorted_keys};
 use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::{self, Owner};
 use super::revision::{Revision, flux_commit};
-use super::source::{Shadow, ShadowKind, Source, Tool, clean_path};
+use super::source::{Namespacing, Shadow, ShadowKind, Source, Tool, clean_path};
 use super::{LocateError, Settings, Workload, verify};
 
 /// Kustomization → GitRepository, once the Kustomization's inventory lists `subject`.
@@ -19,6 +19,17 @@ pub(crate) fn from_kustomization(
 ) -> Result<Source, Stop> {
     let ks = lookup.require(key)?;
     verify::kustomization(ks, key, subject)?;
+    kustomization_source(key, ks, lookup)
+}
+
+/// What a Kustomization in hand deploys, without asking whether it deploys any particular
+/// object: the controller calls it once the Kustomization's inventory vouched for the workload,
+/// `propose --discover` on a Kustomization found in the repository.
+pub(crate) fn kustomization_source(
+    key: &ObjectRef,
+    ks: &Value,
+    lookup: &Lookup<'_>,
+) -> Result<Source, Stop> {
     let bad = |reason: &str| LocateError::BadOwner {
         object: key.to_string(),
         reason: reason.to_owned(),
@@ -66,6 +77,8 @@ pub(crate) fn from_kustomization(
         shadows: kustomization_shadows(ks),
         checks: Vec::new(),
         hints,
+        namespace: text(ks, "/spec/targetNamespace").map(|ns| Namespacing::Override(ns.to_owned())),
+        helm: None,
     })
 }
 
@@ -101,11 +114,24 @@ pub(crate) fn from_helm_release(
             }));
         }
     };
+    source.hints.extend(trust_hint);
+    helm_release_source(key, hr, lookup, source)
+}
+
+/// A HelmRelease's own source, given the source of whoever applied it: the owner becomes the
+/// HelmRelease, its settings are added as shadows and hints, and a chart kept as a path in a
+/// GitRepository becomes [`HelmChart`] data. Shared by the controller and `propose --discover`.
+pub(crate) fn helm_release_source(
+    key: &ObjectRef,
+    hr: &Value,
+    lookup: &Lookup<'_>,
+    applier: Source,
+) -> Result<Source, Stop> {
+    let mut source = applier;
     source.tool = Tool::FluxHelm;
     source.owner = key.clone();
     source.chain.insert(0, key.clone());
     source.shadows.extend(helm_release_shadows(hr));
-    source.hints.extend(trust_hint);
     if let Some(chart) = chart_hint(hr) {
         source.hints.push(chart);
     }
@@ -114,6 +140,9 @@ pub(crate) fn from_helm_release(
             "{key} is suspended: a merged change is not released until it is resumed"
         ));
     }
+    let release_namespace = text(hr, "/spec/targetNamespace").unwrap_or(&key.namespace);
+    source.namespace = Some(Namespacing::Default(release_namespace.to_owned()));
+    source.helm = super::helm::flux_chart(key, hr, lookup, &mut source.hints)?;
     Ok(source)
 }
 

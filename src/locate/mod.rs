@@ -13,6 +13,7 @@
 mod argocd;
 pub mod fetch;
 mod flux;
+mod helm;
 mod known;
 mod marker;
 mod remote_url;
@@ -26,12 +27,13 @@ mod workload;
 #[cfg(test)]
 mod tests;
 
+pub use helm::HelmChart;
 pub use known::{Known, ObjectKind, ObjectRef};
-pub use remote_url::{RemoteUrl, Transport, forge_repo, same_repo};
+pub use remote_url::{RemoteUrl, Transport, forge_repo, redacted, same_repo};
 pub use revision::{Revision, RevisionKind};
 pub use settings::Settings;
-pub use source::{RepoCheck, Shadow, ShadowKind, Source, Tool};
-pub use step::{Step, locate, next_step};
+pub use source::{Namespacing, RepoCheck, Shadow, ShadowKind, Source, Tool};
+pub use step::{Step, application_chart, helm_release_source, locate, next_step, source_of};
 pub use workload::Workload;
 
 /// Why a workload could not be traced to one Git source. Each variant names the object that

@@ -143,7 +143,7 @@ pub fn same_repo(a: &str, b: &str) -> bool {
 }
 
 /// The URL with any user info replaced, so a token embedded in it never reaches a message.
-fn redacted(url: &str) -> String {
+pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -41,6 +41,36 @@ pub struct Source {
     pub checks: Vec<RepoCheck>,
     /// Things worth telling the user that change nothing here.
     pub hints: Vec<String>,
+    /// Which namespace the owner deploys objects to, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Namespacing>,
+    /// The chart, when the owner renders one kept as a directory in Git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helm: Option<super::HelmChart>,
+}
+
+/// How an owner places objects in namespaces: the live identity of an object is its namespace
+/// in the files unless the owner overrides it, and the owner's default when the files give none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Namespacing {
+    /// Objects without a namespace go here (Argo CD `spec.destination.namespace`).
+    Default(String),
+    /// Every namespaced object goes here (Flux `spec.targetNamespace`, Argo CD
+    /// `kustomize.namespace`).
+    Override(String),
+}
+
+impl Namespacing {
+    /// The live namespace of an object whose files give it `given`.
+    pub fn apply(namespace: Option<&Namespacing>, given: Option<&str>) -> Option<String> {
+        match (namespace, given) {
+            (Some(Namespacing::Override(ns)), _) => Some(ns.clone()),
+            (_, Some(given)) => Some(given.to_owned()),
+            (Some(Namespacing::Default(ns)), None) => Some(ns.clone()),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A setting outside the edited file that can win over it.

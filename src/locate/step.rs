@@ -3,10 +3,10 @@
 //! which asks [`next_step`] what to GET next until the walk is done — so the chain of owners is
 //! written once, here, and the fetch layer never parses an object.
 
-use super::known::{Known, Lookup, ObjectRef, Stop};
+use super::known::{Known, Lookup, ObjectKind, ObjectRef, Stop};
 use super::marker::{self, Owner};
 use super::source::Source;
-use super::{LocateError, Settings, Workload, argocd, flux};
+use super::{HelmChart, LocateError, Settings, Workload, argocd, flux};
 
 /// What the walk needs next.
 #[derive(Debug)]
@@ -51,4 +51,50 @@ fn walk(workload: &Workload, lookup: &Lookup<'_>, settings: &Settings) -> Result
     // The workload's own hints come first: they explain how its owner was chosen.
     source.hints.splice(0..0, found.hints);
     Ok(source)
+}
+
+/// What an owner in hand deploys — an Argo CD Application or a Flux Kustomization, with the
+/// objects it refers to (a Kustomization's GitRepository) in `known` — read by the very code the
+/// walk runs once the owner's status vouched for a live workload. For owners that have no
+/// status to vouch: `propose --discover` reads them from files in the repository.
+pub fn source_of(owner: &ObjectRef, known: &Known) -> Result<Source, LocateError> {
+    let lookup = Lookup { known, open: false };
+    let object = lookup.require(owner).map_err(stop_error)?;
+    match owner.kind {
+        ObjectKind::Application => argocd::from_application(owner.clone(), object),
+        ObjectKind::Kustomization => {
+            flux::kustomization_source(owner, object, &lookup).map_err(stop_error)
+        }
+        _ => Err(LocateError::BadOwner {
+            object: owner.to_string(),
+            reason:
+                "only an argo cd application or a flux kustomization deploys from a path on its own"
+                    .to_owned(),
+        }),
+    }
+}
+
+/// A HelmRelease's source given the source of the owner that applies it, as the walk builds it.
+pub fn helm_release_source(
+    key: &ObjectRef,
+    known: &Known,
+    applier: Source,
+) -> Result<Source, LocateError> {
+    let lookup = Lookup { known, open: false };
+    let hr = lookup.require(key).map_err(stop_error)?;
+    flux::helm_release_source(key, hr, &lookup, applier).map_err(stop_error)
+}
+
+/// The chart an Application renders from its path, for a caller that found a `Chart.yaml`
+/// there although the Application sets no `helm:`.
+pub fn application_chart(owner: &ObjectRef, known: &Known) -> Result<HelmChart, LocateError> {
+    let app = known.get(owner).ok_or_else(|| owner.not_found())?;
+    argocd::chart_of(owner, app)
+}
+
+fn stop_error(stop: Stop) -> LocateError {
+    match stop {
+        Stop::Fail(err) => err,
+        Stop::Need(key) => key.not_found(),
+    }
 }

@@ -188,7 +188,8 @@ pub fn outcome_scoped(
     apply(repo, plan)
 }
 
-fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Result<()> {
+/// The `attune:` line, one line per change, then the problems and notices.
+pub fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::Result<()> {
     let new_files = outcome.files.iter().filter(|f| f.before.is_none()).count();
     writeln!(
         err,

@@ -34,8 +34,8 @@ pub use field::Field;
 pub use index::{Layout, ParsedFile, WORKLOAD_KINDS};
 pub use problem::{Problem, merge_problems};
 pub use resolve::{
-    Change, ContainerWant, FilePlan, NewFile, Op, Plan, Site, ValueAt, Want, resolve,
-    resolve_scoped,
+    Change, ContainerWant, DeployedObject, FilePlan, NewFile, Op, Plan, Site, ValueAt, Want,
+    deployed_objects, kustomization_files, resolve, resolve_scoped,
 };
 pub use scope::{Reach, Scope};
 

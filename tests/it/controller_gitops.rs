@@ -98,6 +98,8 @@ fn located_with(
         shadows: vec![],
         checks: vec![],
         hints: vec![],
+        namespace: None,
+        helm: None,
     };
     edit(&mut source);
     let mut rec = p.status.as_ref().unwrap().recommendations[0].clone();

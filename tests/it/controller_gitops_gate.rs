@@ -55,6 +55,8 @@ fn located(server: &GitServer, p: &AttunePolicy) -> Vec<Located> {
         shadows: vec![],
         checks: vec![],
         hints: vec![],
+        namespace: None,
+        helm: None,
     };
     vec![Located {
         kind: "Deployment".into(),

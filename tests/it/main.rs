@@ -34,6 +34,7 @@ mod crd_generated;
 mod crd_load;
 mod crd_status;
 mod crd_validation;
+mod discover;
 mod forge_gitea;
 mod forge_github;
 mod forge_github_faults;

@@ -247,6 +247,8 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
             shadows: vec![],
             checks: vec![],
             hints: vec![],
+            namespace: None,
+            helm: None,
         }),
     }];
 

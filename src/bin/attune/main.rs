@@ -64,8 +64,15 @@ struct ProposeArgs {
     #[arg(long)]
     repository: Option<String>,
     /// Git URL to fetch and push (default: the forge's clone URL); file://, http://, https://.
+    /// With --discover: this repository's URL, to tell its applications from other
+    /// repositories' (default: the checkout's origin remote).
     #[arg(long)]
     repo_url: Option<String>,
+    /// Read the Argo CD Applications and ApplicationSets and Flux Kustomizations and
+    /// HelmReleases in the repository, and search each workload where its own application
+    /// deploys it (as the controller does from the live objects).
+    #[arg(long, requires = "repo")]
+    discover: bool,
     /// Base branch of the pull request (default: the policy's baseBranch, else main).
     #[arg(long)]
     base: Option<String>,
@@ -192,6 +199,21 @@ fn local(args: ProposeArgs) -> i32 {
         write: args.write,
         output,
     };
+    if args.discover {
+        let opts = attune::discover::run::Options {
+            propose: opts,
+            repo_url: args.repo_url,
+        };
+        let result = attune::discover::run::run(
+            &opts,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        );
+        return result.unwrap_or_else(|err| {
+            eprintln!("error: {}", error_chain(&err));
+            2
+        });
+    }
     match propose::run(
         &opts,
         &mut std::io::stdout().lock(),

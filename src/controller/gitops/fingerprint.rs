@@ -117,6 +117,8 @@ mod tests {
             shadows: vec![],
             checks: vec![],
             hints: vec![],
+            namespace: None,
+            helm: None,
         };
         let w = Located {
             kind: "Deployment".into(),

@@ -228,6 +228,8 @@ pub(super) mod tests {
             shadows: vec![],
             checks: vec![],
             hints: vec![],
+            namespace: None,
+            helm: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! [`settle`] reconciles identities that meet at one value.
 
 mod container;
+mod deployed;
 mod locate;
 mod overlay;
 mod roots;
@@ -14,6 +15,8 @@ mod settle;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+pub use deployed::{DeployedObject, deployed_objects, kustomization_files};
 
 use super::field::Field;
 use super::scope::Scope;

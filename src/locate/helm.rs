@@ -1,0 +1,256 @@
+//! A chart kept as a directory in Git, as the owner that renders it states it: which chart,
+//! which values files in which order, which inline values win over them, and the release name
+//! and namespace Helm renders with. Values tracing (which key feeds which container field) reads
+//! this; the walk only reports it.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
+use super::source::clean_path;
+
+/// A chart rendered from a directory of a Git repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HelmChart {
+    /// The repository holding the chart, as its owner states it (for a HelmRelease, the
+    /// chart's GitRepository, which need not be the one holding the HelmRelease).
+    pub repo_url: String,
+    /// The chart directory from the repository root, cleaned (`.` is the root).
+    pub chart_path: String,
+    /// Values files from the repository root, in the order Helm merges them: the last one wins.
+    pub values_files: Vec<String>,
+    /// Inline values in the owner, which win over every file: the field that holds them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_values: Option<String>,
+    pub release: String,
+    pub namespace: String,
+}
+
+/// The chart an Argo CD source renders, when the source is Helm's (`helm:` set, or the caller
+/// knows the path holds a `Chart.yaml`). `path` is the source's cleaned path.
+pub(crate) fn argo_chart(
+    app: &Value,
+    source: &Value,
+    path: &str,
+    hints: &mut Vec<String>,
+) -> HelmChart {
+    let mut values_files = vec![join_relative(path, "values.yaml").unwrap_or_default()];
+    for file in items(source, "/helm/valueFiles")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        if file.starts_with('$') || file.contains("://") {
+            hints.push(format!(
+                "values file {file} comes from another source or a url; it is not followed"
+            ));
+            continue;
+        }
+        match join_relative(path, file) {
+            Some(f) if !values_files.contains(&f) => values_files.push(f),
+            Some(_) => {}
+            None => hints.push(format!(
+                "values file {file} leaves the repository; it is not followed"
+            )),
+        }
+    }
+    let inline_values = if source.pointer("/helm/valuesObject").is_some() {
+        Some("spec.source.helm.valuesObject".to_owned())
+    } else {
+        text(source, "/helm/values").map(|_| "spec.source.helm.values".to_owned())
+    };
+    HelmChart {
+        repo_url: text(source, "/repoURL").unwrap_or_default().to_owned(),
+        chart_path: path.to_owned(),
+        values_files,
+        inline_values,
+        release: text(source, "/helm/releaseName")
+            .or_else(|| text(app, "/metadata/name"))
+            .unwrap_or_default()
+            .to_owned(),
+        namespace: text(app, "/spec/destination/namespace")
+            .unwrap_or("default")
+            .to_owned(),
+    }
+}
+
+/// The chart of a HelmRelease whose `spec.chart.spec.chart` is a path in a GitRepository;
+/// `None` for a chart from elsewhere (the HelmRelease's chart hint already says where). The
+/// GitRepository is asked for (so the controller fetches it); its absence is a hint, not a
+/// failure: the HelmRelease's own values are still located.
+pub(crate) fn flux_chart(
+    key: &ObjectRef,
+    hr: &Value,
+    lookup: &Lookup<'_>,
+    hints: &mut Vec<String>,
+) -> Result<Option<HelmChart>, Stop> {
+    let Some(chart) = text(hr, "/spec/chart/spec/chart") else {
+        return Ok(None);
+    };
+    let kind = text(hr, "/spec/chart/spec/sourceRef/kind").unwrap_or_default();
+    let Some(name) =
+        text(hr, "/spec/chart/spec/sourceRef/name").filter(|_| kind == "GitRepository")
+    else {
+        return Ok(None);
+    };
+    let namespace = text(hr, "/spec/chart/spec/sourceRef/namespace").unwrap_or(&key.namespace);
+    let repo_key = ObjectRef::new(ObjectKind::GitRepository, namespace, name);
+    let Some(repo) = lookup.get(&repo_key)? else {
+        hints.push(format!(
+            "the chart's source {repo_key} was not found, so the chart's repository is unknown"
+        ));
+        return Ok(None);
+    };
+    let chart_path = clean_path(chart);
+    let mut values_files: Vec<String> = items(hr, "/spec/chart/spec/valuesFiles")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|f| join_relative(".", f))
+        .collect();
+    // Flux replaces the chart's values.yaml by the merge of valuesFiles when they are given.
+    if values_files.is_empty() {
+        values_files.push(join_relative(&chart_path, "values.yaml").unwrap_or_default());
+    }
+    let target = text(hr, "/spec/targetNamespace");
+    Ok(Some(HelmChart {
+        repo_url: text(repo, "/spec/url").unwrap_or_default().to_owned(),
+        chart_path,
+        values_files,
+        inline_values: hr
+            .pointer("/spec/values")
+            .filter(|v| !v.is_null())
+            .map(|_| "spec.values".to_owned()),
+        release: text(hr, "/spec/releaseName").map_or_else(
+            || match target {
+                Some(t) => format!("{t}-{}", key.name),
+                None => key.name.clone(),
+            },
+            str::to_owned,
+        ),
+        namespace: target.unwrap_or(&key.namespace).to_owned(),
+    }))
+}
+
+/// `dir/file` resolved the way a tool joins a relative path, `None` when `..` leaves the root.
+pub(crate) fn join_relative(dir: &str, file: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if dir == "." {
+        Vec::new()
+    } else {
+        dir.split('/').collect()
+    };
+    for part in file.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locate::Known;
+    use serde_json::json;
+
+    #[test]
+    fn relative_values_files_join_like_the_tools() {
+        assert_eq!(
+            join_relative("charts/web", "values-prod.yaml").as_deref(),
+            Some("charts/web/values-prod.yaml")
+        );
+        assert_eq!(
+            join_relative("charts/web", "../../env/prod.yaml").as_deref(),
+            Some("env/prod.yaml")
+        );
+        assert_eq!(join_relative(".", "./a.yaml").as_deref(), Some("a.yaml"));
+        assert_eq!(join_relative("a", "../../x.yaml"), None);
+    }
+
+    #[test]
+    fn argo_chart_lists_defaults_then_value_files() {
+        let app =
+            json!({"metadata": {"name": "web"}, "spec": {"destination": {"namespace": "prod"}}});
+        let source = json!({"repoURL": "https://g/x.git", "path": "charts/web",
+            "helm": {"valueFiles": ["values.yaml", "values-prod.yaml", "$vals/x.yaml", "../../../up.yaml"],
+                     "releaseName": "web-prod", "valuesObject": {"a": 1}}});
+        let mut hints = Vec::new();
+        let chart = argo_chart(&app, &source, "charts/web", &mut hints);
+        assert_eq!(
+            chart.values_files,
+            ["charts/web/values.yaml", "charts/web/values-prod.yaml"]
+        );
+        assert_eq!(
+            (chart.release.as_str(), chart.namespace.as_str()),
+            ("web-prod", "prod")
+        );
+        assert_eq!(
+            chart.inline_values.as_deref(),
+            Some("spec.source.helm.valuesObject")
+        );
+        assert_eq!(hints.len(), 2, "{hints:?}");
+    }
+
+    #[test]
+    fn flux_chart_from_a_git_repository_names_release_and_values() {
+        let hr = json!({"metadata": {"name": "web", "namespace": "flux-system"},
+            "spec": {"targetNamespace": "prod", "values": {"replicas": 1},
+                     "chart": {"spec": {"chart": "./charts/web", "valuesFiles": ["charts/web/values.yaml", "env/prod.yaml"],
+                                        "sourceRef": {"kind": "GitRepository", "name": "repo"}}}}});
+        let key = ObjectRef::new(ObjectKind::HelmRelease, "flux-system", "web");
+        let known = Known::from_objects([
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "repo", "namespace": "flux-system"}, "spec": {"url": "https://g/x.git"}}),
+        ]);
+        let lookup = Lookup {
+            known: &known,
+            open: false,
+        };
+        let mut hints = Vec::new();
+        let chart = flux_chart(&key, &hr, &lookup, &mut hints)
+            .ok()
+            .unwrap()
+            .unwrap();
+        assert_eq!(chart.chart_path, "charts/web");
+        assert_eq!(
+            chart.values_files,
+            ["charts/web/values.yaml", "env/prod.yaml"]
+        );
+        assert_eq!(
+            (chart.release.as_str(), chart.namespace.as_str()),
+            ("prod-web", "prod")
+        );
+        assert_eq!(chart.inline_values.as_deref(), Some("spec.values"));
+        let empty = Known::new();
+        assert!(hints.is_empty());
+        let missing = flux_chart(
+            &key,
+            &hr,
+            &Lookup {
+                known: &empty,
+                open: false,
+            },
+            &mut hints,
+        )
+        .ok()
+        .unwrap();
+        assert!(
+            missing.is_none() && hints[0].contains("was not found"),
+            "{hints:?}"
+        );
+        let helm_repo = json!({"spec": {"chart": {"spec": {"chart": "web", "sourceRef": {"kind": "HelmRepository", "name": "r"}}}}});
+        assert!(
+            flux_chart(&key, &helm_repo, &lookup, &mut hints)
+                .ok()
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(hints.len(), 1);
+    }
+}
