@@ -4,7 +4,7 @@
 //! events. The decisions are `resize`'s and `gitops`'; this file sequences them and turns
 //! their answers into facts, notes and metrics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use kube::runtime::controller::Action;
 
 use super::events::Note;
 use super::record::{self, Tally};
-use super::revert::{self, RevertSettings, verdict::Reading};
+use super::revert::{self, Readings, RevertSettings};
 use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
 use crate::crd::{AttunePolicy, Condition, TargetKind};
@@ -98,6 +98,8 @@ struct Pass<'a> {
     stopped: Option<resize::ResizeError>,
     /// The earliest end of a revert observation still running.
     watch_until: Option<DateTime<Utc>>,
+    /// The policy's Prometheus for the end-of-period checks, made when first needed.
+    meter: Option<revert::measure::Meter>,
 }
 
 async fn run(
@@ -131,6 +133,7 @@ async fn run(
         tally: Tally::new(facts, now, has_pending_entries(policy)),
         stopped: None,
         watch_until: None,
+        meter: None,
     };
     resize_workloads(&mut pass, policy, &workloads).await;
     let Pass {
@@ -277,7 +280,7 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
             break;
         }
         let reverted = if revert_settings.enabled {
-            watch_resized(pass, &revert_settings, w).await
+            watch_resized(pass, policy, &revert_settings, w).await
         } else {
             BTreeSet::new()
         };
@@ -323,26 +326,70 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
 /// The revert watch over one workload's pods; the names of the pods it reverted.
 async fn watch_resized(
     pass: &mut Pass<'_>,
+    policy: &AttunePolicy,
     settings: &RevertSettings,
     workload: &LiveWorkload,
 ) -> BTreeSet<String> {
     let now = pass.tally.now;
-    let report = revert::watch_pods(&pass.api, settings, &workload.pods, now, unmeasured).await;
+    let needs = |p: &Pod| revert::measure::needs_readings(settings, p, now);
+    if !workload.pods.iter().any(needs) {
+        let report = revert::watch_pods(&pass.api, settings, &workload.pods, now, |_| {
+            Readings::none()
+        })
+        .await;
+        return close_watch(pass, workload, report);
+    }
+    // The kubelet's verdicts first: Prometheus is asked only about pods that need it.
+    let (measured, judged): (Vec<Pod>, Vec<Pod>) =
+        workload.pods.iter().cloned().partition(|p| needs(p));
+    let mut report =
+        revert::watch_pods(&pass.api, settings, &judged, now, |_| Readings::none()).await;
+    let readings = measure(pass, policy, settings, workload, &measured).await;
+    let read = |pod: &Pod| {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        readings.get(name).cloned().unwrap_or_else(Readings::none)
+    };
+    report.merge(revert::watch_pods(&pass.api, settings, &measured, now, read).await);
+    close_watch(pass, workload, report)
+}
+
+/// The throttle and SLO readings of `pods`, through the policy's Prometheus (made once per
+/// pass, when first needed).
+async fn measure(
+    pass: &mut Pass<'_>,
+    policy: &AttunePolicy,
+    settings: &RevertSettings,
+    workload: &LiveWorkload,
+    pods: &[Pod],
+) -> HashMap<String, Readings> {
+    let ctx = pass.ctx;
+    if pass.meter.is_none() {
+        let ns = policy.namespace().unwrap_or_default();
+        let meter =
+            revert::measure::Meter::for_policy(&ctx.client, &ctx.prometheus, policy, &ns).await;
+        pass.meter = Some(meter);
+    }
+    let Some(meter) = &pass.meter else {
+        return HashMap::new();
+    };
+    let now = pass.tally.now;
+    meter
+        .read_due(settings, &workload.identity.name, pods, now, &ctx.metrics)
+        .await
+}
+
+/// Records what the watch found; the names of the pods it reverted.
+fn close_watch(
+    pass: &mut Pass<'_>,
+    workload: &LiveWorkload,
+    report: revert::Report,
+) -> BTreeSet<String> {
     if let Some(until) = report.watch_until {
         pass.watch_until = Some(pass.watch_until.map_or(until, |u| u.min(until)));
     }
     let names = report.reverted.iter().map(|r| r.pod.clone()).collect();
     pass.tally.reverts(workload, report, pass.ctx);
     names
-}
-
-/// Throttling and SLO readings: this controller has no Prometheus client yet, so both are
-/// reported as not measured (the end-of-period checks fail open and say so in the status).
-fn unmeasured(_: &Pod) -> revert::Readings {
-    revert::Readings {
-        throttle: Reading::NoData,
-        slos: Vec::new(),
-    }
 }
 
 /// The status this controller owns, from the facts and the GitOps step's report.

@@ -41,6 +41,7 @@ mod git_workspace;
 mod golden;
 mod locate_cluster;
 mod node_deferred;
+mod node_guardrails;
 mod node_resize;
 mod node_revert;
 mod plugin_cluster;
