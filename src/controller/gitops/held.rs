@@ -105,6 +105,8 @@ mod tests {
             "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
             "metadata": {"name": "p", "namespace": "shop"},
             "spec": {"targetRef": {"kind": "Deployment", "name": "api"},
+                     "metricsSource": {"prometheus": {"address": "http://prometheus:9090"}},
+                     "cpu": {}, "memory": {},
                      "updateStrategy": {"type": "Auto", "cooldown": "1h"}},
         }))
         .unwrap();
