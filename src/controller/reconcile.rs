@@ -19,7 +19,7 @@ use super::record::{self, Tally};
 use super::revert::{self, Readings, RevertSettings};
 use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
-use crate::crd::{AttunePolicy, Condition, TargetKind};
+use crate::crd::{AttunePolicy, Condition, TargetKind, UpdateMode};
 use crate::error_chain;
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
 use crate::resize;
@@ -275,6 +275,7 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
     let now = pass.tally.now;
     let mut pending = 0;
     let mut budget = settings.budget.clone();
+    let mut promoted = Vec::new();
     for w in workloads {
         if !ctx.config.write_gate.is_open() {
             break;
@@ -287,17 +288,21 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
         let Some(recommendation) = &w.recommendation else {
             continue;
         };
-        let decide =
-            match resize::Context::new(settings.clone(), recommendation, ctx.server_minor, now) {
-                Ok(decide) => decide,
-                Err(error) => {
-                    pass.tally.facts.invalid = Some(format!(
-                        "recommendation for {}: {error}",
-                        w.identity.describe()
-                    ));
-                    break;
-                }
-            };
+        let mut settings = settings.clone();
+        if revert_settings.auto_promote && revert::facts::canary_passed(&w.pods) {
+            settings.mode = UpdateMode::Auto;
+            promoted.push(w.identity.describe());
+        }
+        let decide = match resize::Context::new(settings, recommendation, ctx.server_minor, now) {
+            Ok(decide) => decide,
+            Err(error) => {
+                pass.tally.facts.invalid = Some(format!(
+                    "recommendation for {}: {error}",
+                    w.identity.describe()
+                ));
+                break;
+            }
+        };
         // A pod reverted just now keeps its original values until its backoff ends.
         let pods: Vec<Pod> = w
             .pods
@@ -316,6 +321,16 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
         }
     }
     pass.tally.facts.pending = Some(pending);
+    if !promoted.is_empty() && pass.tally.facts.resized_now > 0 {
+        let message = format!(
+            "canary passed its observation period (every resized pod verified, none \
+             reverted); resizing the remaining pods of {}",
+            promoted.join(", ")
+        );
+        pass.tally
+            .notes
+            .push(Note::normal("CanaryPromoted", "Resize", message));
+    }
     if let Some(message) = budget.exhausted_message() {
         pass.tally
             .notes

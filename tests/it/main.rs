@@ -40,6 +40,7 @@ mod git_read_budget;
 mod git_workspace;
 mod golden;
 mod locate_cluster;
+mod node_canary;
 mod node_deferred;
 mod node_guardrails;
 mod node_resize;

@@ -66,6 +66,9 @@ pub struct RevertSettings {
     /// resize).
     pub period: TimeDelta,
     pub guardrails: Vec<queries::Guardrail>,
+    /// `canary.autoPromote` of a Canary policy: once every canary pod passed its observation
+    /// ([`facts::canary_passed`]) the rest of the workload is resized as in Auto.
+    pub auto_promote: bool,
 }
 
 impl RevertSettings {
@@ -86,6 +89,8 @@ impl RevertSettings {
             strategy.safety_observation_period.as_deref(),
         )?
         .unwrap_or(DEFAULT_PERIOD);
+        let auto_promote = strategy.mode() == UpdateMode::Canary
+            && strategy.canary.as_ref().and_then(|c| c.auto_promote) == Some(true);
         let canary = match strategy.mode() {
             UpdateMode::Canary => read(
                 "updateStrategy.canary.observationPeriod",
@@ -106,6 +111,7 @@ impl RevertSettings {
             enabled: strategy.auto_revert != Some(false),
             period: longest.map_or(period, |w| w.max(period)),
             guardrails,
+            auto_promote,
         })
     }
 }

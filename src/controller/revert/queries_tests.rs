@@ -81,7 +81,9 @@ fn bad_guardrails_are_refused_with_the_field_and_the_fix() {
         (spec(" ", "1", None), "name and query must not be empty"),
     ];
     for (g, want) in cases {
-        let error = guardrails(&[g.clone()]).unwrap_err().to_string();
+        let error = guardrails(std::slice::from_ref(&g))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains(want), "{g:?}: {error}");
         assert!(
             error.starts_with("updateStrategy.sloGuardrails[0]"),

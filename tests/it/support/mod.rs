@@ -10,5 +10,6 @@ pub mod github_fake;
 pub mod helm;
 pub mod memory_forge;
 pub mod node;
+pub mod node_scene;
 pub mod promql;
 pub mod tiny_http;
