@@ -60,6 +60,22 @@ pub enum PrAction {
     Failed,
 }
 
+/// An auto-revert check that reads Prometheus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevertCheck {
+    Throttle,
+    Slo,
+}
+
+impl RevertCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevertCheck::Throttle => "throttle",
+            RevertCheck::Slo => "slo",
+        }
+    }
+}
+
 impl ReconcileResult {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,6 +141,11 @@ struct ResizeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabel {
+    check: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PrLabel {
     action: &'static str,
 }
@@ -141,6 +162,7 @@ pub struct Metrics {
     pr_seconds: Histogram,
     leader: Gauge,
     prometheus_queries: Counter,
+    failed_open: Family<CheckLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -202,6 +224,12 @@ impl Metrics {
             "Range queries the built-in recommender sent to Prometheus",
             prometheus_queries.clone(),
         );
+        let failed_open = Family::<CheckLabel, Counter>::default();
+        registry.register(
+            "revert_checks_failed_open",
+            "Auto-revert checks (throttle, slo) that could not read Prometheus and kept the resize",
+            failed_open.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -212,6 +240,7 @@ impl Metrics {
             pr_seconds,
             leader,
             prometheus_queries,
+            failed_open,
         }
     }
 
@@ -256,6 +285,15 @@ impl Metrics {
     /// Counts range queries sent by the recommender.
     pub fn prometheus_queries(&self, queries: u64) {
         self.prometheus_queries.inc_by(queries);
+    }
+
+    /// Counts a throttle or SLO check that failed open.
+    pub fn revert_check_failed_open(&self, check: RevertCheck) {
+        self.failed_open
+            .get_or_create(&CheckLabel {
+                check: check.as_str(),
+            })
+            .inc();
     }
 
     /// The OpenMetrics text exposition.

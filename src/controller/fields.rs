@@ -60,10 +60,12 @@ pub fn settle_among(
     all: &[Arc<AttunePolicy>],
     workloads: &mut Vec<LiveWorkload>,
 ) -> Condition {
+    // A policy being deleted owns nothing: its rivals take over in the pass that sees it go.
     let others: Vec<&AttunePolicy> = all
         .iter()
         .map(Arc::as_ref)
         .filter(|p| p.metadata.uid != policy.metadata.uid || p.name_any() != policy.name_any())
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
         .collect();
     let mut lost = Vec::new();
     workloads.retain(|w| {
@@ -107,6 +109,25 @@ pub fn settle_among(
         "OwnedByAnotherPolicy",
         format!("{shown}{more}; this policy neither resizes nor proposes them"),
     )
+}
+
+/// The other policies that target a workload `gone` targets, among `all`, given the workloads
+/// of its namespace: when `gone` is deleted they may own those workloads now, so they are
+/// reconciled at once rather than at their next requeue.
+pub fn rivals<'a>(
+    all: &'a [Arc<AttunePolicy>],
+    candidates: &[Candidate],
+    gone: &AttunePolicy,
+) -> Vec<&'a AttunePolicy> {
+    let contested: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| targets(gone, c).unwrap_or(false))
+        .collect();
+    all.iter()
+        .map(Arc::as_ref)
+        .filter(|p| p.metadata.uid != gone.metadata.uid || p.name_any() != gone.name_any())
+        .filter(|p| contested.iter().any(|c| targets(p, c).unwrap_or(false)))
+        .collect()
 }
 
 /// `ScheduleBlocked`: True while outside the schedule. An unusable schedule is reported by

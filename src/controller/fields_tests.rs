@@ -159,3 +159,72 @@ fn git_gets_the_clamped_value_and_the_reason() {
         json!(["app cpu request 150m -> 200m: spec.cpu.minAllowed is 200m"])
     );
 }
+
+/// The winner's deletion hands the workload to the loser in the pass that sees it: a policy
+/// being deleted is no contender, and its rivals are the ones to wake.
+#[test]
+fn a_deleted_winner_hands_its_workloads_to_the_loser_at_once() {
+    let by_name = json!({"kind": "Deployment", "name": "web"});
+    let elsewhere = json!({"kind": "Deployment", "name": "api"});
+    let old = "2026-01-01T00:00:00Z";
+    let me = named("me", None, old, by_name.clone());
+    let mut winner = named("big", Some(500), old, by_name.clone());
+
+    let mut workloads = vec![web()];
+    let all = vec![Arc::new(me.clone()), Arc::new(winner.clone())];
+    let lost = settle_among(&me, &all, &mut workloads);
+    assert_eq!(lost.status, "True", "{lost:?}");
+    assert!(workloads.is_empty());
+
+    // Being deleted (a finalizer may keep it in the cache a while): it owns nothing.
+    winner.metadata.deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ));
+    let mut workloads = vec![web()];
+    let all = vec![Arc::new(me.clone()), Arc::new(winner.clone())];
+    let kept = settle_among(&me, &all, &mut workloads);
+    assert_eq!(kept.status, "False", "{kept:?}");
+    assert_eq!(workloads.len(), 1);
+
+    // Its departure wakes the policies that target one of its workloads, and only those.
+    let unrelated = named("other", None, old, elsewhere);
+    let all = vec![
+        Arc::new(me.clone()),
+        Arc::new(winner.clone()),
+        Arc::new(unrelated),
+    ];
+    let candidates = vec![
+        crate::controller::targets::Candidate {
+            kind: TargetKind::Deployment,
+            namespace: "ns".into(),
+            name: "web".into(),
+            labels: Default::default(),
+            annotations: Default::default(),
+            selector: None,
+            object: serde_json::Value::Null,
+        },
+        crate::controller::targets::Candidate {
+            kind: TargetKind::Deployment,
+            namespace: "ns".into(),
+            name: "api".into(),
+            labels: Default::default(),
+            annotations: Default::default(),
+            selector: None,
+            object: serde_json::Value::Null,
+        },
+    ];
+    let woken: Vec<String> = rivals(&all, &candidates, &winner)
+        .iter()
+        .map(|p| p.name_any())
+        .collect();
+    assert_eq!(woken, ["me"]);
+    // A policy whose workloads nobody else targets wakes nobody.
+    let lone = named(
+        "lone",
+        None,
+        old,
+        json!({"kind": "Deployment", "name": "db"}),
+    );
+    assert!(rivals(&all, &candidates, &lone).is_empty());
+}

@@ -57,6 +57,9 @@ pub struct Context {
     /// Every policy, as the controller's watch last saw it: who else targets a workload.
     /// Empty (and complete) until the watch sets it.
     pub policies: kube::runtime::reflector::Store<crate::crd::AttunePolicy>,
+    /// Prometheus clients by endpoint on the process's query budget: the recommender's usage
+    /// queries and the auto-revert's throttle and SLO checks share them.
+    pub prometheus: Arc<recommender::fetch::Clients>,
 }
 
 impl Context {
@@ -69,6 +72,7 @@ impl Context {
         server_minor: u32,
         caches: cache::Caches,
     ) -> Context {
+        let prometheus = recommender::fetch::Clients::shared(config.recommender.limits);
         Context {
             events: events::Publisher::new(
                 client.clone(),
@@ -83,6 +87,7 @@ impl Context {
             caches,
             skips: Mutex::default(),
             policies: kube::runtime::reflector::store().0,
+            prometheus,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! events. The decisions are `resize`'s and `gitops`'; this file sequences them and turns
 //! their answers into facts, notes and metrics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,10 +16,10 @@ use kube::runtime::controller::Action;
 
 use super::events::Note;
 use super::record::{self, Tally};
-use super::revert::{self, RevertSettings, verdict::Reading};
+use super::revert::{self, Readings, RevertSettings};
 use super::status::{self, Facts};
 use super::{Context, FIELD_MANAGER, LiveWorkload, gitops, targets};
-use crate::crd::{AttunePolicy, Condition, TargetKind};
+use crate::crd::{AttunePolicy, Condition, TargetKind, UpdateMode};
 use crate::error_chain;
 use crate::metrics::{FailureCategory, ReconcileResult, ResizeResult};
 use crate::resize;
@@ -98,6 +98,8 @@ struct Pass<'a> {
     stopped: Option<resize::ResizeError>,
     /// The earliest end of a revert observation still running.
     watch_until: Option<DateTime<Utc>>,
+    /// The policy's Prometheus for the end-of-period checks, made when first needed.
+    meter: Option<revert::measure::Meter>,
 }
 
 async fn run(
@@ -131,6 +133,7 @@ async fn run(
         tally: Tally::new(facts, now, has_pending_entries(policy)),
         stopped: None,
         watch_until: None,
+        meter: None,
     };
     resize_workloads(&mut pass, policy, &workloads).await;
     let Pass {
@@ -272,29 +275,34 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
     let now = pass.tally.now;
     let mut pending = 0;
     let mut budget = settings.budget.clone();
+    let mut promoted = Vec::new();
     for w in workloads {
         if !ctx.config.write_gate.is_open() {
             break;
         }
         let reverted = if revert_settings.enabled {
-            watch_resized(pass, &revert_settings, w).await
+            watch_resized(pass, policy, &revert_settings, w).await
         } else {
             BTreeSet::new()
         };
         let Some(recommendation) = &w.recommendation else {
             continue;
         };
-        let decide =
-            match resize::Context::new(settings.clone(), recommendation, ctx.server_minor, now) {
-                Ok(decide) => decide,
-                Err(error) => {
-                    pass.tally.facts.invalid = Some(format!(
-                        "recommendation for {}: {error}",
-                        w.identity.describe()
-                    ));
-                    break;
-                }
-            };
+        let mut settings = settings.clone();
+        if revert_settings.auto_promote && revert::facts::canary_passed(&w.pods) {
+            settings.mode = UpdateMode::Auto;
+            promoted.push(w.identity.describe());
+        }
+        let decide = match resize::Context::new(settings, recommendation, ctx.server_minor, now) {
+            Ok(decide) => decide,
+            Err(error) => {
+                pass.tally.facts.invalid = Some(format!(
+                    "recommendation for {}: {error}",
+                    w.identity.describe()
+                ));
+                break;
+            }
+        };
         // A pod reverted just now keeps its original values until its backoff ends.
         let pods: Vec<Pod> = w
             .pods
@@ -313,6 +321,16 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
         }
     }
     pass.tally.facts.pending = Some(pending);
+    if !promoted.is_empty() && pass.tally.facts.resized_now > 0 {
+        let message = format!(
+            "canary passed its observation period (every resized pod verified, none \
+             reverted); resizing the remaining pods of {}",
+            promoted.join(", ")
+        );
+        pass.tally
+            .notes
+            .push(Note::normal("CanaryPromoted", "Resize", message));
+    }
     if let Some(message) = budget.exhausted_message() {
         pass.tally
             .notes
@@ -323,26 +341,70 @@ async fn resize_workloads(pass: &mut Pass<'_>, policy: &AttunePolicy, workloads:
 /// The revert watch over one workload's pods; the names of the pods it reverted.
 async fn watch_resized(
     pass: &mut Pass<'_>,
+    policy: &AttunePolicy,
     settings: &RevertSettings,
     workload: &LiveWorkload,
 ) -> BTreeSet<String> {
     let now = pass.tally.now;
-    let report = revert::watch_pods(&pass.api, settings, &workload.pods, now, unmeasured).await;
+    let needs = |p: &Pod| revert::measure::needs_readings(settings, p, now);
+    if !workload.pods.iter().any(needs) {
+        let report = revert::watch_pods(&pass.api, settings, &workload.pods, now, |_| {
+            Readings::none()
+        })
+        .await;
+        return close_watch(pass, workload, report);
+    }
+    // The kubelet's verdicts first: Prometheus is asked only about pods that need it.
+    let (measured, judged): (Vec<Pod>, Vec<Pod>) =
+        workload.pods.iter().cloned().partition(|p| needs(p));
+    let mut report =
+        revert::watch_pods(&pass.api, settings, &judged, now, |_| Readings::none()).await;
+    let readings = measure(pass, policy, settings, workload, &measured).await;
+    let read = |pod: &Pod| {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        readings.get(name).cloned().unwrap_or_else(Readings::none)
+    };
+    report.merge(revert::watch_pods(&pass.api, settings, &measured, now, read).await);
+    close_watch(pass, workload, report)
+}
+
+/// The throttle and SLO readings of `pods`, through the policy's Prometheus (made once per
+/// pass, when first needed).
+async fn measure(
+    pass: &mut Pass<'_>,
+    policy: &AttunePolicy,
+    settings: &RevertSettings,
+    workload: &LiveWorkload,
+    pods: &[Pod],
+) -> HashMap<String, Readings> {
+    let ctx = pass.ctx;
+    if pass.meter.is_none() {
+        let ns = policy.namespace().unwrap_or_default();
+        let meter =
+            revert::measure::Meter::for_policy(&ctx.client, &ctx.prometheus, policy, &ns).await;
+        pass.meter = Some(meter);
+    }
+    let Some(meter) = &pass.meter else {
+        return HashMap::new();
+    };
+    let now = pass.tally.now;
+    meter
+        .read_due(settings, &workload.identity.name, pods, now, &ctx.metrics)
+        .await
+}
+
+/// Records what the watch found; the names of the pods it reverted.
+fn close_watch(
+    pass: &mut Pass<'_>,
+    workload: &LiveWorkload,
+    report: revert::Report,
+) -> BTreeSet<String> {
     if let Some(until) = report.watch_until {
         pass.watch_until = Some(pass.watch_until.map_or(until, |u| u.min(until)));
     }
     let names = report.reverted.iter().map(|r| r.pod.clone()).collect();
     pass.tally.reverts(workload, report, pass.ctx);
     names
-}
-
-/// Throttling and SLO readings: this controller has no Prometheus client yet, so both are
-/// reported as not measured (the end-of-period checks fail open and say so in the status).
-fn unmeasured(_: &Pod) -> revert::Readings {
-    revert::Readings {
-        throttle: Reading::NoData,
-        slos: Vec::new(),
-    }
 }
 
 /// The status this controller owns, from the facts and the GitOps step's report.

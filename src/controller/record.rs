@@ -248,12 +248,13 @@ fn record_reverts(
         facts.failures.push(error.to_string());
         notes.push(Note::warning("RevertFailed", "Revert", error_chain(&error)));
     }
-    for skipped in report.failed_open {
-        // Fail open: the resize stays; the user hears which check could not be made.
+    if !report.failed_open.is_empty() {
+        // Fail open: the resize stays; the user hears which checks could not be made, in one
+        // note (events of one reason are folded into a series, which would drop all but one).
         notes.push(Note::warning(
             "RevertCheckFailedOpen",
             "Revert",
-            format!("{skipped}; the resize is kept"),
+            format!("{}; the resize is kept", report.failed_open.join("; ")),
         ));
     }
 }

@@ -62,22 +62,38 @@ pub async fn run(
     );
     ctx.policies = policies.clone();
     let ctx = Arc::new(ctx);
+    // A deleted (or deleting) policy is never reconciled for its rivals' sake by kube-rs; its
+    // departures go to `for_departed`, which wakes the policies that may own its workloads now.
+    let (departed, departures) = futures::channel::mpsc::unbounded::<AttunePolicy>();
     let policy_stream = watcher(Api::<AttunePolicy>::all(client), watcher::Config::default())
         .modify(|p| p.metadata.managed_fields = None)
         .reflect(policy_writer)
+        .map_ok(move |event| {
+            match &event {
+                watcher::Event::Delete(p) => {
+                    let _ = departed.unbounded_send(p.clone());
+                }
+                watcher::Event::Apply(p) if p.metadata.deletion_timestamp.is_some() => {
+                    let _ = departed.unbounded_send(p.clone());
+                }
+                _ => {}
+            }
+            event
+        })
         .applied_objects();
     let controller = Controller::for_stream(policy_stream, policies.clone());
     // A deleted policy is never reconciled again, so what it left in memory (GitOps
     // fingerprints, published skips) is swept here.
     let sweeper = tokio::spawn(sweep(policies.clone(), Arc::clone(&ctx)));
     let recommending = super::recommender::spawn(&ctx, policies.clone());
-    let (p1, p2, p3, p4) = (
+    let (p1, p2, p3, p4, p5) = (
+        policies.clone(),
         policies.clone(),
         policies.clone(),
         policies.clone(),
         policies,
     );
-    let c1 = caches;
+    let (c1, c2) = (caches.clone(), caches);
     let stop = shutdown_signal(shutdown);
     controller
         .with_config(
@@ -96,6 +112,10 @@ pub async fn run(
         .watches_stream(streams.daemonsets, move |d: DaemonSet| {
             for_workload(&p4, TargetKind::DaemonSet, &d)
         })
+        .watches_stream(
+            departures.map(Ok::<_, watcher::Error>),
+            move |gone: AttunePolicy| for_departed(&p5, &c2, &gone),
+        )
         .graceful_shutdown_on(stop)
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
         .for_each(|result| async move {
@@ -227,6 +247,20 @@ fn for_workload<K: Resource + serde::Serialize>(
         object: serde_json::Value::Null,
     };
     matching(policies, &workload)
+}
+
+/// A policy that went (or is going) maps to the policies that may own its workloads now.
+fn for_departed(
+    policies: &Store<AttunePolicy>,
+    caches: &Caches,
+    gone: &AttunePolicy,
+) -> Vec<ObjectRef<AttunePolicy>> {
+    let all = policies.state();
+    let candidates = caches.candidates(&gone.namespace().unwrap_or_default());
+    super::fields::rivals(&all, &candidates, gone)
+        .into_iter()
+        .map(ObjectRef::from_obj)
+        .collect()
 }
 
 /// A pod maps to the policies targeting its owning workload (its labels come from the cached

@@ -50,6 +50,9 @@ pub struct Evidence {
     /// Values the policy moved away from the recommendation, each with why
     /// (`explanation.clamped`).
     pub clamped: Vec<String>,
+    /// Values left out of the pull request, each with why (`explanation.heldBack`: the
+    /// controller reverted them on a pod for an OOM kill or restarts).
+    pub held_back: Vec<String>,
 }
 
 /// Everything a template may use besides the changes.
@@ -267,6 +270,13 @@ pub fn render(
             )
         })
         .collect();
+    // By `namespace/Kind/workload/container`, in that order; listed whether or not the
+    // container has another change.
+    let held_back: Vec<String> = ctx
+        .evidence
+        .iter()
+        .flat_map(|(id, e)| e.held_back.iter().map(move |why| format!("`{id}`: {why}")))
+        .collect();
     let render = |name: &str, extra: Value| {
         env.get_template(name)
             .and_then(|t| {
@@ -285,6 +295,7 @@ pub fn render(
                         per_replica => per_replica,
                     },
                     problems => Value::from(minijinja::value::Serde(&problems)),
+                    held_back => Value::from(minijinja::value::Serde(&held_back)),
                     ..extra
                 })
             })
@@ -344,5 +355,43 @@ mod clamp_tests {
             with.body.replace(&format!("- Clamped: `{sentence}`\n"), ""),
             without.body
         );
+    }
+
+    #[test]
+    fn the_body_names_each_container_left_out_and_why() {
+        let change = Change {
+            policy: "p".into(),
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: "app".into(),
+            field: Field::CpuRequest,
+            file: "web.yaml".into(),
+            from: Some("500m".into()),
+            to: "250m".into(),
+            site: Site::Manifest,
+        };
+        let why = "memory left out: the resize to 48Mi was reverted after an OOM kill; it is \
+                   not proposed again until the revert backoff ends";
+        let mut ctx = Context::default();
+        // A container with no change of its own is named too.
+        ctx.evidence.insert(
+            "shop/Deployment/web/sidecar".into(),
+            Evidence {
+                held_back: vec![why.into()],
+                ..Evidence::default()
+            },
+        );
+        let with = render(std::slice::from_ref(&change), &ctx, None).unwrap();
+        let line = format!("- `shop/Deployment/web/sidecar`: {why}\n");
+        assert!(with.body.contains("**Left out**"), "{}", with.body);
+        assert!(with.body.contains(&line), "{}", with.body);
+        let without = render(&[change], &Context::default(), None).unwrap();
+        assert!(!without.body.contains("Left out"), "{}", without.body);
+        let section = format!(
+            "\n\n**Left out** (reverted on a running pod; not proposed until the revert backoff \
+             ends):\n{line}"
+        );
+        assert_eq!(with.body.replace(&section, ""), without.body);
     }
 }

@@ -307,7 +307,8 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
                     Evidence {
                         confidence: c.confidence,
                         data_points: c.data_points,
-                        clamped: clamped(c.explanation.as_ref()),
+                        clamped: sentences(c.explanation.as_ref(), "clamped"),
+                        held_back: sentences(c.explanation.as_ref(), "heldBack"),
                     },
                 );
             }
@@ -316,11 +317,11 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
     evidence
 }
 
-/// The sentences the controller put under `explanation.clamped` (values it moved away from the
-/// recommendation, and why).
-fn clamped(explanation: Option<&serde_json::Value>) -> Vec<String> {
+/// The sentences the controller put under `explanation.<key>`: `clamped` (values it moved
+/// away from the recommendation, and why) or `heldBack` (values it left out, and why).
+fn sentences(explanation: Option<&serde_json::Value>, key: &str) -> Vec<String> {
     explanation
-        .and_then(|e| e.get("clamped"))
+        .and_then(|e| e.get(key))
         .and_then(serde_json::Value::as_array)
         .into_iter()
         .flatten()

@@ -52,6 +52,13 @@ struct Bucket {
     refilled: Instant,
 }
 
+/// A full bucket with the default limits (which [`QueryBudget::new`] accepts).
+impl Default for QueryBudget {
+    fn default() -> Self {
+        QueryBudget::full(QueryLimits::default())
+    }
+}
+
 impl QueryBudget {
     /// A full bucket. Refuses a rate that is not a positive number, a zero burst, a zero
     /// timeout or a zero answer size.
@@ -69,14 +76,18 @@ impl QueryBudget {
         if limits.max_answer_bytes == 0 {
             return Err(bad("the answer size limit must be at least 1 byte"));
         }
-        Ok(QueryBudget {
+        Ok(QueryBudget::full(limits))
+    }
+
+    fn full(limits: QueryLimits) -> QueryBudget {
+        QueryBudget {
             limits,
             bucket: Mutex::new(Bucket {
                 tokens: f64::from(limits.burst),
                 refilled: Instant::now(),
             }),
             issued: AtomicU64::new(0),
-        })
+        }
     }
 
     pub fn limits(&self) -> &QueryLimits {

@@ -96,6 +96,19 @@ impl Prometheus {
         result
     }
 
+    /// The value of `query` at `at_ms`: a range query whose start and end are that instant,
+    /// so it goes through the same budget, headers, token, TLS settings and answer checks.
+    pub async fn query_at(&self, query: &str, at_ms: i64) -> Result<Vec<Series>, UsageError> {
+        let instant = RangePlan {
+            start_ms: at_ms,
+            end_ms: at_ms,
+            step: Duration::from_secs(60),
+            rate_window: Duration::from_secs(60),
+            resolution: super::Resolution::AsConfigured,
+        };
+        self.query_range(query, &instant).await
+    }
+
     async fn send(&self, query: &str, plan: &RangePlan) -> Result<Vec<Series>, UsageError> {
         let mut request = self.http.get(self.url(query, plan));
         for (name, value) in &self.endpoint.headers {

@@ -190,6 +190,57 @@ async fn two_policies_on_one_workload_only_the_higher_weight_resizes() {
 }
 
 #[tokio::test]
+async fn a_deleted_winner_hands_the_workload_to_the_loser_in_the_same_pass() {
+    use kube::api::{DeleteParams, Patch, PatchParams};
+    let ns = setup("fields-handover").await;
+    // The heavy policy owns web but only recommends; the light one would resize it.
+    cluster::apply_policy(&ns, &policy("light", None, json!({"type": "Auto"}))).await;
+    let mut heavy = policy("heavy", Some(500), json!({"type": "Recommend"}));
+    heavy.metadata.finalizers = Some(vec!["attune.io/test-hold".into()]);
+    cluster::apply_policy(&ns, &heavy).await;
+    cluster::set_recommendations(&ns, "light", &[recommend("300m")]).await;
+
+    let resizes = Arc::new(AtomicUsize::new(0));
+    let (ctx, _writers) = context(&ns, counting_client(Arc::clone(&resizes)).await).await;
+    reconcile_once(&ns, "light", &ctx).await;
+    assert_eq!(resizes.load(Ordering::SeqCst), 0, "heavy owns web");
+
+    // Deleted: a finalizer keeps it in the caches with a deletionTimestamp, and it already
+    // owns nothing, so the light policy's next pass resizes.
+    let policies = ns.api::<AttunePolicy>();
+    policies
+        .delete("heavy", &DeleteParams::default())
+        .await
+        .unwrap();
+    let (ctx, _writers) = context(&ns, counting_client(Arc::clone(&resizes)).await).await;
+    let cached = ctx.policies.state();
+    assert!(
+        cached
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some("heavy")
+                && p.metadata.deletion_timestamp.is_some()),
+        "the deleted policy is still cached, being deleted"
+    );
+    reconcile_once(&ns, "light", &ctx).await;
+    assert_eq!(resizes.load(Ordering::SeqCst), 1, "light took web over");
+    cluster::wait_for_pod_resources(&ns, "web", "cpu 300m", |r| r["requests"]["cpu"] == "300m")
+        .await;
+    cluster::wait_for_condition(
+        &ns,
+        "light",
+        "Superseded",
+        "OwnsItsWorkloads",
+        Duration::from_secs(30),
+    )
+    .await;
+    let release = json!({"metadata": {"finalizers": null}});
+    policies
+        .patch("heavy", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn an_unknown_time_zone_is_invalid_config_and_nothing_is_resized() {
     let ns = setup("fields-zone").await;
     let strategy = json!({"type": "Auto", "schedule": {

@@ -587,3 +587,46 @@ async fn bad_settings_fail_once_with_the_field_and_touch_nothing() {
     assert_eq!(w.forge.calls(), (0, 0));
     assert_eq!(w.server.tip(REPO, BRANCH), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_reverted_for_an_oom_kill_is_left_out_and_the_body_says_why() {
+    use attune::controller::gitops::held::{held, hold_back};
+    // Without a revert the pull request proposes the recommended memory, 320Mi.
+    let plain = world();
+    let p = policy(PullRequestExport::default());
+    reconcile(&plain, &p, "250m").await;
+    assert!(plain.server.show(REPO, BRANCH, PATCH).contains("320Mi"));
+
+    // The controller resized app to 320Mi and reverted it for an OOM kill a minute ago.
+    let w = world();
+    let mut p = policy(PullRequestExport::default());
+    let now = chrono::Utc::now();
+    let at =
+        (now - chrono::TimeDelta::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    p.status.as_mut().unwrap().resize_history.push(
+        serde_json::from_value(serde_json::json!({
+            "timestamp": at, "workload": "api", "container": "app", "resource": "memory",
+            "from": "320Mi", "to": "512Mi", "method": "InPlace", "result": "Reverted",
+            "reason": "oomkill",
+        }))
+        .unwrap(),
+    );
+    let mut sources = located(&w, &p, "250m", "c1");
+    sources[0].recommendation = hold_back(sources[0].recommendation.clone(), &held(&p, now));
+    let report = run(&w, &w.memory, &p, &sources).await;
+    assert_eq!(reason(&report), "PullRequestOpen", "{:?}", report.condition);
+    let patch = w.server.show(REPO, BRANCH, PATCH);
+    assert!(patch.contains("cpu: 250m"), "{patch}");
+    assert!(
+        !patch.contains("320Mi"),
+        "the reverted value is not proposed: {patch}"
+    );
+    let body = &w.forge.all()[0].body;
+    assert!(
+        body.contains(
+            "- `production/Deployment/api/app`: memory left out: the resize to 320Mi was \
+             reverted after an OOM kill; it is not proposed again until the revert backoff ends"
+        ),
+        "{body}"
+    );
+}

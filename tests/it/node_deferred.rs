@@ -5,41 +5,15 @@
 
 use std::time::Instant;
 
-use crate::support::cluster::{self, TestNamespace};
-use crate::support::node::{self, Node, NodeController, NodeWorkload};
-use attune::crd::{AttunePolicy, ResizeHistoryEntry, WorkloadRecommendation};
+use crate::support::cluster;
+use crate::support::node::{self, NodeController, NodeWorkload};
+use crate::support::node_scene::{Scene, policy, recommendation};
+use attune::crd::{AttunePolicy, ResizeHistoryEntry};
 use attune::quantity::semantically_equal;
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::Client;
 use serde_json::{Value, json};
 
 const APP: &str = "web";
-
-fn policy() -> AttunePolicy {
-    serde_json::from_value(json!({
-        "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
-        "metadata": {"name": APP},
-        "spec": {
-            "targetRef": {"kind": "Deployment", "name": APP},
-            "metricsSource": {"prometheus": {"address": "http://prometheus.invalid:9090"}},
-            "cpu": {}, "memory": {},
-            "updateStrategy": {"type": "Auto"},
-        },
-    }))
-    .unwrap()
-}
-
-fn recommendation(recommended: Value) -> Vec<WorkloadRecommendation> {
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    vec![
-        serde_json::from_value(json!({
-            "workload": APP, "kind": "Deployment", "lastDataTime": now, "stale": false,
-            "containers": [{"name": "app", "recommended": recommended,
-                            "confidence": 0.95, "dataPoints": 500, "lastUpdated": now}],
-        }))
-        .unwrap(),
-    ]
-}
 
 fn cpu_entries(p: &AttunePolicy) -> Vec<ResizeHistoryEntry> {
     p.status
@@ -57,10 +31,8 @@ fn pending_count(p: &AttunePolicy) -> Option<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deferred_resize_is_pending_until_the_kubelet_applies_it() {
-    let node = Node::from_env();
-    let client: Client = cluster::client().await;
-    cluster::install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "node-deferred").await;
+    let scene = Scene::new("node-deferred").await;
+    let (client, ns) = (&scene.client, &scene.ns);
     let small =
         json!({"requests": {"cpu": "100m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}});
     let web = NodeWorkload {
@@ -68,7 +40,7 @@ async fn a_deferred_resize_is_pending_until_the_kubelet_applies_it() {
         resources: small,
         resize_policy: Value::Null,
     };
-    let pod = node::create_running(&ns, &node, &web).await;
+    let pod = scene.run(&web).await;
     // 1500m allocatable: the filler's 1200m leaves no room for web at 500m.
     let filler = NodeWorkload {
         name: "filler",
@@ -76,17 +48,19 @@ async fn a_deferred_resize_is_pending_until_the_kubelet_applies_it() {
                           "limits": {"memory": "32Mi"}}),
         resize_policy: Value::Null,
     };
-    node::create_running(&ns, &node, &filler).await;
-    cluster::apply_policy(&ns, &policy()).await;
-    let controller = NodeController::start(&client).await;
-    cluster::set_recommendations(&ns, APP, &recommendation(json!({"cpuRequest": "500m"}))).await;
+    scene.run(&filler).await;
+    let auto = policy(APP, json!({}), json!({}), json!({"type": "Auto"}));
+    cluster::apply_policy(ns, &auto).await;
+    let controller = NodeController::start(client).await;
+    let wanted = recommendation(APP, json!({"cpuRequest": "500m"}));
+    cluster::set_recommendations(ns, APP, &wanted).await;
 
     let name = node::name(&pod).to_owned();
-    node::wait_for_pod(&ns, &name, "PodResizePending Deferred", |p| {
+    node::wait_for_pod(ns, &name, "PodResizePending Deferred", |p| {
         node::active_condition(p, "PodResizePending").is_some_and(|c| c["reason"] == "Deferred")
     })
     .await;
-    let waiting = cluster::wait_for_policy(&ns, APP, "a Pending entry", node::NODE_WAIT, |p| {
+    let waiting = cluster::wait_for_policy(ns, APP, "a Pending entry", node::NODE_WAIT, |p| {
         cpu_entries(p)
             .iter()
             .any(|e| e.result.as_deref() == Some("Pending"))
@@ -103,7 +77,7 @@ async fn a_deferred_resize_is_pending_until_the_kubelet_applies_it() {
         .delete("filler", &Default::default())
         .await
         .unwrap();
-    node::wait_for_pod(&ns, &name, "the kubelet applied 500m", |p| {
+    node::wait_for_pod(ns, &name, "the kubelet applied 500m", |p| {
         let running =
             &node::json(p)["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"];
         running
@@ -113,7 +87,7 @@ async fn a_deferred_resize_is_pending_until_the_kubelet_applies_it() {
     })
     .await;
     let applied =
-        cluster::wait_for_policy(&ns, APP, "the entry turned Success", node::NODE_WAIT, |p| {
+        cluster::wait_for_policy(ns, APP, "the entry turned Success", node::NODE_WAIT, |p| {
             cpu_entries(p)
                 .iter()
                 .all(|e| e.result.as_deref() == Some("Success"))

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::support::cluster::{self, TestNamespace};
 use crate::support::node::{self, Node, NodeController, NodeWorkload};
-use attune::crd::{AttunePolicy, WorkloadRecommendation};
+use crate::support::node_scene::{Scene, policy, recommendation};
 use attune::quantity::semantically_equal;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -16,33 +16,6 @@ const APP: &str = "grow";
 const MI: i64 = 1024 * 1024;
 /// Seconds the container idles before it allocates: room for the controller to resize first.
 const IDLE_SECONDS: u32 = 25;
-
-fn policy() -> AttunePolicy {
-    let memory = json!({"controlledValues": "RequestsAndLimits"});
-    serde_json::from_value(json!({
-        "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
-        "metadata": {"name": APP},
-        "spec": {
-            "targetRef": {"kind": "Deployment", "name": APP},
-            "metricsSource": {"prometheus": {"address": "http://prometheus.invalid:9090"}},
-            "cpu": {}, "memory": memory,
-            "updateStrategy": {"type": "Auto", "cooldown": "1h"},
-        },
-    }))
-    .unwrap()
-}
-
-fn recommendation(recommended: Value) -> Vec<WorkloadRecommendation> {
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    vec![
-        serde_json::from_value(json!({
-            "workload": APP, "kind": "Deployment", "lastDataTime": now, "stale": false,
-            "containers": [{"name": "app", "recommended": recommended,
-                            "confidence": 0.95, "dataPoints": 500, "lastUpdated": now}],
-        }))
-        .unwrap(),
-    ]
-}
 
 /// A busybox container that idles, then fills a 40 MiB buffer once (dd reads /dev/zero into
 /// it) and sleeps. Under its 128Mi limit that is fine; under 32Mi the kernel kills dd, the
@@ -81,20 +54,21 @@ fn annotation(pod: &Pod, key: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_decrease_that_ooms_the_workload_is_reverted_and_backed_off() {
-    let node = Node::from_env();
-    let client = cluster::client().await;
-    cluster::install_crds(&client).await;
-    let ns = TestNamespace::new(&client, "node-revert").await;
-    let pod = node::create_running_from(&ns, &node, APP, manifest(&node, &ns)).await;
+    let scene = Scene::new("node-revert").await;
+    let (node, client, ns) = (&scene.node, &scene.client, &scene.ns);
+    let pod = node::create_running_from(ns, node, APP, manifest(node, ns)).await;
     let name = node::name(&pod).to_owned();
     let started = Instant::now();
 
-    let created = cluster::apply_policy(&ns, &policy()).await;
-    let controller = NodeController::start(&client).await;
-    cluster::set_recommendations(&ns, APP, &recommendation(json!({"memoryRequest": "16Mi"}))).await;
+    let memory = json!({"controlledValues": "RequestsAndLimits"});
+    let auto = json!({"type": "Auto", "cooldown": "1h"});
+    let created = cluster::apply_policy(ns, &policy(APP, json!({}), memory, auto)).await;
+    let controller = NodeController::start(client).await;
+    let wanted = recommendation(APP, json!({"memoryRequest": "16Mi"}));
+    cluster::set_recommendations(ns, APP, &wanted).await;
 
     // Resized in place to 16Mi/32Mi while the container idles.
-    let resized = node::wait_for_pod(&ns, &name, "the kubelet applied 16Mi/32Mi", |p| {
+    let resized = node::wait_for_pod(ns, &name, "the kubelet applied 16Mi/32Mi", |p| {
         limit_is(p, "32Mi") && node::resize_settled(p)
     })
     .await;
@@ -103,12 +77,12 @@ async fn a_memory_decrease_that_ooms_the_workload_is_reverted_and_backed_off() {
         "the resize came after the workload began to allocate: the test proves nothing"
     );
     assert_eq!(
-        node::cgroup_value(&node, &resized, "memory", "memory.limit_in_bytes"),
+        node::cgroup_value(node, &resized, "memory", "memory.limit_in_bytes"),
         32 * MI
     );
 
     // The kernel kills it; the controller puts 64Mi/128Mi back.
-    let reverted = node::wait_for_pod(&ns, &name, "reverted to 128Mi", |p| {
+    let reverted = node::wait_for_pod(ns, &name, "reverted to 128Mi", |p| {
         limit_is(p, "128Mi") && annotation(p, "attune.io/revert-reason").is_some()
     })
     .await;
@@ -129,7 +103,7 @@ async fn a_memory_decrease_that_ooms_the_workload_is_reverted_and_backed_off() {
     );
 
     // The policy says so, and backs the cooldown off.
-    let reported = cluster::wait_for_policy(&ns, APP, "a Reverted entry", node::NODE_WAIT, |p| {
+    let reported = cluster::wait_for_policy(ns, APP, "a Reverted entry", node::NODE_WAIT, |p| {
         p.status.as_ref().is_some_and(|s| {
             s.resize_history
                 .iter()
@@ -151,7 +125,7 @@ async fn a_memory_decrease_that_ooms_the_workload_is_reverted_and_backed_off() {
     assert_eq!(cooldown.backoff_multiplier, Some(2.0));
     assert_eq!(cooldown.consecutive_reverts, Some(1));
     cluster::wait_for_event(
-        &ns,
+        ns,
         created.metadata.uid.as_deref().unwrap(),
         "ResizeReverted",
     )
@@ -160,13 +134,13 @@ async fn a_memory_decrease_that_ooms_the_workload_is_reverted_and_backed_off() {
 
     // The restarted container, at 128Mi again, allocates its 40 MiB and runs on; the
     // recommendation is not applied again during the backoff.
-    let settled = node::wait_for_pod(&ns, &name, "running again after the revert", |p| {
+    let settled = node::wait_for_pod(ns, &name, "running again after the revert", |p| {
         let status = &node::json(p)["status"]["containerStatuses"][0];
         status["state"]["running"].is_object() && node::resize_settled(p)
     })
     .await;
     assert_eq!(
-        node::cgroup_value(&node, &settled, "memory", "memory.limit_in_bytes"),
+        node::cgroup_value(node, &settled, "memory", "memory.limit_in_bytes"),
         128 * MI
     );
     tokio::time::sleep(std::time::Duration::from_secs(u64::from(IDLE_SECONDS) + 5)).await;

@@ -7,7 +7,8 @@
 #   prometheus.sh backfill DIR      generate the history and write it as TSDB blocks into DIR
 #   prometheus.sh up STATE_DIR      start it on a free port with a copy of the backfilled TSDB
 #                                   (built once into the cache, keyed by the generator's hash);
-#                                   writes STATE_DIR/prometheus.env (PROMETHEUS_URL, PROMETHEUS_PID)
+#                                   writes STATE_DIR/prometheus.env (PROMETHEUS_URL, PROMETHEUS_PID,
+#                                   PROMETHEUS_DATA)
 #   prometheus.sh down STATE_DIR    stop it (idempotent)
 #
 # Environment: ATTUNE_CI_CACHE (default ~/.cache/attune-ci), PROMETHEUS_PORT (default: a free port).
@@ -109,7 +110,10 @@ YAML
   local i
   for i in $(seq 300); do
     if curl -fsS -o /dev/null "$url/-/ready" 2>/dev/null; then
-      printf 'PROMETHEUS_URL=%s\nPROMETHEUS_PID=%s\n' "$url" "$pid" >"$state/prometheus.env"
+      # PROMETHEUS_DATA: tests that need series at the current time write blocks there with
+      # promtool; Prometheus loads new blocks within a minute.
+      printf 'PROMETHEUS_URL=%s\nPROMETHEUS_PID=%s\nPROMETHEUS_DATA=%s\n' "$url" "$pid" \
+        "$state/prometheus-data" >"$state/prometheus.env"
       log "ready at $url (pid $pid) after $((i / 10)).$((i % 10))s"
       return 0
     fi

@@ -27,6 +27,7 @@ mod fingerprint;
 pub mod forge;
 pub mod gate;
 pub mod group;
+pub mod held;
 mod located;
 mod memory;
 pub mod outcome;
@@ -145,7 +146,7 @@ async fn locate_sources(
     workloads: &[LiveWorkload],
 ) -> Vec<Located> {
     let mut located = Vec::new();
-    for (w, recommendation) in with_recommendations(workloads) {
+    for (w, recommendation) in with_recommendations(policy, workloads, chrono::Utc::now()) {
         let recommendation = super::fields::for_git(policy, w, recommendation);
         let source =
             crate::locate::fetch::locate_live(&ctx.client, &w.identity, &ctx.config.locate)
@@ -167,16 +168,20 @@ async fn locate_sources(
     located
 }
 
-/// The workloads that have something to propose.
-fn with_recommendations(
-    workloads: &[LiveWorkload],
-) -> impl Iterator<Item = (&LiveWorkload, crate::crd::WorkloadRecommendation)> {
-    workloads.iter().filter_map(|w| {
+/// The workloads that have something to propose, without the values just reverted for an OOM
+/// kill or restarts ([`held`]: the pull request leaves them out and says why).
+fn with_recommendations<'w>(
+    policy: &AttunePolicy,
+    workloads: &'w [LiveWorkload],
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl Iterator<Item = (&'w LiveWorkload, crate::crd::WorkloadRecommendation)> {
+    let held = held::held(policy, now);
+    workloads.iter().filter_map(move |w| {
         w.recommendation
             .clone()
             .filter(|r| r.containers.iter().any(|c| !c.recommended.is_empty()))
             .filter(crate::controller::recommender::fresh)
-            .map(|r| (w, r))
+            .map(|r| (w, held::hold_back(r, &held)))
     })
 }
 

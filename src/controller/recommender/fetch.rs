@@ -15,8 +15,8 @@ use super::owned::{ContainerProfiles, Fetched};
 use crate::crd::PrometheusSource;
 use crate::recommend::Profile;
 use crate::usage::{
-    BearerToken, Endpoint, Prometheus, QueryBudget, QuerySettings, Resource, UsageError,
-    UsageRequest, Workload, fetch_usage,
+    BearerToken, Endpoint, Prometheus, QueryBudget, QueryLimits, QuerySettings, Resource,
+    UsageError, UsageRequest, Workload, fetch_usage,
 };
 
 /// Clients kept at once; the least recently made goes first.
@@ -93,6 +93,17 @@ impl Clients {
             budget,
             made: Mutex::default(),
         }
+    }
+
+    /// The clients of one process on a budget of `limits`. The flags are checked at start-up;
+    /// limits that still cannot be used (a library caller's) get the defaults, with an error
+    /// logged.
+    pub fn shared(limits: QueryLimits) -> Arc<Clients> {
+        let budget = QueryBudget::new(limits).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "unusable Prometheus query limits; using the defaults");
+            QueryBudget::default()
+        });
+        Arc::new(Clients::new(Arc::new(budget)))
     }
 
     pub fn budget(&self) -> &QueryBudget {

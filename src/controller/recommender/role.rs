@@ -63,7 +63,7 @@ pub struct Recommender {
     client: kube::Client,
     caches: Caches,
     settings: Settings,
-    clients: Clients,
+    clients: Arc<Clients>,
     profiles: ProfileCache,
     metrics: Arc<Metrics>,
     write_gate: WriteGate,
@@ -83,11 +83,18 @@ impl Recommender {
             client,
             caches,
             settings,
-            clients: Clients::new(budget),
+            clients: Arc::new(Clients::new(budget)),
             profiles: ProfileCache::default(),
             metrics,
             write_gate,
         })
+    }
+
+    /// Uses `clients` (and their budget) instead of its own: the controller's, which the
+    /// auto-revert checks share.
+    pub fn sharing(mut self, clients: Arc<Clients>) -> Recommender {
+        self.clients = clients;
+        self
     }
 
     /// Workloads whose profiles are cached.
@@ -318,7 +325,7 @@ pub fn spawn(ctx: &Arc<Context>, policies: Store<AttunePolicy>) -> Option<JoinHa
         Arc::clone(&ctx.metrics),
         ctx.config.write_gate.clone(),
     ) {
-        Ok(r) => Arc::new(r),
+        Ok(r) => Arc::new(r.sharing(Arc::clone(&ctx.prometheus))),
         Err(e) => {
             tracing::error!(error = %e, "the recommender cannot start");
             return None;

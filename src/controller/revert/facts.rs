@@ -168,6 +168,19 @@ pub fn verified_annotation(resized_at: &str) -> Value {
     json!({"metadata": {"annotations": {VERIFIED: resized_at}}})
 }
 
+/// Whether a canary may be promoted: some pod of the workload was resized, and every resized
+/// pod's last resize passed its whole observation period (`attune.io/verified-resize` is its
+/// `attune.io/resized-at`) — none is still watched, none was reverted. Pods being deleted do
+/// not count.
+pub fn canary_passed(pods: &[Pod]) -> bool {
+    let mut members = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| annotation(p, RESIZED_AT).map(|at| (p, at)))
+        .peekable();
+    members.peek().is_some() && members.all(|(p, at)| annotation(p, VERIFIED) == Some(at))
+}
+
 /// The pod's `attune.io/resized-at`, as written.
 pub fn resized_at_text(pod: &Pod) -> Option<&str> {
     annotation(pod, RESIZED_AT)

@@ -5,11 +5,15 @@
 //! - [`backoff`] reads the history: the backed-off cooldown, `HighRevertRate`, and the values
 //!   the GitOps step must hold back; pure.
 //! - [`facts`] reads a pod (what is watched, the kubelet's facts, the revert patch); pure.
+//! - [`queries`] builds the throttling and `sloGuardrails` queries and reduces their answers;
+//!   pure. [`measure`] sends them through the policy's Prometheus client.
 //! - This file is the thin I/O: it reads the settings, sends the `pods/resize` revert (retried
 //!   on conflict) and the annotations that close an observation.
 
 pub mod backoff;
 pub mod facts;
+pub mod measure;
+pub mod queries;
 pub mod verdict;
 
 #[cfg(test)]
@@ -37,6 +41,8 @@ pub enum RevertError {
         value: String,
         reason: &'static str,
     },
+    #[error(transparent)]
+    Guardrail(#[from] queries::GuardrailError),
     #[error("pod {pod}: reverting the resize ({reason}) failed: {source}")]
     Api {
         pod: String,
@@ -52,11 +58,17 @@ pub enum RevertError {
 }
 
 /// The revert settings of a policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RevertSettings {
     pub enabled: bool,
-    /// `safetyObservationPeriod`, or the canary's `observationPeriod` when longer.
+    /// `safetyObservationPeriod`, or the canary's `observationPeriod` or the longest
+    /// guardrail `evaluationWindow` when longer (a guardrail then judges only time after the
+    /// resize).
     pub period: TimeDelta,
+    pub guardrails: Vec<queries::Guardrail>,
+    /// `canary.autoPromote` of a Canary policy: once every canary pod passed its observation
+    /// ([`facts::canary_passed`]) the rest of the workload is resized as in Auto.
+    pub auto_promote: bool,
 }
 
 impl RevertSettings {
@@ -77,6 +89,8 @@ impl RevertSettings {
             strategy.safety_observation_period.as_deref(),
         )?
         .unwrap_or(DEFAULT_PERIOD);
+        let auto_promote = strategy.mode() == UpdateMode::Canary
+            && strategy.canary.as_ref().and_then(|c| c.auto_promote) == Some(true);
         let canary = match strategy.mode() {
             UpdateMode::Canary => read(
                 "updateStrategy.canary.observationPeriod",
@@ -87,9 +101,17 @@ impl RevertSettings {
             )?,
             _ => None,
         };
+        let guardrails = queries::guardrails(&strategy.slo_guardrails)?;
+        let longest = guardrails
+            .iter()
+            .map(queries::Guardrail::window_delta)
+            .max();
+        let period = canary.map_or(safety, |c| c.max(safety));
         Ok(RevertSettings {
             enabled: strategy.auto_revert != Some(false),
-            period: canary.map_or(safety, |c| c.max(safety)),
+            period: longest.map_or(period, |w| w.max(period)),
+            guardrails,
+            auto_promote,
         })
     }
 }
@@ -117,11 +139,35 @@ pub struct Report {
     pub watch_until: Option<DateTime<Utc>>,
 }
 
+impl Report {
+    /// Adds what watching other pods of the same workload found.
+    pub fn merge(&mut self, other: Report) {
+        self.reverted.extend(other.reverted);
+        self.failures.extend(other.failures);
+        self.verified.extend(other.verified);
+        self.failed_open.extend(other.failed_open);
+        if let Some(until) = other.watch_until {
+            self.watch_until = Some(self.watch_until.map_or(until, |u| u.min(until)));
+        }
+    }
+}
+
 /// Prometheus readings for a pod whose observation period is over. The throttle and SLO
 /// checks call it only then; an error is a [`Reading::Failed`] and fails open.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Readings {
     pub throttle: Reading,
     pub slos: Vec<verdict::SloReading>,
+}
+
+impl Readings {
+    /// Nothing measured (yet).
+    pub fn none() -> Readings {
+        Readings {
+            throttle: Reading::NoData,
+            slos: Vec::new(),
+        }
+    }
 }
 
 /// Watches the pods of one workload: reverts, verifies or keeps watching each resized pod.
@@ -139,14 +185,7 @@ pub async fn watch_pods(
             continue;
         };
         let due = verdict::period_over(resized_at, settings.period, now);
-        let read = if due {
-            readings(pod)
-        } else {
-            Readings {
-                throttle: Reading::NoData,
-                slos: Vec::new(),
-            }
-        };
+        let read = if due { readings(pod) } else { Readings::none() };
         let observation = Observation {
             resized_at,
             now,

@@ -466,3 +466,70 @@ fn the_kubelet_facts_and_the_revert_patch_come_from_the_pod() {
     );
     assert_eq!(facts::revert_patch(&untouched), None);
 }
+
+#[test]
+fn a_canary_passes_once_every_resized_pod_is_verified_and_none_reverted() {
+    let at = "2026-12-01T10:00:00Z";
+    let verified = json!({"attune.io/resized-at": at, "attune.io/verified-resize": at});
+    let watched = json!({"attune.io/resized-at": at});
+    let reverted = json!({"attune.io/resized-at": at, "attune.io/reverted-at": at,
+                          "attune.io/revert-reason": "oomkill"});
+    let untouched = json!({});
+    let cases = [
+        (
+            "nothing resized yet",
+            vec![untouched.clone(), untouched.clone()],
+            false,
+        ),
+        (
+            "the canary is still observed",
+            vec![watched, untouched.clone()],
+            false,
+        ),
+        (
+            "the canary passed",
+            vec![verified.clone(), untouched.clone()],
+            true,
+        ),
+        (
+            "a canary pod was reverted",
+            vec![verified.clone(), reverted],
+            false,
+        ),
+        (
+            "verified, then resized again",
+            vec![json!({"attune.io/resized-at": "2026-12-01T11:00:00Z",
+                   "attune.io/verified-resize": at})],
+            false,
+        ),
+        ("every pod verified", vec![verified.clone(), verified], true),
+    ];
+    for (name, annotations, want) in cases {
+        let pods: Vec<Pod> = annotations
+            .into_iter()
+            .map(|a| resized_pod(a, json!({})))
+            .collect();
+        assert_eq!(facts::canary_passed(&pods), want, "{name}");
+    }
+    // A settings read: autoPromote counts only in Canary mode.
+    let spec = |strategy: serde_json::Value| -> crate::crd::AttunePolicySpec {
+        serde_json::from_value(json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metricsSource": {"prometheus": {"address": "http://prometheus:9090"}},
+            "cpu": {}, "memory": {}, "updateStrategy": strategy,
+        }))
+        .unwrap()
+    };
+    let promote = json!({"percentage": 10, "observationPeriod": "10m", "autoPromote": true});
+    let read = |s| super::RevertSettings::from_spec(&spec(s)).unwrap();
+    let canary = read(json!({"type": "Canary", "canary": promote.clone()}));
+    assert!(canary.auto_promote);
+    assert_eq!(canary.period, TimeDelta::minutes(10));
+    assert!(!read(json!({"type": "Auto", "canary": promote})).auto_promote);
+    assert!(!read(json!({"type": "Canary"})).auto_promote);
+    // The longest guardrail window lengthens the observation.
+    let slo = read(json!({"type": "Auto", "sloGuardrails": [
+        {"name": "p99", "query": "up", "threshold": "1", "evaluationWindow": "15m"}]}));
+    assert_eq!(slo.period, TimeDelta::minutes(15));
+    assert_eq!(slo.guardrails[0].name, "p99");
+}

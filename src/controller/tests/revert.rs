@@ -272,3 +272,58 @@ async fn a_pod_at_its_target_in_cooldown_is_not_pending() {
         assert_eq!(condition(&status, "Resizing")["reason"], resizing);
     }
 }
+
+/// Prometheus refuses every connection: the quiet pod's throttle and SLO checks fail open (its
+/// resize stays, each failure is an event and a count), and the OOM-killed pod beside it is
+/// reverted all the same.
+#[tokio::test]
+async fn an_unreachable_prometheus_fails_open_and_never_holds_an_oom_revert_back() {
+    let mut p = policy(
+        json!({"type": "Auto", "safetyObservationPeriod": "1m", "sloGuardrails": [
+            {"name": "errors", "query": "errors{pod=\"{{.PodName}}\"}", "threshold": "0.1"}]}),
+        recommend("150m"),
+    );
+    // Port 1 on the loopback: refused at once.
+    p["spec"]["metricsSource"]["prometheus"]["address"] = "http://127.0.0.1:1".into();
+    let (c, log) = client(p.clone());
+    let mut quiet = resized_pod(400, 0, Value::Null);
+    quiet.metadata.name = Some("web-5d8f-b".into());
+    let killed = resized_pod(60, 1, oom(20));
+    let ctx = context(c, vec![deployment()], vec![killed, quiet]);
+    reconcile(std::sync::Arc::new(typed(&p)), ctx.clone())
+        .await
+        .unwrap();
+
+    let seen = lines(&log);
+    assert!(
+        seen.contains(&"PATCH /api/v1/namespaces/ns/pods/web-5d8f-a/resize".to_owned()),
+        "the OOM-killed pod is reverted: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("web-5d8f-b/resize")),
+        "the quiet pod keeps its resize: {seen:?}"
+    );
+    let verified = calls(&log).into_iter().find(|c| {
+        c.body
+            .as_ref()
+            .is_some_and(|b| b["metadata"]["annotations"]["attune.io/verified-resize"].is_string())
+    });
+    assert!(verified.is_some(), "the quiet pod is verified: {seen:?}");
+    let got = reasons(&log);
+    assert!(got.contains(&"ResizeReverted".to_owned()), "{got:?}");
+    let told: Vec<String> = calls(&log)
+        .into_iter()
+        .filter_map(|c| c.body)
+        .filter(|b| b["reason"] == "RevertCheckFailedOpen")
+        .map(|b| b["note"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let told = told.join("\n");
+    assert!(told.contains("pod web-5d8f-b: throttling:"), "{told}");
+    assert!(told.contains("pod web-5d8f-b: slo:errors:"), "{told}");
+    assert!(told.contains("the resize is kept"), "{told}");
+    let metrics = ctx.metrics.encode();
+    for check in ["throttle", "slo"] {
+        let line = format!("attune_revert_checks_failed_open_total{{check=\"{check}\"}} 1");
+        assert!(metrics.contains(&line), "{metrics}");
+    }
+}

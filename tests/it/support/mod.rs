@@ -11,5 +11,6 @@ pub mod gitlab_fake;
 pub mod helm;
 pub mod memory_forge;
 pub mod node;
+pub mod node_scene;
 pub mod promql;
 pub mod tiny_http;
