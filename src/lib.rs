@@ -13,6 +13,7 @@ pub mod controller;
 pub mod crd;
 pub mod forge;
 pub mod git;
+pub mod helmtrace;
 pub mod locate;
 pub mod metrics;
 pub mod plugin;

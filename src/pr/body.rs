@@ -95,7 +95,7 @@ struct ContainerRow {
 #[derive(Serialize)]
 struct FileRow {
     file: String,
-    why: &'static str,
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -115,6 +115,9 @@ fn why(site: Site) -> &'static str {
         Site::Manifest => "the manifest that defines the workload; nothing else renders it",
         Site::OverlayPatch => {
             "a patch in the overlay, because the base is shared with other environments"
+        }
+        Site::HelmValues => {
+            "the Helm values key that feeds this value (traced by rendering the chart)"
         }
     }
 }
@@ -164,11 +167,19 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                 &mut out[last]
             }
         };
-        if !w.files.iter().any(|f| f.file == c.file) {
-            w.files.push(FileRow {
+        match w.files.iter_mut().find(|f| f.file == c.file) {
+            Some(row) => {
+                if let Some(key) = &c.key {
+                    row.why.push_str(&format!(", `{key}`"));
+                }
+            }
+            None => w.files.push(FileRow {
                 file: c.file.clone(),
-                why: why(c.site),
-            });
+                why: match &c.key {
+                    Some(key) => format!("{}: `{key}`", why(c.site)),
+                    None => why(c.site).to_owned(),
+                },
+            }),
         }
         let at = w.containers.iter().position(|x| x.name == c.container);
         let row = match at {
@@ -321,6 +332,7 @@ mod clamp_tests {
             from: Some("128Mi".into()),
             to: "64Mi".into(),
             site: Site::Manifest,
+            key: None,
         };
         let sentence = "app memory request 48Mi -> 64Mi: spec.memory.minAllowed is 64Mi";
         let mut ctx = Context::default();
