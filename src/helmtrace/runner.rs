@@ -44,6 +44,12 @@ impl ChartFiles {
         let mut files = Vec::new();
         let mut total = 0;
         collect(dir, "", &mut files, &mut total).map_err(bad)?;
+        Ok(ChartFiles::from_files(shown, files))
+    }
+
+    /// A chart from files already in memory (read from a commit, say): `/`-separated paths
+    /// relative to the chart directory.
+    pub fn from_files(shown: &str, mut files: Vec<(String, Vec<u8>)>) -> ChartFiles {
         files.sort();
         let mut h = Sha256::new();
         for (p, bytes) in &files {
@@ -52,11 +58,11 @@ impl ChartFiles {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         }
-        Ok(ChartFiles {
+        ChartFiles {
             dir: shown.to_owned(),
             files,
             digest: h.finalize().into(),
-        })
+        }
     }
 
     fn text(&self, path: &str) -> Option<&str> {
@@ -242,6 +248,8 @@ impl Helm {
         let status = match child.wait_timeout(self.timeout) {
             Ok(Some(status)) => status,
             Ok(None) => {
+                // The readers are not joined: a process helm started could still hold the
+                // pipes, and waiting for it is what the timeout is there to prevent.
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(RenderError::Timeout {
@@ -356,5 +364,131 @@ impl Render for HelmRenderer<'_> {
             cache.insert(key, out.clone());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fake_helm(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("helm");
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.0.0-fake; exit 0; fi\n{body}\n"
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn chart() -> ChartFiles {
+        ChartFiles::from_files(
+            "charts/x",
+            vec![
+                ("Chart.yaml".into(), b"name: x\n".to_vec()),
+                ("values.yaml".into(), b"a: 1\n".to_vec()),
+                ("charts/db/values.yaml".into(), b"b: 2\n".to_vec()),
+            ],
+        )
+    }
+
+    fn render(helm: &Helm, values: &[&str]) -> Result<String, RenderError> {
+        let chart = chart();
+        let mut r = HelmRenderer {
+            helm,
+            chart: &chart,
+            release: "r",
+            namespace: "ns",
+        };
+        r.render(values)
+    }
+
+    #[test]
+    fn a_missing_binary_is_named_with_how_to_fix_it() {
+        let helm = Helm::new("/nonexistent/attune/helm".into(), Duration::from_secs(5));
+        let err = render(&helm, &[]).unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::Missing {
+                binary: "/nonexistent/attune/helm".into()
+            }
+        );
+        assert!(err.to_string().contains("--helm PATH"));
+    }
+
+    #[test]
+    fn a_failing_render_carries_helms_message_and_a_slow_one_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = fake_helm(
+            dir.path(),
+            "echo 'Error: parse error at deployment.yaml:3' >&2; exit 1",
+        );
+        let helm = Helm::new(failing, Duration::from_secs(5));
+        match render(&helm, &[]).unwrap_err() {
+            RenderError::Failed { stderr, .. } => {
+                assert_eq!(stderr, "Error: parse error at deployment.yaml:3")
+            }
+            other => panic!("{other:?}"),
+        }
+        let slow_dir = tempfile::tempdir().unwrap();
+        let slow = fake_helm(slow_dir.path(), "exec sleep 30");
+        let helm = Helm::new(slow, Duration::from_secs(1));
+        let start = std::time::Instant::now();
+        assert_eq!(
+            render(&helm, &[]).unwrap_err(),
+            RenderError::Timeout { secs: 1 }
+        );
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn renders_run_offline_in_a_scratch_dir_and_are_cached_by_values() {
+        let dir = tempfile::tempdir().unwrap();
+        // Prints its arguments, environment and the files it was given, one per line.
+        let echo = fake_helm(
+            dir.path(),
+            "echo \"args: $*\"; echo \"home: $HOME\"; echo \"kube: $KUBECONFIG\"; echo \"pwd: $(pwd)\"; cat \"$5\"",
+        );
+        let helm = Helm::new(echo, Duration::from_secs(5));
+        let out = render(&helm, &["c: 3\n"]).unwrap();
+        assert!(
+            out.contains("args: template --namespace=ns --skip-tests --values "),
+            "{out}"
+        );
+        assert!(out.contains("-- r "), "{out}");
+        assert!(out.contains("c: 3"), "{out}");
+        let home = out.lines().find_map(|l| l.strip_prefix("home: ")).unwrap();
+        assert!(out.contains(&format!("pwd: {home}")), "{out}");
+        assert!(
+            out.contains(&format!("kube: {home}/no-kubeconfig")),
+            "{out}"
+        );
+        assert!(!Path::new(home).exists(), "the scratch dir is removed");
+        assert_eq!(helm.execs(), 2, "version once, one render");
+        render(&helm, &["c: 3\n"]).unwrap();
+        assert_eq!(helm.execs(), 2, "the same values are a cache hit");
+        render(&helm, &["c: 4\n"]).unwrap();
+        assert_eq!(helm.execs(), 3);
+    }
+
+    #[test]
+    fn defaults_are_the_charts_values_and_each_subcharts_under_its_name() {
+        let c = chart();
+        let d = c.defaults();
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().any(|v| v.prefix.is_empty() && v.text == "a: 1\n"));
+        assert!(d.iter().any(|v| v.prefix == ["db"] && v.text == "b: 2\n"));
+        let aliased = ChartFiles::from_files(
+            "c",
+            vec![
+                (
+                    "Chart.yaml".into(),
+                    b"dependencies:\n  - name: db\n    alias: primary\n".to_vec(),
+                ),
+                ("charts/db/values.yaml".into(), b"b: 2\n".to_vec()),
+            ],
+        );
+        assert_eq!(aliased.defaults()[0].prefix, ["primary"]);
     }
 }
