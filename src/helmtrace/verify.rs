@@ -55,7 +55,54 @@ pub fn only_intended(
     }
     match a.iter().zip(&b).position(|(x, y)| x != y) {
         None => Ok(()),
-        Some(doc) => Err(format!("the edit also changes {}", after.describe(doc))),
+        Some(doc) => {
+            let at = difference(&b[doc], &a[doc])
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default();
+            Err(format!("the edit also changes {}{at}", after.describe(doc)))
+        }
+    }
+}
+
+/// The dotted path of the first place where two values differ (`None`: at the root).
+fn difference(before: &Value, after: &Value) -> Option<String> {
+    let inner = match (before, after) {
+        (Value::Map(b), Value::Map(a)) => a.iter().find_map(|(k, v)| {
+            let key = match k {
+                Value::Scalar(s, _) => s.clone(),
+                _ => return None,
+            };
+            let old = b.iter().find(|(bk, _)| bk == k).map(|(_, bv)| bv);
+            match old {
+                Some(old) if old == v => None,
+                Some(old) => Some(join(&key, difference(old, v))),
+                None => Some(key),
+            }
+        }),
+        (Value::Seq(b), Value::Seq(a)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find(|(_, (x, y))| x != y)
+            .map(|(i, (x, y))| join(&i.to_string(), difference(y, x))),
+        _ => None,
+    };
+    inner.or_else(|| match (before, after) {
+        (Value::Map(b), Value::Map(a)) => b
+            .iter()
+            .find(|(k, _)| !a.iter().any(|(ak, _)| ak == k))
+            .and_then(|(k, _)| match k {
+                Value::Scalar(s, _) => Some(s.clone()),
+                _ => None,
+            }),
+        _ => None,
+    })
+}
+
+fn join(head: &str, rest: Option<String>) -> String {
+    match rest {
+        Some(rest) => format!("{head}.{rest}"),
+        None => head.to_owned(),
     }
 }
 
@@ -96,7 +143,10 @@ mod tests {
         let before = r(BASE);
         let after = r(&BASE.replace("100m", "250m"));
         let err = only_intended(&before, &after, &intended(&before, "250m")).unwrap_err();
-        assert_eq!(err, "the edit also changes Deployment/b");
+        assert_eq!(
+            err,
+            "the edit also changes Deployment/b at spec.template.spec.containers.0.resources.requests.cpu"
+        );
     }
 
     #[test]
