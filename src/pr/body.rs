@@ -357,4 +357,32 @@ mod clamp_tests {
             without.body
         );
     }
+    #[test]
+    fn a_helm_values_file_lists_the_keys_it_sets() {
+        let change = |field, key: &str| Change {
+            policy: "p".into(),
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: "app".into(),
+            field,
+            file: "envs/prod/values.yaml".into(),
+            from: Some("100m".into()),
+            to: "200m".into(),
+            site: Site::HelmValues,
+            key: Some(key.into()),
+        };
+        let changes = [
+            change(Field::CpuRequest, "web.resources.requests.cpu"),
+            change(Field::MemoryRequest, "web.resources.requests.memory"),
+        ];
+        let body = render(&changes, &Context::default(), None).unwrap().body;
+        assert!(
+            body.contains(
+                "- `envs/prod/values.yaml`: the Helm values key that feeds this value (traced by \
+                 rendering the chart): `web.resources.requests.cpu`, `web.resources.requests.memory`\n"
+            ),
+            "{body}"
+        );
+    }
 }
