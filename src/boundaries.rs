@@ -75,7 +75,11 @@ const RULES: &[Rule] = &[
         .denies(REPO_EDITS)
         .pure(&["repo/walk.rs"]),
     rule("yamledit", &[]).pure(&[]),
-    rule("propose", &["crd", "quantity", "repo", "yamledit"]),
+    rule("helmtrace", &["repo", "yamledit", "quantity", "text"]).pure(&["helmtrace/runner.rs"]),
+    rule(
+        "propose",
+        &["crd", "quantity", "repo", "yamledit", "helmtrace"],
+    ),
     rule(
         "discover",
         &["crd", "quantity", "locate", "repo", "propose"],

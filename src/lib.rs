@@ -14,6 +14,7 @@ pub mod crd;
 pub mod discover;
 pub mod forge;
 pub mod git;
+pub mod helmtrace;
 pub mod locate;
 pub mod metrics;
 pub mod plugin;

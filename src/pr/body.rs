@@ -98,7 +98,7 @@ struct ContainerRow {
 #[derive(Serialize)]
 struct FileRow {
     file: String,
-    why: &'static str,
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -118,6 +118,9 @@ fn why(site: Site) -> &'static str {
         Site::Manifest => "the manifest that defines the workload; nothing else renders it",
         Site::OverlayPatch => {
             "a patch in the overlay, because the base is shared with other environments"
+        }
+        Site::HelmValues => {
+            "the Helm values key that feeds this value (traced by rendering the chart)"
         }
     }
 }
@@ -167,11 +170,19 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                 &mut out[last]
             }
         };
-        if !w.files.iter().any(|f| f.file == c.file) {
-            w.files.push(FileRow {
+        match w.files.iter_mut().find(|f| f.file == c.file) {
+            Some(row) => {
+                if let Some(key) = &c.key {
+                    row.why.push_str(&format!(", `{key}`"));
+                }
+            }
+            None => w.files.push(FileRow {
                 file: c.file.clone(),
-                why: why(c.site),
-            });
+                why: match &c.key {
+                    Some(key) => format!("{}: `{key}`", why(c.site)),
+                    None => why(c.site).to_owned(),
+                },
+            }),
         }
         let at = w.containers.iter().position(|x| x.name == c.container);
         let row = match at {
@@ -332,6 +343,7 @@ mod clamp_tests {
             from: Some("128Mi".into()),
             to: "64Mi".into(),
             site: Site::Manifest,
+            key: None,
         };
         let sentence = "app memory request 48Mi -> 64Mi: spec.memory.minAllowed is 64Mi";
         let mut ctx = Context::default();
@@ -356,7 +368,6 @@ mod clamp_tests {
             without.body
         );
     }
-
     #[test]
     fn the_body_names_each_container_left_out_and_why() {
         let change = Change {
@@ -370,6 +381,7 @@ mod clamp_tests {
             from: Some("500m".into()),
             to: "250m".into(),
             site: Site::Manifest,
+            key: None,
         };
         let why = "memory left out: the resize to 48Mi was reverted after an OOM kill; it is \
                    not proposed again until the revert backoff ends";
@@ -393,5 +405,34 @@ mod clamp_tests {
              ends):\n{line}"
         );
         assert_eq!(with.body.replace(&section, ""), without.body);
+    }
+
+    #[test]
+    fn a_helm_values_file_lists_the_keys_it_sets() {
+        let change = |field, key: &str| Change {
+            policy: "p".into(),
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: "app".into(),
+            field,
+            file: "envs/prod/values.yaml".into(),
+            from: Some("100m".into()),
+            to: "200m".into(),
+            site: Site::HelmValues,
+            key: Some(key.into()),
+        };
+        let changes = [
+            change(Field::CpuRequest, "web.resources.requests.cpu"),
+            change(Field::MemoryRequest, "web.resources.requests.memory"),
+        ];
+        let body = render(&changes, &Context::default(), None).unwrap().body;
+        assert!(
+            body.contains(
+                "- `envs/prod/values.yaml`: the Helm values key that feeds this value (traced by \
+                 rendering the chart): `web.resources.requests.cpu`, `web.resources.requests.memory`\n"
+            ),
+            "{body}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 
 mod apply;
 pub mod diff;
+mod helm;
 mod run;
 mod wants;
 pub mod write;
@@ -16,9 +17,10 @@ pub mod write;
 use serde::Serialize;
 
 pub use apply::{apply, editor_op};
+pub use helm::{HelmSource, add_helm, unlocated};
 pub use run::{
-    Format, Options, Place, ProposeError, compute, outcome_of, outcome_scoped,
-    problems_and_notices, read_policies, run, summary,
+    Format, Options, Place, ProposeError, compute, compute_with, outcome_of, outcome_scoped,
+    problems_and_notices, read_policies, run, run_with, summary,
 };
 pub use wants::wants;
 

@@ -83,6 +83,12 @@ pub enum ProposeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read the values file {path} (give --values relative to --repo)")]
+    ReadValues {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no file was written")]
     Write(#[source] write::WriteError),
     #[error("cannot write the report")]
@@ -92,7 +98,17 @@ pub enum ProposeError {
 /// Runs the command. `Ok(0)` when every recommended workload was located, `Ok(1)` when some
 /// were not (everything else still applied).
 pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, ProposeError> {
-    let outcome = compute(opts)?;
+    run_with(opts, None, out, err)
+}
+
+/// [`run`], with the workloads no manifest renders traced through a Helm chart's values.
+pub fn run_with(
+    opts: &Options,
+    helm: Option<&super::HelmSource>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, ProposeError> {
+    let outcome = compute_with(opts, helm)?;
     if opts.write {
         write::write_all(&opts.repo, &outcome.files).map_err(ProposeError::Write)?;
     }
@@ -132,6 +148,14 @@ pub fn read_policies(path: &Path) -> Result<Vec<crate::crd::FilePolicy>, Propose
 /// a thread of their own while the repository is read; a bad policies file is still the
 /// first error reported.
 pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
+    compute_with(opts, None)
+}
+
+/// [`compute`], then Helm tracing for what no manifest renders.
+pub fn compute_with(
+    opts: &Options,
+    helm: Option<&super::HelmSource>,
+) -> Result<Outcome, ProposeError> {
     let (policies, repo) = std::thread::scope(|s| {
         let policies = s.spawn(|| read_policies(&opts.policies));
         let repo = load_repo(opts);
@@ -142,7 +166,12 @@ pub fn compute(opts: &Options) -> Result<Outcome, ProposeError> {
     });
     let policies = policies?;
     let (repo, scope) = repo?;
-    Ok(outcome_of(&repo, &scope, &policies))
+    let mut outcome = outcome_of(&repo, &scope, &policies);
+    if let Some(helm) = helm {
+        let left = super::unlocated(&outcome, &wants(&policies));
+        super::add_helm(&opts.repo, helm, &left, &mut outcome)?;
+    }
+    Ok(outcome)
 }
 
 fn load_repo(opts: &Options) -> Result<(ManifestTree, Scope), ProposeError> {
@@ -220,6 +249,7 @@ pub fn summary(outcome: &Outcome, wrote: bool, err: &mut dyn Write) -> std::io::
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default()
+                + &c.key.as_ref().map(|k| format!(" {k}")).unwrap_or_default()
         )?;
     }
     problems_and_notices(outcome, err)

@@ -259,10 +259,18 @@ fn dry_run_makes_no_write_call_and_team_reviewers_are_bad_input() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot request the group `acme/sre`"), "{err}");
     assert!(w.fake.mrs(PROJECT).is_empty());
-    assert_eq!(w.server.tip("gitops", BRANCH), None, "refused before the push");
+    assert_eq!(
+        w.server.tip("gitops", BRANCH),
+        None,
+        "refused before the push"
+    );
 
     let (code, _, err) = propose(&w, "250m", &["--label", "a,b"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("contains a comma"), "{err}");
-    assert_eq!(w.server.tip("gitops", BRANCH), None, "refused before the push");
+    assert_eq!(
+        w.server.tip("gitops", BRANCH),
+        None,
+        "refused before the push"
+    );
 }

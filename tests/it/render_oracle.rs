@@ -11,6 +11,7 @@
 //! kubectl must be on PATH (kustomize v5 is built in); without it the tests fail and say how
 //! to get it, they never pass by skipping.
 
+mod helm;
 mod judge;
 mod layout;
 

@@ -147,6 +147,26 @@ struct ProposeArgs {
     /// kustomizations reference and the roots that share it (a size like 16Mi).
     #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
     repo_read_budget: u64,
+    /// A Helm chart directory in --repo whose workloads have no manifest: the values key that
+    /// feeds each container's resources is found by rendering it with `helm template`.
+    #[arg(long, requires_all = ["repo", "release", "namespace"], conflicts_with = "discover")]
+    helm_chart: Option<String>,
+    /// Values files of the release, relative to --repo, in `helm -f` order (repeatable;
+    /// default: the chart's values.yaml). The last one is edited.
+    #[arg(long = "values", requires = "helm_chart", num_args = 1..)]
+    values: Vec<String>,
+    /// The Helm release name (with --helm-chart).
+    #[arg(long, requires = "helm_chart")]
+    release: Option<String>,
+    /// The release's namespace (with --helm-chart).
+    #[arg(long, requires = "helm_chart")]
+    namespace: Option<String>,
+    /// The helm binary (Helm 3): a path, or a name looked up on PATH.
+    #[arg(long, env = "ATTUNE_HELM", default_value = "helm")]
+    helm: PathBuf,
+    /// Longest one `helm template` may run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    helm_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -214,8 +234,17 @@ fn local(args: ProposeArgs) -> i32 {
             2
         });
     }
-    match propose::run(
+    let helm = args.helm_chart.map(|chart| propose::HelmSource {
+        chart,
+        values: args.values,
+        release: args.release.unwrap_or_default(),
+        namespace: args.namespace.unwrap_or_default(),
+        helm: args.helm,
+        timeout: std::time::Duration::from_secs(args.helm_timeout.max(1)),
+    });
+    match propose::run_with(
         &opts,
+        helm.as_ref(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     ) {

@@ -53,6 +53,7 @@ impl Ctx<'_, '_> {
             from: edit.current,
             to: edit.value.to_owned(),
             site: edit.site,
+            key: None,
         };
         if let Some(cur) = &change.from
             && quantity::semantically_equal(cur, edit.value).unwrap_or(false)

@@ -275,7 +275,9 @@ fn helm_hint(index: &Index, want: &Want) -> String {
     format!(
         "; {} may deploy it, but templates are not rendered here: mark each value in the \
          values file (or the HelmRelease's spec.values) with a comment on its line, e.g. \
-         `cpu: 250m # {{\"$attune\": \"{}/{}:{container}:cpu-request\"}}`",
+         `cpu: 250m # {{\"$attune\": \"{}/{}:{container}:cpu-request\"}}`, or let `attune propose \
+         --helm-chart DIR --values FILE… --release NAME --namespace NS` trace the values by \
+         rendering the chart",
         found.join(", "),
         want.namespace,
         want.workload

@@ -53,6 +53,8 @@ pub enum Site {
     Manifest,
     /// A strategic-merge patch in the overlay, because the base is shared.
     OverlayPatch,
+    /// A Helm values key, found by rendering the chart with sentinels (`Change::key`).
+    HelmValues,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,6 +69,9 @@ pub struct Change {
     pub from: Option<String>,
     pub to: String,
     pub site: Site,
+    /// For `helm-values`: the values key, dot-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// Where one value lives in a file: the scalar at `path` of document `doc` or, when that

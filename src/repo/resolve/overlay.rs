@@ -202,6 +202,7 @@ fn record(ctx: &mut Ctx<'_, '_>, file: &str, v: &Value<'_>) -> usize {
         from: v.current.clone(),
         to: v.value.to_owned(),
         site: Site::OverlayPatch,
+        key: None,
     });
     ctx.plan.changes.len() - 1
 }
