@@ -50,6 +50,8 @@ pub struct Evidence {
     /// Values the policy moved away from the recommendation, each with why
     /// (`explanation.clamped`).
     pub clamped: Vec<String>,
+    /// The hourly usage our recommender measured, one chart per resource.
+    pub charts: Vec<super::evidence::Chart>,
 }
 
 /// Everything a template may use besides the changes.
@@ -106,6 +108,8 @@ struct WorkloadRow {
     replicas: Option<u32>,
     containers: Vec<ContainerRow>,
     files: Vec<FileRow>,
+    /// Mermaid charts of the usage (Markdown), or "".
+    charts: String,
 }
 
 fn why(site: Site) -> &'static str {
@@ -159,6 +163,7 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                     replicas: ctx.replicas.get(&id).copied(),
                     containers: Vec::new(),
                     files: Vec::new(),
+                    charts: String::new(),
                 });
                 let last = out.len() - 1;
                 &mut out[last]
@@ -199,7 +204,31 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
             percent: percent(c.from.as_deref(), &c.to),
         });
     }
+    add_charts(&mut out, ctx);
     out
+}
+
+/// The usage charts of each workload's containers, within the body's budget.
+fn add_charts(rows: &mut [WorkloadRow], ctx: &Context<'_>) {
+    let charts: Vec<(String, Vec<super::evidence::Chart>)> = rows
+        .iter()
+        .map(|w| {
+            let title = format!("{} {}/{}", w.kind, w.namespace, w.name);
+            let charts = w
+                .containers
+                .iter()
+                .filter_map(|c| {
+                    let id = format!("{}/{}/{}/{}", w.namespace, w.kind, w.name, c.name);
+                    ctx.evidence.get(&id)
+                })
+                .flat_map(|e| e.charts.iter().cloned())
+                .collect();
+            (title, charts)
+        })
+        .collect();
+    for (row, section) in rows.iter_mut().zip(super::evidence::sections(&charts)) {
+        row.charts = section;
+    }
 }
 
 /// Monthly savings of the request changes: (cores, GiB, dollars, whether replicas were unknown).

@@ -11,6 +11,7 @@
 pub mod body;
 mod changeset;
 pub mod command;
+pub mod evidence;
 mod forge_writes;
 pub mod gate;
 mod git_jobs;

@@ -303,6 +303,7 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
                         confidence: c.confidence,
                         data_points: c.data_points,
                         clamped: clamped(c.explanation.as_ref()),
+                        charts: super::evidence::charts_of(c),
                     },
                 );
             }
