@@ -94,7 +94,7 @@ const RULES: &[Rule] = &[
         ],
     )
     .denies(CONTROLLER_DENIES),
-    rule("plugin", &["crd", "quantity"]).pure(&["plugin/client.rs", "plugin/cli.rs"]),
+    rule("plugin", &["crd", "quantity", "propose"]).pure(&["plugin/client.rs", "plugin/cli.rs"]),
 ];
 
 const fn rule(module: &'static str, uses: &'static [&'static str]) -> Rule {

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod diff;
 pub mod explain;
 pub mod history;
 pub mod preview;
@@ -61,13 +62,17 @@ pub enum PluginError {
     },
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// `propose` on bad input (no such directory, a --path outside the repository, a file it
+    /// cannot write): nothing was written (exit code 2, as `attune propose`).
+    #[error("{0}")]
+    Propose(String),
 }
 
 impl PluginError {
     /// The process exit code: 2 for usage errors, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            PluginError::Usage(_) => 2,
+            PluginError::Usage(_) | PluginError::Propose(_) => 2,
             _ => 1,
         }
     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use apply::{apply, editor_op};
 pub use run::{
     Format, Options, Place, ProposeError, compute, outcome_of, outcome_scoped,
-    problems_and_notices, read_policies, run,
+    problems_and_notices, read_policies, run, run_with,
 };
 pub use wants::wants;
 

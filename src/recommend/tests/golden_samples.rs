@@ -92,8 +92,10 @@ fn e3_the_explanation_carries_the_hourly_profile_with_its_peak() {
     // Memory had no samples: no recommendation, so no profile either.
     assert!(json.get("memory").is_none(), "{json}");
     // A value derived from CPU is not usage: no profile to show.
-    let mut settings = Settings::default();
-    settings.memory_from_cpu_ratio = Some(2.0);
+    let settings = Settings {
+        memory_from_cpu_ratio: Some(2.0),
+        ..Settings::default()
+    };
     let r = recommend(&settings, &daily_peak(), &[], &values, None);
     let json = r.explanation().to_json();
     assert!(json["memory"].get("hourlyProfile").is_none(), "{json}");
