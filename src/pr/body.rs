@@ -204,12 +204,16 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
             percent: percent(c.from.as_deref(), &c.to),
         });
     }
-    add_charts(&mut out, ctx);
     out
 }
 
-/// The usage charts of each workload's containers, within the body's budget.
-fn add_charts(rows: &mut [WorkloadRow], ctx: &Context<'_>) {
+/// Room for the lifecycle marker `sync` appends: its JSON holds one entry per change.
+fn marker_room(changes: &[Change]) -> usize {
+    256 + 128 * changes.len()
+}
+
+/// The usage charts of each workload's containers, in at most `budget` bytes.
+fn add_charts(rows: &mut [WorkloadRow], ctx: &Context<'_>, budget: usize) {
     let charts: Vec<(String, Vec<super::evidence::Chart>)> = rows
         .iter()
         .map(|w| {
@@ -226,7 +230,10 @@ fn add_charts(rows: &mut [WorkloadRow], ctx: &Context<'_>) {
             (title, charts)
         })
         .collect();
-    for (row, section) in rows.iter_mut().zip(super::evidence::sections(&charts)) {
+    for (row, section) in rows
+        .iter_mut()
+        .zip(super::evidence::sections(&charts, budget))
+    {
         row.charts = section;
     }
 }
@@ -255,6 +262,24 @@ fn savings(changes: &[Change], ctx: &Context<'_>) -> (f64, f64, f64, bool) {
     (cores, gib, dollars, unknown)
 }
 
+/// One line per workload that could not be located: `ns/Kind/name (container): reason`.
+fn problem_lines(problems: &[Problem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| {
+            let container = p
+                .container
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            format!(
+                "{}/{}/{}{container}: {}",
+                p.namespace, p.kind, p.workload, p.reason
+            )
+        })
+        .collect()
+}
+
 /// Renders title, body and commit message. `templates` overrides the built-in templates file by
 /// file; a template that does not render is an error naming it.
 pub fn render(
@@ -277,30 +302,16 @@ pub fn render(
                 message: e.to_string(),
             })?;
     }
-    let rows = workloads(changes, ctx);
-    let mut namespaces: Vec<&str> = rows.iter().map(|w| w.namespace.as_str()).collect();
+    let mut rows = workloads(changes, ctx);
+    let mut namespaces: Vec<String> = rows.iter().map(|w| w.namespace.clone()).collect();
     namespaces.dedup();
     let (cores, gib, dollars, per_replica) = savings(changes, ctx);
-    let problems: Vec<String> = ctx
-        .problems
-        .iter()
-        .map(|p| {
-            let container = p
-                .container
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default();
-            format!(
-                "{}/{}/{}{container}: {}",
-                p.namespace, p.kind, p.workload, p.reason
-            )
-        })
-        .collect();
-    let render = |name: &str, extra: Value| {
+    let problems = problem_lines(ctx.problems);
+    let render = |name: &str, rows: &[WorkloadRow], extra: Value| {
         env.get_template(name)
             .and_then(|t| {
                 t.render(context! {
-                    workloads => Value::from(minijinja::value::Serde(&rows)),
+                    workloads => Value::from(minijinja::value::Serde(rows)),
                     namespaces => Value::from(minijinja::value::Serde(&namespaces)),
                     policies => Value::from(minijinja::value::Serde(&ctx.policies)),
                     branch => &ctx.branch,
@@ -322,9 +333,16 @@ pub fn render(
                 message: e.to_string(),
             })
     };
-    let title = render(TITLE, context! {})?.trim().to_owned();
-    let body = render(BODY, context! {})?;
-    let commit_message = render(COMMIT, context! { title => &title })?;
+    let title = render(TITLE, &rows, context! {})?.trim().to_owned();
+    let commit_message = render(COMMIT, &rows, context! { title => &title })?;
+    // The charts get what the rest of the body leaves of the forge's limit, so that the
+    // tables and the marker are never cut.
+    let plain = render(BODY, &rows, context! {})?;
+    let room = crate::forge::github::MAX_BODY_BYTES
+        .saturating_sub(plain.len() + marker_room(changes))
+        .min(super::evidence::CHART_BUDGET_BYTES);
+    add_charts(&mut rows, ctx, room);
+    let body = render(BODY, &rows, context! {})?;
     Ok(Rendered {
         title,
         body,

@@ -4,8 +4,9 @@
 //! peak hour named in the title. Pure.
 //!
 //! Charts take room: the first [`OPEN_WORKLOADS`] workloads show theirs, later ones fold them
-//! into `<details>`, and past [`CHART_BUDGET_BYTES`] they are left out with a line saying so,
-//! so that the tables and the lifecycle marker always fit the forge's 64 KiB.
+//! into `<details>`, and past [`CHART_BUDGET_BYTES`] (or what the rest of the body leaves of the
+//! forge's 64 KiB) they are left out with a line saying so, so that the tables and the
+//! lifecycle marker are never cut.
 
 use crate::crd::ContainerRecommendation;
 use crate::crd::hourly::{HourlyUsage, UsageResource};
@@ -122,9 +123,12 @@ pub fn mermaid(chart: &Chart) -> String {
     out
 }
 
-/// The chart section of each workload, in order: open, folded, or left out past the budget.
-/// `workloads` holds each workload's title and charts; a workload without charts gets "".
-pub fn sections(workloads: &[(String, Vec<Chart>)]) -> Vec<String> {
+/// The chart section of each workload, in order: open, folded, or left out once the charts
+/// would take more than `budget` bytes (at most [`CHART_BUDGET_BYTES`]; the body renderer
+/// passes what its tables leave). `workloads` holds each workload's title and charts; a
+/// workload without charts gets "".
+pub fn sections(workloads: &[(String, Vec<Chart>)], budget: usize) -> Vec<String> {
+    let budget = budget.min(CHART_BUDGET_BYTES);
     let mut used = 0;
     let mut shown = 0;
     let mut out = Vec::with_capacity(workloads.len());
@@ -135,7 +139,7 @@ pub fn sections(workloads: &[(String, Vec<Chart>)]) -> Vec<String> {
         }
         let blocks: Vec<String> = charts.iter().map(mermaid).collect();
         let body = blocks.join("\n");
-        if used + body.len() > CHART_BUDGET_BYTES {
+        if used + body.len() > budget {
             out.push(
                 "_Usage charts left out to keep this description within the forge's size limit; \
                  `kubectl attune explain POLICY` draws the same profile._\n"

@@ -76,7 +76,7 @@ fn workload(i: usize) -> (String, Vec<Chart>) {
 fn past_three_workloads_charts_fold_and_past_the_budget_they_are_left_out() {
     let mut list: Vec<(String, Vec<Chart>)> = (1..=5).map(workload).collect();
     list.insert(1, ("Deployment shop/none".to_owned(), Vec::new()));
-    let out = sections(&list);
+    let out = sections(&list, CHART_BUDGET_BYTES);
     assert_eq!(out[1], "");
     for open in [&out[0], &out[2], &out[3]] {
         assert!(
@@ -94,11 +94,14 @@ fn past_three_workloads_charts_fold_and_past_the_budget_they_are_left_out() {
     assert!(out[5].ends_with("</sub>\n\n</details>\n"), "{}", out[5]);
 
     let many: Vec<(String, Vec<Chart>)> = (1..=60).map(workload).collect();
-    let out = sections(&many);
+    let out = sections(&many, CHART_BUDGET_BYTES);
     let total: usize = out.iter().map(String::len).sum();
     assert!(total < CHART_BUDGET_BYTES + 60 * 200, "{total}");
     let drawn = out.iter().filter(|s| s.contains("```mermaid")).count();
     assert!((10..60).contains(&drawn), "{drawn}");
+    // A smaller room given by the body renderer is kept too: one workload's two charts fit.
+    let tight = sections(&many, 2000);
+    assert_eq!(tight.iter().filter(|s| s.contains("```mermaid")).count(), 1);
     assert!(
         out[59].starts_with(
             "_Usage charts left out to keep this description within the forge's size limit"

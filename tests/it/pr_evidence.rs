@@ -46,9 +46,14 @@ fn change(workload: &str, field: Field, from: &str, to: &str) -> Change {
 
 /// The body of a pull request for five workloads, each with CPU and memory charts.
 fn body() -> String {
+    body_of(5)
+}
+
+/// The body of a pull request for `n` workloads, each with CPU and memory charts.
+fn body_of(n: usize) -> String {
     let mut changes = Vec::new();
     let mut evidence = BTreeMap::new();
-    for i in 1..=5 {
+    for i in 1..=n {
         let w = format!("web{i}");
         changes.push(change(&w, Field::CpuRequest, "1", "700m"));
         changes.push(change(&w, Field::MemoryRequest, "512Mi", "300Mi"));
@@ -141,4 +146,29 @@ fn every_chart_in_a_body_parses_with_mermaid_and_a_broken_one_does_not() {
     let broken = blocks[0].replacen("bar [", "bar ", 1);
     let verdicts = parse(&[broken]);
     assert!(verdicts[0].starts_with("error Parse error"), "{verdicts:?}");
+}
+
+#[test]
+fn a_hundred_workloads_still_fit_the_forge_limit_with_the_charts_cut_short() {
+    let body = body_of(100);
+    // GitHub's and Gitea's limit (forge::github::MAX_BODY_BYTES): the body is never cut, so
+    // the tables of all 100 workloads stay whole.
+    assert!(
+        body.len() < attune::forge::github::MAX_BODY_BYTES,
+        "{}",
+        body.len()
+    );
+    assert_eq!(body.matches("| `app` | cpu-request |").count(), 100);
+    let drawn = blocks(&body).len();
+    // Measured: 51,822 bytes with 4 charts; the marker `sync` adds (about 50 bytes per
+    // value, 200 values) still fits.
+    assert!((2..40).contains(&drawn), "{drawn} charts");
+    assert!(body.len() + 200 * 64 < attune::forge::github::MAX_BODY_BYTES);
+    assert_eq!(
+        body.matches(
+            "_Usage charts left out to keep this description within the forge's size limit"
+        )
+        .count(),
+        100 - drawn / 2
+    );
 }
