@@ -163,6 +163,8 @@ pub struct Metrics {
     leader: Gauge,
     prometheus_queries: Counter,
     failed_open: Family<CheckLabel, Counter>,
+    prometheus_errors: Counter,
+    recommended_at: Gauge,
 }
 
 impl Default for Metrics {
@@ -230,6 +232,18 @@ impl Metrics {
             "Auto-revert checks (throttle, slo) that could not read Prometheus and kept the resize",
             failed_open.clone(),
         );
+        let prometheus_errors = Counter::default();
+        registry.register(
+            "prometheus_query_errors",
+            "Workload usage fetches from Prometheus that failed (unreachable, refused, bad answer)",
+            prometheus_errors.clone(),
+        );
+        let recommended_at = Gauge::default();
+        registry.register(
+            "recommendations_computed_timestamp_seconds",
+            "Unix time the recommender last computed recommendations from fresh usage",
+            recommended_at.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -241,6 +255,8 @@ impl Metrics {
             leader,
             prometheus_queries,
             failed_open,
+            prometheus_errors,
+            recommended_at,
         }
     }
 
@@ -296,6 +312,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts usage fetches that failed.
+    pub fn prometheus_query_errors(&self, errors: u64) {
+        self.prometheus_errors.inc_by(errors);
+    }
+
+    /// Records that recommendations were computed from usage at `unix_seconds`.
+    pub fn recommendations_computed(&self, unix_seconds: i64) {
+        self.recommended_at.set(unix_seconds);
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -339,6 +365,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("attune_leader 1"), "{text}");
+        m.prometheus_query_errors(2);
+        m.recommendations_computed(1_796_644_800);
+        let text = m.encode();
+        assert!(
+            text.contains("attune_prometheus_query_errors_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("attune_recommendations_computed_timestamp_seconds 1796644800"),
+            "{text}"
+        );
         assert!(
             text.contains("attune_reconcile_duration_seconds_count 2"),
             "{text}"

@@ -5,7 +5,8 @@
 #   Debian packages: git, lighttpd (git smart HTTP), openssl (throwaway RSA keys for the GitHub
 #   App tests), curl (health polls), python3 (free ports, fixtures), prometheus with promtool
 #   (the recommender's usage history, tests/servers/prometheus.sh; promtool checks the chart's
-#   alerts), lua5.1 (runs the chart's Argo CD health script: the Lua dialect Argo CD embeds);
+#   alerts), lua5.1 (runs the chart's Argo CD health script: the Lua dialect Argo CD embeds),
+#   nodejs + npm (the `mermaid` parser that checks the pull-request charts, tests/tools/mermaid.sh);
 #   for the test node (tests/node): containerd, runc, containernetworking-plugins (bridge + host-local),
 #   busybox-static (the workload image) and gcc + libc6-dev (the static pause binary)
 #   toolchains: cargo, go (>= 1.26: Gitea, the control plane and helm are built from Go modules)
@@ -27,12 +28,13 @@ apt_for() { # apt_for COMMAND -> Debian package providing it
     python3) echo python3 ;;
     prometheus | promtool) echo prometheus ;;
     lua5.1) echo lua5.1 ;;
+    node) echo nodejs ;;
     *) echo "$1" ;;
   esac
 }
 
 missing=()
-for cmd in git lighttpd openssl curl python3 prometheus promtool lua5.1; do
+for cmd in git lighttpd openssl curl python3 prometheus promtool lua5.1 node npm; do
   command -v "$cmd" >/dev/null || missing+=("$(apt_for "$cmd")")
 done
 # The node's packages, by package: Debian's `busybox` (dynamic) also has /bin/busybox, and only

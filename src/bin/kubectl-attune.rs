@@ -1,5 +1,6 @@
 //! `kubectl-attune`, the kubectl plugin (`kubectl attune …` once on PATH): a thin layer over
-//! `attune::plugin`. Exit codes: 0 success, 1 the cluster could not be read, 2 bad usage.
+//! `attune::plugin`. Exit codes: 0 success, 1 the cluster could not be read (or `propose` could not locate some
+//! workloads), 2 bad usage.
 
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

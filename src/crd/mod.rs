@@ -12,6 +12,7 @@ pub(crate) mod duration;
 mod export;
 mod file;
 mod generate;
+pub mod hourly;
 mod load;
 mod metrics;
 mod resources;

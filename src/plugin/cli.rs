@@ -10,14 +10,16 @@ use serde_json::{Value, json};
 use super::client::{self, Connection};
 use super::status::{Filter, SortBy};
 use super::view::PolicyView;
-use super::{PluginError, explain, history, pr, preview, recommendations, savings, status};
+use super::{PluginError, diff, explain, history, pr, preview, recommendations, savings, status};
+use crate::propose;
 
 /// Shows AttunePolicies: their state, recommendations, savings, resize history and how each
 /// value was reached; `pr` opens or updates a policy's pull request.
 ///
 /// Exit codes: 0 success; 1 the cluster could not be read (no kubeconfig, no CRD, forbidden,
-/// unreachable, no such policy), or `pr` found some workloads nowhere in the repository; 2 bad
-/// flags or arguments; 3 `pr`: a git or forge step failed.
+/// unreachable, no such policy), `propose` could not locate some workloads (the rest was still
+/// done), or `pr` found some workloads nowhere in the repository; 2 bad flags or arguments, or
+/// a repository `propose` cannot use; 3 `pr`: a git or forge step failed.
 #[derive(Parser, Debug)]
 #[command(name = "kubectl-attune", bin_name = "kubectl attune", version)]
 pub struct Cli {
@@ -61,6 +63,42 @@ pub enum Command {
     /// Open or update one policy's pull request (the controller's lifecycle); token from
     /// ATTUNE_GIT_TOKEN.
     Pr(Box<pr::PrArgs>),
+    /// Current against recommended resources per workload, as a unified diff or, with
+    /// `-o yaml`, strategic-merge patches to commit to Git.
+    Diff(DiffArgs),
+    /// Edits a local checkout of the GitOps repository to the live policies' recommendations
+    /// (the edit engine of `attune propose`); prints the diff, or writes with --write.
+    Propose(ProposeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProposeArgs {
+    /// A local checkout of the GitOps repository.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The directory the workloads are deployed from, relative to --repo, exactly as an Argo
+    /// CD Application's spec.source.path or a Flux Kustomization's spec.path (default: the
+    /// whole repository).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// With --path on a plain directory: read its subdirectories too, as Flux does.
+    #[arg(long, requires = "path")]
+    pub recurse: bool,
+    /// Edit the files in place instead of printing a diff.
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Print one strategic-merge patch per workload (a YAML stream) instead of the diff.
+    #[arg(short, long, value_enum)]
+    pub output: Option<DiffOutput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffOutput {
+    Yaml,
 }
 
 #[derive(Args, Debug)]
@@ -110,8 +148,9 @@ fn print(text: &str) -> Result<(), PluginError> {
         .map_err(|e| PluginError::Output(e.to_string()))
 }
 
-/// Runs one command against the cluster and prints its output.
-pub async fn run(cli: Cli) -> Result<(), PluginError> {
+/// Runs one command against the cluster and prints its output; the exit code on success (1
+/// when `propose` could not locate some workloads, as `attune propose`).
+pub async fn run(cli: Cli) -> Result<u8, PluginError> {
     let g = &cli.global;
     if g.all_namespaces && g.namespace.is_some() {
         return Err(PluginError::Usage(
@@ -129,34 +168,97 @@ pub async fn run(cli: Cli) -> Result<(), PluginError> {
         )
     };
     let ns = namespace.as_deref();
-    match &cli.command {
-        Command::Status(args) if args.watch => watch(&conn, ns, args).await,
-        Command::Status(args) => print(&status_text(&conn, ns, args).await?),
+    dispatch(&cli.command, &conn, ns).await
+}
+
+async fn dispatch(
+    command: &Command,
+    conn: &Connection,
+    ns: Option<&str>,
+) -> Result<u8, PluginError> {
+    let printed = match command {
+        Command::Status(args) if args.watch => watch(conn, ns, args).await,
+        Command::Status(args) => print(&status_text(conn, ns, args).await?),
         Command::Recommendations => {
-            let (table, note) = recommendations::render(&views(&conn, ns).await?);
+            let (table, note) = recommendations::render(&views(conn, ns).await?);
             print(&table)?;
             if let Some(note) = note {
                 eprintln!("\n{note}");
             }
             Ok(())
         }
-        Command::Savings(sort) => print(&savings::render(&views(&conn, ns).await?, sort.sort_by)),
-        Command::History => print(&history::render(&views(&conn, ns).await?)),
+        Command::Savings(sort) => print(&savings::render(&views(conn, ns).await?, sort.sort_by)),
+        Command::History => print(&history::render(&views(conn, ns).await?)),
         Command::Explain(arg) => {
-            let view = one_policy(&conn, ns, "explain", &arg.policy).await?;
+            let view = one_policy(conn, ns, "explain", &arg.policy).await?;
             print(&explain::render(&view))
         }
         Command::Preview(arg) => {
-            let view = one_policy(&conn, ns, "preview", &arg.policy).await?;
+            let view = one_policy(conn, ns, "preview", &arg.policy).await?;
             print(&preview::render(&view))
         }
         Command::Pr(args) => {
             let ns = ns.ok_or_else(|| {
                 PluginError::Usage("pr reads one namespace: drop -A, pass -n".to_owned())
             })?;
-            pr::run(&conn, ns, args).await
+            pr::run(conn, ns, args).await
         }
-    }
+        Command::Diff(args) => {
+            let views = views(conn, ns).await?;
+            let (text, notes) = match args.output {
+                Some(DiffOutput::Yaml) => diff::patches(&views),
+                None => diff::render(&views),
+            };
+            print(&text)?;
+            for note in notes {
+                eprintln!("{note}");
+            }
+            Ok(())
+        }
+        Command::Propose(args) => return propose(conn, ns, args).await,
+    };
+    printed.map(|()| 0)
+}
+
+/// `propose`: the live policies, as `kubectl get -o yaml` would export them, through the
+/// same reader and edit engine as `attune propose --policies`.
+async fn propose(
+    conn: &Connection,
+    ns: Option<&str>,
+    args: &ProposeArgs,
+) -> Result<u8, PluginError> {
+    let objects = client::list_policies(&conn.client, ns).await?;
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    let text = serde_saphyr::to_string(&list)
+        .map_err(|e| PluginError::Propose(format!("cannot export the live policies: {e}")))?;
+    let policies = crate::crd::load_policy_files(&text).map_err(|e| {
+        PluginError::Propose(format!(
+            "cannot read the live policies: {}",
+            crate::error_chain(&e)
+        ))
+    })?;
+    let place = match &args.path {
+        Some(dir) => propose::Place::Path {
+            dir: dir.clone(),
+            recurse: args.recurse,
+        },
+        None => propose::Place::Everywhere,
+    };
+    let opts = propose::Options {
+        policies: PathBuf::new(),
+        repo: args.repo.clone(),
+        place,
+        write: args.write,
+        output: propose::Format::Diff,
+    };
+    let code = propose::run_with_policies(
+        &policies,
+        &opts,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .map_err(|e| PluginError::Propose(crate::error_chain(&e)))?;
+    Ok(u8::try_from(code).unwrap_or(1))
 }
 
 async fn one_policy(

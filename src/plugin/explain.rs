@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use super::table::Table;
 use super::view::PolicyView;
+use super::view::{memory, millicores};
+use crate::crd::hourly::{HourlyUsage, UsageResource};
 use crate::crd::{ContainerRecommendation, ResourceValues};
 use crate::quantity;
 
@@ -40,7 +42,11 @@ fn container(c: &ContainerRecommendation) -> String {
         out.push_str(&format!("    Confidence: {:.1}%\n", confidence * 100.0));
     }
     let current = c.current.clone().unwrap_or_default();
-    for (label, key) in [("CPU", "cpu"), ("Memory", "memory")] {
+    for (label, resource) in [
+        ("CPU", UsageResource::Cpu),
+        ("Memory", UsageResource::Memory),
+    ] {
+        let key = resource.key();
         let stages = c
             .explanation
             .as_ref()
@@ -51,6 +57,9 @@ fn container(c: &ContainerRecommendation) -> String {
         match stages {
             Some(e) => out.push_str(&chain(e)),
             None => out.push_str("      no explanation in status\n"),
+        }
+        if let Some(usage) = HourlyUsage::read(c.explanation.as_ref(), resource) {
+            out.push_str(&profile_line(&usage));
         }
         out.push_str(&format!(
             "      Final recommendation: {} (vs current {}{})\n",
@@ -148,4 +157,50 @@ fn chain(e: &Value) -> String {
         ]);
     }
     table.render()
+}
+
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The 24 hourly values as one bar each, scaled to the busiest hour (0 is the lowest bar).
+pub fn sparkline(values: &[i128]) -> String {
+    let max = values.iter().copied().max().unwrap_or(0).max(0);
+    values
+        .iter()
+        .map(|&v| {
+            let level = if max == 0 {
+                0
+            } else {
+                // Rounded to the nearest of the eight levels.
+                ((v.clamp(0, max) * 14 + max) / (max * 2)) as usize
+            };
+            BLOCKS[level.min(BLOCKS.len() - 1)]
+        })
+        .collect()
+}
+
+/// "Hourly p95 (UTC 00–23)  ▃▃…█…▃  peak 800m at 14:00"
+fn profile_line(usage: &HourlyUsage) -> String {
+    let (hour, peak) = usage.peak();
+    let peak = match usage.resource {
+        UsageResource::Cpu => millicores(peak),
+        UsageResource::Memory => memory(peak),
+    };
+    format!(
+        "      Hourly {} (UTC 00-23)   {}   peak {peak} at {hour:02}:00\n",
+        usage.percentile,
+        sparkline(&usage.values)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn the_sparkline_scales_to_the_busiest_hour() {
+        assert_eq!(sparkline(&[0, 100, 200, 400, 800]), "▁▂▃▅█");
+        assert_eq!(sparkline(&[0; 4]), "▁▁▁▁");
+        assert_eq!(sparkline(&[5, 5]), "██");
+        assert_eq!(sparkline(&[]), "");
+    }
 }

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod diff;
 pub mod explain;
 pub mod history;
 pub mod pr;
@@ -66,6 +67,10 @@ pub enum PluginError {
     /// `pr`: the pipeline's one-line reason, and its exit code (1, 2 or 3).
     #[error("{message}")]
     PullRequest { message: String, code: u8 },
+    /// `propose` on bad input (no such directory, a --path outside the repository, a file it
+    /// cannot write): nothing was written (exit code 2, as `attune propose`).
+    #[error("{0}")]
+    Propose(String),
 }
 
 impl PluginError {
@@ -73,7 +78,7 @@ impl PluginError {
     /// forge step failed), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            PluginError::Usage(_) => 2,
+            PluginError::Usage(_) | PluginError::Propose(_) => 2,
             PluginError::PullRequest { code, .. } => *code,
             _ => 1,
         }

@@ -53,6 +53,8 @@ pub struct Evidence {
     /// Values left out of the pull request, each with why (`explanation.heldBack`: the
     /// controller reverted them on a pod for an OOM kill or restarts).
     pub held_back: Vec<String>,
+    /// The hourly usage our recommender measured, one chart per resource.
+    pub charts: Vec<super::evidence::Chart>,
 }
 
 /// Everything a template may use besides the changes.
@@ -109,6 +111,8 @@ struct WorkloadRow {
     replicas: Option<u32>,
     containers: Vec<ContainerRow>,
     files: Vec<FileRow>,
+    /// Mermaid charts of the usage (Markdown), or "".
+    charts: String,
 }
 
 fn why(site: Site) -> &'static str {
@@ -165,6 +169,7 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
                     replicas: ctx.replicas.get(&id).copied(),
                     containers: Vec::new(),
                     files: Vec::new(),
+                    charts: String::new(),
                 });
                 let last = out.len() - 1;
                 &mut out[last]
@@ -216,6 +221,37 @@ fn workloads(changes: &[Change], ctx: &Context<'_>) -> Vec<WorkloadRow> {
     out
 }
 
+/// Room for the lifecycle marker `sync` appends: its JSON holds one entry per change.
+fn marker_room(changes: &[Change]) -> usize {
+    256 + 128 * changes.len()
+}
+
+/// The usage charts of each workload's containers, in at most `budget` bytes.
+fn add_charts(rows: &mut [WorkloadRow], ctx: &Context<'_>, budget: usize) {
+    let charts: Vec<(String, Vec<super::evidence::Chart>)> = rows
+        .iter()
+        .map(|w| {
+            let title = format!("{} {}/{}", w.kind, w.namespace, w.name);
+            let charts = w
+                .containers
+                .iter()
+                .filter_map(|c| {
+                    let id = format!("{}/{}/{}/{}", w.namespace, w.kind, w.name, c.name);
+                    ctx.evidence.get(&id)
+                })
+                .flat_map(|e| e.charts.iter().cloned())
+                .collect();
+            (title, charts)
+        })
+        .collect();
+    for (row, section) in rows
+        .iter_mut()
+        .zip(super::evidence::sections(&charts, budget))
+    {
+        row.charts = section;
+    }
+}
+
 /// Monthly savings of the request changes: (cores, GiB, dollars, whether replicas were unknown).
 fn savings(changes: &[Change], ctx: &Context<'_>) -> (f64, f64, f64, bool) {
     const HOURS_PER_MONTH: f64 = 730.0;
@@ -240,6 +276,24 @@ fn savings(changes: &[Change], ctx: &Context<'_>) -> (f64, f64, f64, bool) {
     (cores, gib, dollars, unknown)
 }
 
+/// One line per workload that could not be located: `ns/Kind/name (container): reason`.
+fn problem_lines(problems: &[Problem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| {
+            let container = p
+                .container
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            format!(
+                "{}/{}/{}{container}: {}",
+                p.namespace, p.kind, p.workload, p.reason
+            )
+        })
+        .collect()
+}
+
 /// Renders title, body and commit message. `templates` overrides the built-in templates file by
 /// file; a template that does not render is an error naming it.
 pub fn render(
@@ -262,25 +316,11 @@ pub fn render(
                 message: e.to_string(),
             })?;
     }
-    let rows = workloads(changes, ctx);
-    let mut namespaces: Vec<&str> = rows.iter().map(|w| w.namespace.as_str()).collect();
+    let mut rows = workloads(changes, ctx);
+    let mut namespaces: Vec<String> = rows.iter().map(|w| w.namespace.clone()).collect();
     namespaces.dedup();
     let (cores, gib, dollars, per_replica) = savings(changes, ctx);
-    let problems: Vec<String> = ctx
-        .problems
-        .iter()
-        .map(|p| {
-            let container = p
-                .container
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default();
-            format!(
-                "{}/{}/{}{container}: {}",
-                p.namespace, p.kind, p.workload, p.reason
-            )
-        })
-        .collect();
+    let problems = problem_lines(ctx.problems);
     // By `namespace/Kind/workload/container`, in that order; listed whether or not the
     // container has another change.
     let held_back: Vec<String> = ctx
@@ -288,11 +328,11 @@ pub fn render(
         .iter()
         .flat_map(|(id, e)| e.held_back.iter().map(move |why| format!("`{id}`: {why}")))
         .collect();
-    let render = |name: &str, extra: Value| {
+    let render = |name: &str, rows: &[WorkloadRow], extra: Value| {
         env.get_template(name)
             .and_then(|t| {
                 t.render(context! {
-                    workloads => Value::from(minijinja::value::Serde(&rows)),
+                    workloads => Value::from(minijinja::value::Serde(rows)),
                     namespaces => Value::from(minijinja::value::Serde(&namespaces)),
                     policies => Value::from(minijinja::value::Serde(&ctx.policies)),
                     branch => &ctx.branch,
@@ -315,9 +355,16 @@ pub fn render(
                 message: e.to_string(),
             })
     };
-    let title = render(TITLE, context! {})?.trim().to_owned();
-    let body = render(BODY, context! {})?;
-    let commit_message = render(COMMIT, context! { title => &title })?;
+    let title = render(TITLE, &rows, context! {})?.trim().to_owned();
+    let commit_message = render(COMMIT, &rows, context! { title => &title })?;
+    // The charts get what the rest of the body leaves of the forge's limit, so that the
+    // tables and the marker are never cut.
+    let plain = render(BODY, &rows, context! {})?;
+    let room = crate::forge::github::MAX_BODY_BYTES
+        .saturating_sub(plain.len() + marker_room(changes))
+        .min(super::evidence::CHART_BUDGET_BYTES);
+    add_charts(&mut rows, ctx, room);
+    let body = render(BODY, &rows, context! {})?;
     Ok(Rendered {
         title,
         body,

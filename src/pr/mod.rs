@@ -12,6 +12,7 @@ pub mod body;
 mod changeset;
 pub mod command;
 mod connect;
+pub mod evidence;
 mod forge_writes;
 pub mod gate;
 mod git_jobs;

@@ -309,6 +309,7 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
                         data_points: c.data_points,
                         clamped: sentences(c.explanation.as_ref(), "clamped"),
                         held_back: sentences(c.explanation.as_ref(), "heldBack"),
+                        charts: super::evidence::charts_of(c),
                     },
                 );
             }

@@ -20,7 +20,7 @@ pub use apply::{apply, editor_op};
 pub use helm::{HelmSource, add_helm, unlocated};
 pub use run::{
     Format, Options, Place, ProposeError, compute, compute_with, outcome_of, outcome_scoped,
-    problems_and_notices, read_policies, run, run_with, summary,
+    problems_and_notices, read_policies, run, run_with, run_with_policies, summary,
 };
 pub use wants::wants;
 

@@ -109,6 +109,27 @@ pub fn run_with(
     err: &mut dyn Write,
 ) -> Result<i32, ProposeError> {
     let outcome = compute_with(opts, helm)?;
+    report(&outcome, opts, out, err)
+}
+/// Like [`run`] with the policies already read (`opts.policies` is not read): `kubectl attune
+/// propose` takes them live from the cluster, and its output must be this command's.
+pub fn run_with_policies(
+    policies: &[crate::crd::FilePolicy],
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, ProposeError> {
+    let (repo, scope) = load_repo(opts)?;
+    report(&outcome_of(&repo, &scope, policies), opts, out, err)
+}
+
+/// Writes the files (with `--write`), the diff or JSON report, and the summary.
+fn report(
+    outcome: &Outcome,
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, ProposeError> {
     if opts.write {
         write::write_all(&opts.repo, &outcome.files).map_err(ProposeError::Write)?;
     }
@@ -119,13 +140,13 @@ pub fn run_with(
     match opts.output {
         Format::Diff if !opts.write => out.write_all(diff::unified(&outcome.files).as_bytes()),
         Format::Diff => Ok(()),
-        Format::Json => serde_json::to_writer_pretty(&mut out, &outcome)
+        Format::Json => serde_json::to_writer_pretty(&mut out, outcome)
             .map_err(std::io::Error::other)
             .and_then(|()| out.write_all(b"\n")),
     }
     .and_then(|()| out.flush())
     .map_err(ProposeError::Output)?;
-    summary(&outcome, opts.write, &mut err)
+    summary(outcome, opts.write, &mut err)
         .and_then(|()| err.flush())
         .map_err(ProposeError::Output)?;
     Ok(if outcome.problems.is_empty() { 0 } else { 1 })

@@ -4,7 +4,9 @@
 //! or 1 byte.
 
 use super::amount::{Amount, Resource};
-use super::explanation::{BoundApplied, Bounds, ChangeFilterApplied, Explanation, OomFloor};
+use super::explanation::{
+    BoundApplied, Bounds, ChangeFilterApplied, Explanation, HourlyProfile, OomFloor,
+};
 use super::profile::Profile;
 use super::settings::ResourceSettings;
 use crate::quantity::Format;
@@ -85,6 +87,7 @@ pub fn recommend_resource(
         after_oom_floor: tail.after_oom_floor,
         final_value: tail.final_value,
         final_adjustment: tail.adjustment,
+        hourly_profile: hourly_profile(profile, settings),
     };
     ResourceOutcome {
         value: tail.final_value,
@@ -161,6 +164,30 @@ fn raw_percentile(profile: &Profile, current: Amount, settings: &ResourceSetting
     };
     // `as` saturates: usage beyond 2^63 millicores or bytes reads as the largest amount.
     Amount::new(resource, base as i64, resource.computed_format())
+}
+
+/// The configured percentile per hour, in the notation of `rawPercentile`; only for a profile
+/// built from samples (a flat profile stands for a derived or assumed value, not usage).
+fn hourly_profile(profile: &Profile, settings: &ResourceSettings) -> Option<HourlyProfile> {
+    profile.newest_ms?;
+    let resource = settings.resource;
+    let values = profile
+        .hourly
+        .iter()
+        .map(|set| {
+            let value = set.get(settings.percentile);
+            let base = match resource {
+                Resource::Cpu => (value * 1000.0).ceil(),
+                Resource::Memory => value.ceil(),
+            };
+            // `as` saturates and maps NaN to 0; usage is never negative.
+            Amount::new(resource, (base as i64).max(0), resource.computed_format())
+        })
+        .collect();
+    Some(HourlyProfile {
+        percentile: settings.percentile.label(),
+        values,
+    })
 }
 
 /// ⌈value × factor⌉ in whole base units, kept within [0, 2^63). Binary notation is kept, any

@@ -47,6 +47,20 @@ pub struct Explanation {
     /// empty when nothing did.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub final_adjustment: String,
+    /// The configured percentile per UTC hour of day (ours): the evidence a pull request charts
+    /// and `kubectl attune explain` draws. Absent when the value was not measured (memory
+    /// derived from CPU, a test's flat profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hourly_profile: Option<HourlyProfile>,
+}
+
+/// The configured percentile of each UTC hour of day, rounded up like `rawPercentile`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HourlyProfile {
+    /// `p50`, `p90`, `p95` or `p99`.
+    pub percentile: &'static str,
+    /// 24 values, index 0 = 00:00–00:59 UTC; `0` for an hour without samples.
+    pub values: Vec<Amount>,
 }
 
 /// `minAllowed` and `maxAllowed` as applied.

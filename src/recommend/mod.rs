@@ -39,7 +39,8 @@ pub use chain::{OomEvent, ResourceOutcome, oom_floor_bytes, recommend_resource};
 pub use container::{ContainerInput, ContainerOutcome, Recommendation, recommend_container};
 pub use error::RecommendError;
 pub use explanation::{
-    BoundApplied, Bounds, ChangeFilterApplied, ContainerExplanation, Explanation, OomFloor,
+    BoundApplied, Bounds, ChangeFilterApplied, ContainerExplanation, Explanation, HourlyProfile,
+    OomFloor,
 };
 pub use limits::scaled_limit;
 pub use profile::{

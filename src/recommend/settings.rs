@@ -30,6 +30,16 @@ pub enum Percentile {
 }
 
 impl Percentile {
+    /// `p50`, `p90`, `p95` or `p99`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P95 => "p95",
+            Percentile::P99 => "p99",
+        }
+    }
+
     /// 50, 90, 95 or 99; anything else is not a supported percentile.
     pub fn from_number(number: i32) -> Option<Percentile> {
         match number {

@@ -102,7 +102,7 @@ fn the_alert_rules_pass_promtool_check_rules() {
     let (ok, text) = promtool(&["check", "rules", file.to_str().unwrap()]);
     assert!(ok, "{text}");
     let count = alerts().len();
-    assert!(count >= 4, "{count} alerts");
+    assert!(count >= 7, "{count} alerts");
     assert!(
         text.contains(&format!("SUCCESS: {count} rules found")),
         "{text}"
@@ -137,6 +137,9 @@ async fn exported() -> BTreeSet<String> {
     metrics.resize(ResizeResult::Deferred);
     metrics.pull_request(PrAction::Failed, 1.0);
     metrics.set_leader(true);
+    metrics.prometheus_queries(1);
+    metrics.prometheus_query_errors(1);
+    metrics.recommendations_computed(1);
     let app = router(Arc::new(metrics), Arc::new(Health::new()));
     let response = app
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())

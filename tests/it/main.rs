@@ -52,6 +52,8 @@ mod node_revert;
 mod plugin_cluster;
 mod plugin_format;
 mod plugin_pr;
+mod plugin_propose;
+mod pr_evidence;
 mod pr_gitea;
 mod pr_github;
 mod pr_gitlab;

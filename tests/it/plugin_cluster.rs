@@ -18,7 +18,7 @@ use crate::plugin_format::fixtures;
 use crate::support::cluster::{self, TEST_MANAGER, TestNamespace};
 
 /// Creates every fixture in the namespace; returns them as the server stored them.
-async fn create_fixtures(ns: &TestNamespace) -> Vec<Value> {
+pub async fn create_fixtures(ns: &TestNamespace) -> Vec<Value> {
     let ar = ApiResource::erase::<AttunePolicy>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &ar);
     let mut stored = Vec::new();
@@ -58,7 +58,7 @@ async fn create_fixtures(ns: &TestNamespace) -> Vec<Value> {
     stored
 }
 
-fn plugin(args: &[&str]) -> Output {
+pub fn plugin(args: &[&str]) -> Output {
     Command::cargo_bin("kubectl-attune")
         .unwrap()
         .args(args)
@@ -66,7 +66,7 @@ fn plugin(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(out: &Output) -> String {
+pub fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}: {}",

@@ -2,11 +2,24 @@
 //! (ready with recommendations, collecting, degraded, no workloads, no status at all).
 
 use attune::plugin::status::{Filter, SortBy};
-use attune::plugin::{PolicyView, explain, history, preview, recommendations, savings, status};
+use attune::plugin::{
+    PolicyView, diff, explain, history, preview, recommendations, savings, status,
+};
 use serde_json::{Value, json};
 
 /// 2026-12-07T12:00:00Z, the "now" of the AGE column.
 pub const NOW: i64 = 1_796_644_800;
+
+/// 40m at night, 70m by day, 100m at 14:00 UTC.
+fn hourly_cpu() -> Vec<&'static str> {
+    (0..24)
+        .map(|h| match h {
+            14 => "100m",
+            8..=17 => "70m",
+            _ => "40m",
+        })
+        .collect()
+}
 
 fn explanation() -> Value {
     json!({
@@ -18,6 +31,7 @@ fn explanation() -> Value {
             "minChangePercent": 10, "maxChangePercent": 50,
             "changeFilterApplied": "max_change_capped", "afterChangeFilter": "250m",
             "final": "250m",
+            "hourlyProfile": {"percentile": "p95", "values": hourly_cpu()},
         },
         "memory": {
             "rawPercentile": "200Mi", "overhead": 30, "afterOverhead": "260Mi",
@@ -54,8 +68,8 @@ pub fn fixtures(namespace: Option<&str>) -> Vec<Value> {
                     }]},
                     {"workload": "worker", "kind": "StatefulSet", "containers": [{
                         "name": "main",
-                        "current": {"cpuRequest": "1", "memoryRequest": "2Gi"},
-                        "recommended": {"cpuRequest": "420m", "memoryRequest": "1Gi"},
+                        "current": {"cpuRequest": "1", "cpuLimit": "2", "memoryRequest": "2Gi", "memoryLimit": "2Gi"},
+                        "recommended": {"cpuRequest": "420m", "cpuLimit": "840m", "memoryRequest": "1Gi", "memoryLimit": "2Gi"},
                         "confidence": 0.5,
                     }]},
                 ],
@@ -165,6 +179,7 @@ Workload: Deployment/api-server
       Bounds [1m, 4]                                       145m
       Change filter [10.00%, 50.00%] (max_change_capped)   250m
       Final                                                250m
+      Hourly p95 (UTC 00-23)   ▄▄▄▄▄▄▄▄▆▆▆▆▆▆█▆▆▆▄▄▄▄▄▄   peak 100m at 14:00
       Final recommendation: 250m (vs current 500m, -50%)
     Memory:
       Raw percentile                                200Mi
@@ -316,5 +331,148 @@ worker       main        Memory     2Gi       1Gi           -50%
         preview::render(&v[1]),
         "Preview: production/batch (current mode: Auto)\n\n\
          No recommendations yet (Collecting data: 12 of 48 data points).\n"
+    );
+}
+
+pub const DIFF: &str = "\
+--- a/production/Deployment/api-server
++++ b/production/Deployment/api-server (recommended by policy api-services)
+@@ container: app @@
+-  requests.cpu: 500m
++  requests.cpu: 250m
+   requests.memory: 512Mi
+--- a/production/StatefulSet/worker
++++ b/production/StatefulSet/worker (recommended by policy api-services)
+@@ container: main @@
+-  requests.cpu: 1
++  requests.cpu: 420m
+-  requests.memory: 2Gi
++  requests.memory: 1Gi
+-  limits.cpu: 2
++  limits.cpu: 840m
+   limits.memory: 2Gi
+--- a/staging/Deployment/web
++++ b/staging/Deployment/web (recommended by policy web)
+@@ container: nginx @@
+-  requests.cpu: 400m
++  requests.cpu: 200m
+-  requests.memory: 128Mi
++  requests.memory: 64Mi
+";
+
+pub const DIFF_NOTES: [&str; 3] = [
+    "dev/fresh: no recommendations yet (-)",
+    "production/batch: no recommendations yet (Collecting data: 12 of 48 data points)",
+    "staging/orphan: no recommendations yet (no Deployment matches app=gone)",
+];
+
+pub const DIFF_YAML: &str = "\
+# production/Deployment/api-server (recommended by policy api-services)
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api-server
+  namespace: production
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        resources:
+          requests:
+            cpu: 250m
+            memory: 512Mi
+---
+# production/StatefulSet/worker (recommended by policy api-services)
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: worker
+  namespace: production
+spec:
+  template:
+    spec:
+      containers:
+      - name: main
+        resources:
+          limits:
+            cpu: 840m
+            memory: 2Gi
+          requests:
+            cpu: 420m
+            memory: 1Gi
+---
+# staging/Deployment/web (recommended by policy web)
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: staging
+spec:
+  template:
+    spec:
+      containers:
+      - name: nginx
+        resources:
+          requests:
+            cpu: 200m
+            memory: 64Mi
+";
+
+#[test]
+fn diff_shows_each_changed_workload_and_notes_the_rest() {
+    let (text, notes) = diff::render(&views());
+    assert_eq!(text, DIFF);
+    assert_eq!(notes, DIFF_NOTES);
+    let (yaml, notes) = diff::patches(&views());
+    assert_eq!(yaml, DIFF_YAML);
+    assert_eq!(notes, DIFF_NOTES);
+    // Each document is a patch kubectl would take: apiVersion, kind, name, the pod template.
+    for doc in yaml.split("---\n") {
+        let patch: Value = serde_saphyr::from_str(doc).unwrap();
+        assert!(patch["spec"]["template"]["spec"]["containers"][0]["name"].is_string());
+    }
+}
+
+#[test]
+fn diff_of_nothing_to_change_says_so_and_odd_kinds_are_noted() {
+    let mut same = fixtures(None)[2].clone();
+    same["status"]["recommendations"][0]["containers"][0]["recommended"] =
+        json!({"cpuRequest": "0.4", "memoryRequest": "128Mi"});
+    let views = vec![PolicyView::from_object(&same)];
+    assert_eq!(
+        diff::render(&views),
+        (
+            String::new(),
+            vec!["No differences: every workload runs with its recommended resources.".to_owned()]
+        )
+    );
+    let mut odd = fixtures(None)[2].clone();
+    odd["status"]["recommendations"][0]["kind"] = json!("Pod");
+    odd["status"]["recommendations"][0]["workload"] = json!("web\n+++ injected");
+    odd["status"]["recommendations"].as_array_mut().unwrap().push(json!({
+        "workload": "nightly", "kind": "CronJob", "containers": [{
+            "name": "job", "current": {"memoryRequest": "1Gi"}, "recommended": {"memoryRequest": "512Mi"},
+        }],
+    }));
+    let views = vec![PolicyView::from_object(&odd)];
+    let (text, _) = diff::render(&views);
+    assert!(
+        text.starts_with("--- a/staging/Pod/web?+++ injected\n"),
+        "{text}"
+    );
+    let (yaml, notes) = diff::patches(&views);
+    assert_eq!(
+        notes,
+        [
+            "staging/Pod/web?+++ injected: no patch for kind \"Pod\" (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Rollout): edit it by hand"
+        ]
+    );
+    assert_eq!(
+        yaml,
+        "# staging/CronJob/nightly (recommended by policy web)\n\
+         apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\n  namespace: staging\n\
+         spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n\
+         \x20         - name: job\n            resources:\n              requests:\n                memory: 512Mi\n"
     );
 }

@@ -454,9 +454,11 @@ impl Owned {
     }
 }
 
-/// Drops `…Time` keys and `lastUpdated`, recursively, and compares numbers to 12 significant
-/// digits: a float read back from the API server can differ in its last bit (serde_json's
-/// default parser is not exactly round-trip), and `20.0` may come back as `20`.
+/// Drops `…Time` keys, `lastUpdated` and `hourlyProfile`, recursively, and compares numbers to
+/// 12 significant digits: a float read back from the API server can differ in its last bit
+/// (serde_json's default parser is not exactly round-trip), and `20.0` may come back as `20`.
+/// The hourly profile moves a little with every new sample; alone it is no reason to write,
+/// and the one stored is the evidence for the values stored with it.
 fn strip_times(value: Value) -> Value {
     match value {
         Value::Number(n) => n
@@ -464,7 +466,9 @@ fn strip_times(value: Value) -> Value {
             .map_or(Value::Number(n), |f| Value::String(format!("{f:.11e}"))),
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .filter(|(k, _)| !(k.ends_with("Time") || k == "lastUpdated"))
+                .filter(|(k, _)| {
+                    !(k.ends_with("Time") || k == "lastUpdated" || k == "hourlyProfile")
+                })
                 .map(|(k, v)| (k, strip_times(v)))
                 .collect(),
         ),

@@ -142,7 +142,7 @@ impl Recommender {
                 workloads.push(state);
             }
         }
-        self.metrics.prometheus_queries(queries);
+        self.record(queries, &workloads, now);
         let write = write_rules(spec);
         let step = usage
             .as_ref()
@@ -181,6 +181,24 @@ impl Recommender {
             queries,
             reason,
         })
+    }
+
+    /// Queries sent, fetches failed, and when usage last came in (for the stale alert).
+    fn record(
+        &self,
+        queries: u64,
+        workloads: &[WorkloadState],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.metrics.prometheus_queries(queries);
+        let failed = workloads
+            .iter()
+            .filter(|w| matches!(w.fetched, Fetched::Failed(_)))
+            .count();
+        self.metrics.prometheus_query_errors(failed as u64);
+        if failed < workloads.len() {
+            self.metrics.recommendations_computed(now.timestamp());
+        }
     }
 
     /// The policy's target workloads from the watch caches, or why there are none to watch.

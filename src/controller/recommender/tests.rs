@@ -285,6 +285,15 @@ fn an_unchanged_result_is_not_written_again_but_a_changed_value_is() {
         RULES,
     );
     assert!(!again.differs(Some(&previous)), "{:#?}", again.status());
+    // An hourly profile that moved while the values did not is no reason to write either.
+    let mut moved = previous.clone();
+    let profile = &mut moved.recommendations[0].containers[0]
+        .explanation
+        .as_mut()
+        .unwrap()["cpu"]["hourlyProfile"]["values"][3];
+    assert!(profile.is_string(), "{profile}");
+    *profile = json!("999m");
+    assert!(!again.differs(Some(&moved)));
     let changed = run(
         Some(&previous),
         &[workload("web", 0.4, 300.0, 2016, Duration::ZERO)],

@@ -80,6 +80,29 @@ fn e3_peak_hour_wins_and_triggers_the_burst_factor() {
 }
 
 #[test]
+fn e3_the_explanation_carries_the_hourly_profile_with_its_peak() {
+    let values = current(Some("500m"), Some("1"), None, None);
+    let r = recommend(&Settings::default(), &daily_peak(), &[], &values, None);
+    let json = r.explanation().to_json();
+    let profile = &json["cpu"]["hourlyProfile"];
+    assert_eq!(profile["percentile"], "p95");
+    let mut want = vec![serde_json::json!("200m"); 24];
+    want[14] = serde_json::json!("800m");
+    assert_eq!(profile["values"], serde_json::Value::Array(want));
+    // Memory had no samples: no recommendation, so no profile either.
+    assert!(json.get("memory").is_none(), "{json}");
+    // A value derived from CPU is not usage: no profile to show.
+    let settings = Settings {
+        memory_from_cpu_ratio: Some(2.0),
+        ..Settings::default()
+    };
+    let r = recommend(&settings, &daily_peak(), &[], &values, None);
+    let json = r.explanation().to_json();
+    assert!(json["memory"].get("hourlyProfile").is_none(), "{json}");
+    assert!(json["cpu"].get("hourlyProfile").is_some(), "{json}");
+}
+
+#[test]
 fn e4_memory_increase_capped_at_thirty_percent() {
     let r = recommend(
         &Settings::default(),
