@@ -290,15 +290,21 @@ fn deployment(name: &str, replicas: usize) -> Value {
     })
 }
 
-fn policy(name: &str, prometheus: &str) -> Value {
+/// An Auto policy; auto-revert off with the bench's Prometheus: resizes then run past the
+/// 5-minute observation (a cycle is 2,000 queries) and a pod with no kubelet is never Ready.
+fn policy(name: &str, prometheus: Option<&str>) -> Value {
+    let address = prometheus.unwrap_or("http://prometheus.invalid:9090");
     json!({
         "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
         "metadata": {"name": name},
         "spec": {
             "targetRef": {"kind": "Deployment", "name": name},
-            "metricsSource": {"prometheus": {"address": prometheus}},
+            "metricsSource": {"prometheus": {"address": address}},
             "cpu": {}, "memory": {},
-            "updateStrategy": {"type": "Auto", "maxConcurrentResizes": 50, "cooldown": "1h"}
+            "updateStrategy": {
+                "type": "Auto", "maxConcurrentResizes": 50, "cooldown": "1h",
+                "autoRevert": prometheus.is_none(),
+            }
         }
     })
 }
@@ -387,9 +393,7 @@ async fn create_world(client: &Client, o: &Opts) -> Res<Duration> {
 /// One policy per Deployment; with `prometheus` (builtin mode) the controller recommends,
 /// without it the bench writes the recommendation.
 async fn create_policies(client: &Client, o: &Opts, prometheus: Option<&str>) -> Res<()> {
-    let address = prometheus
-        .unwrap_or("http://prometheus.invalid:9090")
-        .to_owned();
+    let address = prometheus.map(str::to_owned);
     let write_recommendation = prometheus.is_none();
     bounded(o.deployments, 32, |i| {
         let client = client.clone();
@@ -398,7 +402,8 @@ async fn create_policies(client: &Client, o: &Opts, prometheus: Option<&str>) ->
         async move {
             let api: Api<attune::crd::AttunePolicy> = Api::namespaced(client, &ns);
             let name = format!("w{i}");
-            let p: attune::crd::AttunePolicy = serde_json::from_value(policy(&name, &address))?;
+            let p: attune::crd::AttunePolicy =
+                serde_json::from_value(policy(&name, address.as_deref()))?;
             api.create(&PostParams::default(), &p).await?;
             if !write_recommendation {
                 return Ok(());
