@@ -99,12 +99,14 @@ async fn start_loop(
     interval: Duration,
 ) -> (JoinHandle<()>, Arc<Metrics>) {
     let minor = attune::resize::server_minor(&client.apiserver_version().await.unwrap()).unwrap();
-    let mut config = Config::default();
-    config.recommender = recommender::Settings {
-        mode: Mode::Builtin,
-        interval,
-        clock: Clock::Fixed(data_end()),
-        ..recommender::Settings::default()
+    let config = Config {
+        recommender: recommender::Settings {
+            mode: Mode::Builtin,
+            interval,
+            clock: Clock::Fixed(data_end()),
+            ..recommender::Settings::default()
+        },
+        ..Config::default()
     };
     let metrics = Arc::new(Metrics::new());
     let ctx = Arc::new(Context::new(

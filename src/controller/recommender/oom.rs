@@ -267,7 +267,11 @@ mod tests {
             Some("384Mi"),
             json!([]),
         );
-        let kills = oom_kills(&[unlimited.clone()], &policy_exclusions(), since());
+        let kills = oom_kills(
+            std::slice::from_ref(&unlimited),
+            &policy_exclusions(),
+            since(),
+        );
         assert_eq!(kills[0].limit_bytes, None);
         assert_eq!(
             kills[0].event(300.5 * MI as f64),
