@@ -14,8 +14,13 @@
 //!   child), reconcile-duration percentiles from its `/metrics` histogram, and the reconciles
 //!   it makes in a quiet minute afterwards (steady state).
 //!
+//! With `--recommender builtin` the controller computes the recommendations itself from a real
+//! Prometheus (tests/servers/prometheus.sh) serving a backfilled week of usage for every
+//! Deployment ([`history`]); the figures then include its queries, profiles and status writes.
+//!
 //! Run: `cargo bench --bench controller` (options after `--`)
-//! Options: `--deployments N --replicas N --namespaces N --keep` (leave the cluster running).
+//! Options: `--deployments N --replicas N --namespaces N --keep` (leave the cluster running),
+//! `--recommender external|builtin` (default external).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +35,13 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{Value, json};
 
+#[path = "controller/history.rs"]
+mod history;
+#[path = "controller/scrape.rs"]
+mod scrape;
+
+use scrape::{counter, percentiles};
+
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const CPU_NOW: &str = "200m";
@@ -42,6 +54,8 @@ struct Opts {
     replicas: usize,
     namespaces: usize,
     keep: bool,
+    /// `--recommender=builtin`: the controller recommends from the bench's Prometheus.
+    builtin: bool,
 }
 
 fn opts() -> Res<Opts> {
@@ -50,6 +64,7 @@ fn opts() -> Res<Opts> {
         replicas: 10,
         namespaces: 10,
         keep: false,
+        builtin: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -63,6 +78,11 @@ fn opts() -> Res<Opts> {
             "--replicas" => o.replicas = num("--replicas")?,
             "--namespaces" => o.namespaces = num("--namespaces")?.max(1),
             "--keep" => o.keep = true,
+            "--recommender" => match args.next().as_deref() {
+                Some("builtin") => o.builtin = true,
+                Some("external") => o.builtin = false,
+                other => return Err(format!("--recommender {other:?}: builtin or external").into()),
+            },
             // `cargo bench` passes this to every bench binary.
             "--bench" => {}
             other => return Err(format!("unknown option {other}").into()),
@@ -122,7 +142,7 @@ struct Controller {
 }
 
 impl Controller {
-    fn start(kubeconfig: &Path, cache: &Path) -> Res<Controller> {
+    fn start(kubeconfig: &Path, cache: &Path, builtin: bool) -> Res<Controller> {
         let port = free_port()?;
         // Cargo builds the binary (bench profile: the release settings) with the bench.
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_attune"));
@@ -132,10 +152,14 @@ impl Controller {
                 "controller",
                 "--leader-elect=false",
                 "--resize-pending-pods",
-                // The bench writes the recommendations itself (the policies' Prometheus is
-                // not real), as the controller did before the built-in recommender.
-                "--recommender=external",
             ])
+            // external: the bench writes the recommendations itself, as another component
+            // would; builtin: the controller reads the bench's Prometheus.
+            .arg(if builtin {
+                "--recommender=builtin"
+            } else {
+                "--recommender=external"
+            })
             .args(["--bind-address", &format!("127.0.0.1:{port}")])
             .args(["--cache-dir", &cache.display().to_string()])
             .args(["--log-format", "json", "--log-level", "warn"])
@@ -266,15 +290,21 @@ fn deployment(name: &str, replicas: usize) -> Value {
     })
 }
 
-fn policy(name: &str) -> Value {
+/// An Auto policy; auto-revert off with the bench's Prometheus: resizes then run past the
+/// 5-minute observation (a cycle is 2,000 queries) and a pod with no kubelet is never Ready.
+fn policy(name: &str, prometheus: Option<&str>) -> Value {
+    let address = prometheus.unwrap_or("http://prometheus.invalid:9090");
     json!({
         "apiVersion": "attune.io/v1alpha1", "kind": "AttunePolicy",
         "metadata": {"name": name},
         "spec": {
             "targetRef": {"kind": "Deployment", "name": name},
-            "metricsSource": {"prometheus": {"address": "http://prometheus.invalid:9090"}},
+            "metricsSource": {"prometheus": {"address": address}},
             "cpu": {}, "memory": {},
-            "updateStrategy": {"type": "Auto", "maxConcurrentResizes": 50, "cooldown": "1h"}
+            "updateStrategy": {
+                "type": "Auto", "maxConcurrentResizes": 50, "cooldown": "1h",
+                "autoRevert": prometheus.is_none(),
+            }
         }
     })
 }
@@ -360,15 +390,24 @@ async fn create_world(client: &Client, o: &Opts) -> Res<Duration> {
     Ok(start.elapsed())
 }
 
-async fn create_policies(client: &Client, o: &Opts) -> Res<()> {
+/// One policy per Deployment; with `prometheus` (builtin mode) the controller recommends,
+/// without it the bench writes the recommendation.
+async fn create_policies(client: &Client, o: &Opts, prometheus: Option<&str>) -> Res<()> {
+    let address = prometheus.map(str::to_owned);
+    let write_recommendation = prometheus.is_none();
     bounded(o.deployments, 32, |i| {
         let client = client.clone();
         let ns = ns_of(o, i);
+        let address = address.clone();
         async move {
             let api: Api<attune::crd::AttunePolicy> = Api::namespaced(client, &ns);
             let name = format!("w{i}");
-            let p: attune::crd::AttunePolicy = serde_json::from_value(policy(&name))?;
+            let p: attune::crd::AttunePolicy =
+                serde_json::from_value(policy(&name, address.as_deref()))?;
             api.create(&PostParams::default(), &p).await?;
+            if !write_recommendation {
+                return Ok(());
+            }
             api.patch_status(
                 &name,
                 &PatchParams::apply("attune-bench-recommender").force(),
@@ -381,7 +420,8 @@ async fn create_policies(client: &Client, o: &Opts) -> Res<()> {
     .await
 }
 
-/// Pods whose app container already asks for the recommended CPU.
+/// Pods whose app container no longer asks for the CPU it was created with (external mode:
+/// the bench's recommendation; builtin: the controller's).
 async fn resized(client: &Client) -> Res<usize> {
     let pods: Api<Pod> = Api::all(client.clone());
     let list = pods.list(&ListParams::default()).await?;
@@ -395,52 +435,11 @@ async fn resized(client: &Client) -> Res<usize> {
                         .as_ref()
                         .and_then(|r| r.requests.as_ref())
                         .and_then(|r| r.get("cpu"))
-                        .is_some_and(|q| q.0 == CPU_REC)
+                        .is_some_and(|q| q.0 != CPU_NOW)
                 })
             })
         })
         .count())
-}
-
-/// Percentiles from a Prometheus histogram's cumulative buckets (upper bound of the bucket
-/// the rank falls in, so a figure is never lower than the truth).
-fn percentiles(metrics: &str, name: &str, qs: &[f64]) -> Option<(u64, Vec<f64>)> {
-    let mut buckets: Vec<(f64, u64)> = Vec::new();
-    let prefix = format!("{name}_bucket{{le=\"");
-    for line in metrics.lines() {
-        if let Some(rest) = line.strip_prefix(&prefix) {
-            let (le, count) = rest.split_once("\"} ")?;
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
-            };
-            buckets.push((le, count.trim().parse().ok()?));
-        }
-    }
-    let total = buckets.last()?.1;
-    if total == 0 {
-        return None;
-    }
-    let out = qs
-        .iter()
-        .map(|q| {
-            let rank = (q * total as f64).ceil() as u64;
-            buckets
-                .iter()
-                .find(|(_, c)| *c >= rank)
-                .map_or(f64::INFINITY, |(le, _)| *le)
-        })
-        .collect();
-    Some((total, out))
-}
-
-fn counter(metrics: &str, series: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(series))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
 }
 
 async fn apiserver_round_trip(client: &Client, o: &Opts) -> Res<Duration> {
@@ -459,13 +458,30 @@ async fn apiserver_round_trip(client: &Client, o: &Opts) -> Res<Duration> {
 async fn main() -> Res<()> {
     let o = opts()?;
     let work = Work::new()?;
+    let prometheus = if o.builtin {
+        eprintln!(
+            "backfilling the usage history of {} deployments",
+            o.deployments
+        );
+        let p = history::Prometheus::start(&work.0, o.deployments, o.namespaces)?;
+        eprintln!(
+            "{} samples backfilled in {:.0} s; prometheus at {}",
+            p.samples,
+            p.backfill.as_secs_f64(),
+            p.url
+        );
+        Some(p)
+    } else {
+        None
+    };
+    let prometheus_url = prometheus.as_ref().map(|p| p.url.clone());
     eprintln!("starting the control plane");
     let (_cluster, kubeconfig) = Cluster::up(o.keep)?;
     let client = client(&kubeconfig).await?;
     install_crd(&client).await?;
 
     eprintln!("baseline: the controller on an empty cluster");
-    let mut idle = Controller::start(&kubeconfig, work.0.as_path())?;
+    let mut idle = Controller::start(&kubeconfig, work.0.as_path(), o.builtin)?;
     idle.wait_ready().await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (idle_hwm, _) = idle.memory()?;
@@ -476,12 +492,12 @@ async fn main() -> Res<()> {
         o.deployments, o.replicas, o.namespaces
     );
     let pods_took = create_world(&client, &o).await?;
-    create_policies(&client, &o).await?;
+    create_policies(&client, &o, prometheus_url.as_deref()).await?;
     let rtt = apiserver_round_trip(&client, &o).await?;
 
     eprintln!("running the controller");
     let started = Instant::now();
-    let mut ctl = Controller::start(&kubeconfig, work.0.as_path())?;
+    let mut ctl = Controller::start(&kubeconfig, work.0.as_path(), o.builtin)?;
     ctl.wait_ready().await?;
     let want = o.deployments * o.replicas;
     let mut converged = None;
@@ -537,6 +553,19 @@ async fn main() -> Res<()> {
     println!("| metric | value |");
     println!("|---|---|");
     println!("| policies / pods | {} / {} |", o.deployments, want);
+    println!(
+        "| recommender | {} |",
+        if o.builtin {
+            "builtin (bench Prometheus)"
+        } else {
+            "external (bench writes)"
+        }
+    );
+    println!(
+        "| Prometheus range queries until converged / after the quiet minute | {} / {} |",
+        counter(&after_converge, "attune_prometheus_queries_total"),
+        counter(&after_quiet, "attune_prometheus_queries_total")
+    );
     println!(
         "| creating the pods (KCM, no kubelet) | {:.0} s |",
         pods_took.as_secs_f64()

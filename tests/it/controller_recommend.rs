@@ -39,11 +39,11 @@ use crate::support::controller_lock;
 const NAMESPACE: &str = "shop";
 const OTHER_MANAGER: &str = "attune-e2e-other-writer";
 
-fn data_end() -> DateTime<Utc> {
+pub(crate) fn data_end() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
 }
 
-fn prometheus_url() -> String {
+pub(crate) fn prometheus_url() -> String {
     std::env::var("PROMETHEUS_URL").unwrap_or_else(|_| {
         panic!(
             "PROMETHEUS_URL is not set: this test needs the backfilled Prometheus; run via \
@@ -71,8 +71,11 @@ async fn counting_client(writes: Arc<AtomicUsize>) -> kube::Client {
         .build()
 }
 
-/// Watch caches of the namespace only, fed as the controller feeds its own.
-fn namespace_caches(client: &kube::Client) -> (Caches, Vec<JoinHandle<()>>) {
+/// Watch caches of `namespace` only, fed as the controller feeds its own.
+pub(crate) fn namespace_caches(
+    client: &kube::Client,
+    namespace: &str,
+) -> (Caches, Vec<JoinHandle<()>>) {
     let (pods, mut pod_writer) = pod_store();
     let (deployments, d_writer) = reflector::store::<Deployment>();
     let (statefulsets, mut s_writer) = reflector::store::<StatefulSet>();
@@ -81,7 +84,7 @@ fn namespace_caches(client: &kube::Client) -> (Caches, Vec<JoinHandle<()>>) {
     s_writer.apply_watcher_event(&watcher::Event::InitDone);
     ds_writer.apply_watcher_event(&watcher::Event::Init);
     ds_writer.apply_watcher_event(&watcher::Event::InitDone);
-    let pod_api: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let pod_api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pod_task = tokio::spawn(watcher(pod_api, watcher::Config::default()).for_each(
         move |event| {
             if let Ok(event) = event {
@@ -90,7 +93,7 @@ fn namespace_caches(client: &kube::Client) -> (Caches, Vec<JoinHandle<()>>) {
             std::future::ready(())
         },
     ));
-    let d_api: Api<Deployment> = Api::namespaced(client.clone(), NAMESPACE);
+    let d_api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let d_task = tokio::spawn(
         watcher(d_api, watcher::Config::default())
             .modify(trim_deployment)
@@ -250,7 +253,7 @@ async fn builtin_recommender_on_the_real_apiserver_and_prometheus() {
     let url = prometheus_url();
     create_deployment(&ns, "web", &["app", "proxy"]).await;
     create_deployment(&ns, "fresh", &["app"]).await;
-    let (caches, feeders) = namespace_caches(&client);
+    let (caches, feeders) = namespace_caches(&client, NAMESPACE);
     cluster::eventually(
         "the caches hold both workloads' pods",
         Duration::from_secs(30),

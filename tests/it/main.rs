@@ -29,6 +29,7 @@ mod controller_gitops_token;
 mod controller_leader;
 mod controller_rbac;
 mod controller_recommend;
+mod controller_recommend_loop;
 mod controller_serve;
 mod crd_generated;
 mod crd_load;

@@ -11,7 +11,8 @@
 #                                   PROMETHEUS_DATA)
 #   prometheus.sh down STATE_DIR    stop it (idempotent)
 #
-# Environment: ATTUNE_CI_CACHE (default ~/.cache/attune-ci), PROMETHEUS_PORT (default: a free port).
+# Environment: ATTUNE_CI_CACHE (default ~/.cache/attune-ci), PROMETHEUS_PORT (default: a free port),
+# PROMETHEUS_TSDB (up: serve a copy of this TSDB instead of the test history).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -85,7 +86,8 @@ cmd_up() {
     die "already running in $state (pid $(cat "$state/prometheus.pid"))"
   fi
   local tsdb
-  tsdb=$(cached_tsdb)
+  # PROMETHEUS_TSDB: serve that backfilled TSDB instead (benches/controller.rs makes its own).
+  tsdb=${PROMETHEUS_TSDB:-$(cached_tsdb)}
   rm -rf "$state/prometheus-data" "$state/prometheus.env"
   cp -R "$tsdb" "$state/prometheus-data"
   cat >"$state/prometheus.yml" <<'YAML'

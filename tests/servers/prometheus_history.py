@@ -12,6 +12,9 @@ Writes OpenMetrics files, one per day, for `promtool tsdb create-blocks-from ope
   Deployment fresh: the last 50 minutes only (10 points at a 5m step).
   A recording-rule-style gauge attune:container_cpu_usage:rate5m for web's app over the last day.
 
+And in namespace "mall" (tests/it/controller_recommend_loop.rs): Deployment web, 2 pods x app,
+  0.1 cores and 300Mi flat.
+
 CPU is a counter (container_cpu_usage_seconds_total, so rate() works); memory a gauge
 (container_memory_working_set_bytes). Every rate is constant over 5-minute-aligned spans and a
 binary fraction times 60 per minute, so rate() over 5m windows at 5m-aligned instants returns
@@ -29,6 +32,7 @@ DAYS = 8
 DATA_START = DATA_END - DAYS * 86400
 MI = 1 << 20
 NS = "shop"
+MALL = "mall"
 W1, W2 = "web-5d9c7b8f6d-abcde", "web-5d9c7b8f6d-fghij"
 
 
@@ -76,10 +80,13 @@ RECORDED = [
     (W2, "app", flat(0.1)),
 ]
 RECORDED_START = DATA_END - 86400
+M1, M2 = "web-7c8d9e5f6a-klmno", "web-7c8d9e5f6a-pqrst"
+CPU_MALL = [(M1, "app", flat(0.1), DATA_START), (M2, "app", flat(0.1), DATA_START)]
+MEMORY_MALL = [(M1, "app", 300 * MI, DATA_START), (M2, "app", 300 * MI, DATA_START)]
 
 
-def labels(pod, container):
-    return f'{{namespace="{NS}",pod="{pod}",container="{container}"}}'
+def labels(pod, container, ns=NS):
+    return f'{{namespace="{ns}",pod="{pod}",container="{container}"}}'
 
 
 def minutes(start, end):
@@ -94,15 +101,17 @@ def minutes(start, end):
 def write_day(path, day_start, day_end, counters):
     with open(path, "w") as out:
         out.write("# TYPE container_cpu_usage_seconds counter\n")
-        for i, (pod, container, rate, first) in enumerate(CPU):
-            name = "container_cpu_usage_seconds_total" + labels(pod, container)
+        cpu = [(NS, *c) for c in CPU] + [(MALL, *c) for c in CPU_MALL]
+        for i, (ns, pod, container, rate, first) in enumerate(cpu):
+            name = "container_cpu_usage_seconds_total" + labels(pod, container, ns)
             for t in minutes(max(first, day_start), day_end):
                 if t > first:
                     counters[i] += rate(t) * 60
                 out.write(f"{name} {counters[i]!r} {t}\n")
         out.write("# TYPE container_memory_working_set_bytes gauge\n")
-        for pod, container, value, first in MEMORY:
-            name = "container_memory_working_set_bytes" + labels(pod, container)
+        memory = [(NS, *m) for m in MEMORY] + [(MALL, *m) for m in MEMORY_MALL]
+        for ns, pod, container, value, first in memory:
+            name = "container_memory_working_set_bytes" + labels(pod, container, ns)
             for t in minutes(max(first, day_start), day_end):
                 out.write(f"{name} {value} {t}\n")
         out.write("# TYPE attune:container_cpu_usage:rate5m gauge\n")
@@ -118,7 +127,7 @@ def main():
         sys.exit("usage: prometheus_history.py OUT_DIR")
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    counters = [0.0] * len(CPU)
+    counters = [0.0] * (len(CPU) + len(CPU_MALL))
     for day in range(DAYS):
         day_start = DATA_START + day * 86400
         # The last day also holds DATA_END itself.

@@ -2,22 +2,34 @@
 //! against them. The watch caches drop pod templates, so they come from the workload's first
 //! pod (by name) — with the values Attune recorded before its first resize
 //! (`attune.io/original-*`) taking precedence, so that a resized pod reads as its template did
-//! and a recommendation does not ratchet down cycle after cycle. Pure.
+//! and a recommendation does not ratchet down cycle after cycle. [`live_values`] reads what the
+//! pod asks for now, so that the difference is the reduction Attune's resizes put in effect.
+//! Containers the policy excludes (`excludedContainers`, known sidecars) are dropped. Pure.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::crd::ResourceValues;
 use crate::resize::annotations::original_key;
+use crate::resize::sidecars::Exclusions;
 use crate::resize::{Field, Resource};
 
-/// `(container name, current values)` for the containers of the workload's first pod, minus
-/// `excluded`. Empty when the workload has no pod.
-pub fn current_values(pods: &[Pod], excluded: &[String]) -> Vec<(String, ResourceValues)> {
+/// `(container name, current values)` for the containers of the workload's first pod that
+/// `exclusions` keeps. Empty when the workload has no pod.
+pub fn current_values(pods: &[Pod], exclusions: &Exclusions) -> Vec<(String, ResourceValues)> {
+    values(pods, exclusions, true)
+}
+
+/// The same containers' values as the first pod has them now (Attune's resizes included).
+pub fn live_values(pods: &[Pod], exclusions: &Exclusions) -> Vec<(String, ResourceValues)> {
+    values(pods, exclusions, false)
+}
+
+fn values(pods: &[Pod], exclusions: &Exclusions, originals: bool) -> Vec<(String, ResourceValues)> {
     let Some(pod) = pods.first() else {
         return Vec::new();
     };
-    let annotations = pod.metadata.annotations.as_ref();
+    let annotations = pod.metadata.annotations.as_ref().filter(|_| originals);
     let original = |resource, field, container: &str| {
         annotations
             .and_then(|a| a.get(&original_key(resource, field, container)))
@@ -26,7 +38,7 @@ pub fn current_values(pods: &[Pod], excluded: &[String]) -> Vec<(String, Resourc
     pod.spec
         .iter()
         .flat_map(|spec| &spec.containers)
-        .filter(|c| !excluded.contains(&c.name))
+        .filter(|c| !exclusions.excludes(&c.name))
         .map(|c| {
             let live = |name: &str, limits: bool| live_value(c, name, limits);
             let pick = |resource, field, name, limits| {
@@ -77,10 +89,8 @@ mod tests {
             "web-1",
             json!({"attune.io/original-cpu-request.app": "500m"}),
         );
-        let values = current_values(
-            &[resized, pod("web-2", json!({}))],
-            &["istio-proxy".to_owned()],
-        );
+        let pods = [resized, pod("web-2", json!({}))];
+        let values = current_values(&pods, &exclusions(json!([]), None));
         assert_eq!(values.len(), 1);
         let (name, app) = &values[0];
         assert_eq!(name, "app");
@@ -88,6 +98,46 @@ mod tests {
         assert_eq!(app.cpu_limit, None);
         assert_eq!(app.memory_request.as_deref(), Some("256Mi"));
         assert_eq!(app.memory_limit.as_deref(), Some("512Mi"));
-        assert!(current_values(&[], &[]).is_empty());
+        // What the pod asks for now: Attune's resize to 250m is in effect.
+        let live = live_values(&pods, &exclusions(json!([]), None));
+        assert_eq!(live[0].1.cpu_request.as_deref(), Some("250m"));
+        assert!(current_values(&[], &Exclusions::default()).is_empty());
+    }
+
+    fn exclusions(excluded: serde_json::Value, known: Option<bool>) -> Exclusions {
+        let spec: crate::crd::AttunePolicySpec = serde_json::from_value(json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metricsSource": {}, "cpu": {}, "memory": {},
+            "excludedContainers": excluded, "excludeKnownSidecars": known,
+        }))
+        .unwrap();
+        Exclusions::from_spec(&spec)
+    }
+
+    #[test]
+    fn known_sidecars_and_excluded_containers_are_dropped_as_the_resize_step_drops_them() {
+        let pods = [pod("web-1", json!({}))];
+        let names = |e: &Exclusions| -> Vec<String> {
+            current_values(&pods, e)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        // istio-proxy is a known sidecar: dropped by default, kept when the policy says so.
+        assert_eq!(names(&exclusions(json!([]), None)), ["app"]);
+        assert_eq!(
+            names(&exclusions(json!([]), Some(false))),
+            ["app", "istio-proxy"]
+        );
+        assert_eq!(
+            names(&exclusions(json!(["app"]), Some(false))),
+            ["istio-proxy"]
+        );
+        assert!(names(&exclusions(json!(["app"]), None)).is_empty());
+        let live: Vec<String> = live_values(&pods, &exclusions(json!(["app"]), Some(false)))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(live, ["istio-proxy"]);
     }
 }

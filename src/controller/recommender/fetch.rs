@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -137,32 +137,32 @@ pub struct CacheKey {
 struct Entry {
     query: QuerySettings,
     address: String,
-    fetched_ms: i64,
+    /// When it was read, on the process's monotonic clock: the cache bounds queries in real
+    /// time, whatever "now" the queries ask about (a fixed one in tests).
+    fetched: Instant,
     containers: Vec<ContainerProfiles>,
     newest_ms: Option<i64>,
 }
 
-/// Profiles per workload, reused while younger than the interval and asked with the same
-/// settings.
+/// Profiles per workload, reused while younger than the interval (real time) and asked with
+/// the same settings.
 #[derive(Default)]
 pub struct ProfileCache {
     entries: Mutex<HashMap<CacheKey, Entry>>,
 }
 
 impl ProfileCache {
-    /// The cached profiles when they are fresh for `query` at `now_ms`.
+    /// The cached profiles when they were read less than `max_age` ago for `query`.
     pub fn get(
         &self,
         key: &CacheKey,
         query: &QuerySettings,
         address: &str,
-        now_ms: i64,
         max_age: Duration,
     ) -> Option<Fetched> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(key)?;
-        let age = now_ms.saturating_sub(entry.fetched_ms);
-        let young = age >= 0 && (age as u128) < max_age.as_millis();
+        let young = entry.fetched.elapsed() < max_age;
         (young && &entry.query == query && entry.address == address).then(|| Fetched::Profiles {
             containers: entry.containers.clone(),
             newest_ms: entry.newest_ms,
@@ -204,13 +204,7 @@ pub struct Query<'a> {
 /// answer, no secret).
 pub async fn profiles(cache: &ProfileCache, query: Query<'_>) -> (Fetched, u64) {
     let address = query.prometheus.endpoint().address().to_owned();
-    if let Some(hit) = cache.get(
-        &query.key,
-        query.settings,
-        &address,
-        query.now_ms,
-        query.max_age,
-    ) {
+    if let Some(hit) = cache.get(&query.key, query.settings, &address, query.max_age) {
         return (hit, 0);
     }
     let request = |resource| UsageRequest {
@@ -259,7 +253,7 @@ pub async fn profiles(cache: &ProfileCache, query: Query<'_>) -> (Fetched, u64) 
         Entry {
             query: query.settings.clone(),
             address,
-            fetched_ms: query.now_ms,
+            fetched: Instant::now(),
             containers: containers.clone(),
             newest_ms,
         },

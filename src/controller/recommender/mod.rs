@@ -5,7 +5,9 @@
 //! under its own field manager [`FIELD_MANAGER`], only when they changed.
 //!
 //! - [`owned`] builds that status from what was fetched (pure).
-//! - [`current`] reads a workload's current requests and limits from its pods (pure).
+//! - [`current`] reads a workload's current requests and limits from its pods, minus the
+//!   containers the policy excludes (pure); [`oom`] its containers' OOM kills (pure);
+//!   [`savings`] sums the reductions proposed and in effect (pure).
 //! - [`fetch`] reads the bearer-token Secret, keeps one Prometheus client per endpoint and
 //!   caches profiles per workload, so a recompute within the interval makes no query.
 //! - [`role`] runs it: every policy on a jittered schedule and on a spec change, within the
@@ -20,8 +22,10 @@
 
 pub mod current;
 pub mod fetch;
+pub mod oom;
 pub mod owned;
 pub mod role;
+pub mod savings;
 
 #[cfg(test)]
 mod tests;

@@ -10,17 +10,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use super::oom::OomKill;
 use crate::crd::{
     AttunePolicyStatus, Condition, ContainerRecommendation, Savings, WorkloadRecommendation,
 };
 use crate::recommend::{
-    Amount, ContainerInput, ContainerOutcome, DataProgress, Profile, Settings, is_stale,
+    ContainerInput, ContainerOutcome, DataProgress, Profile, Settings, is_stale,
     keep_largest_changes, recommend_container, stale_after,
 };
-
-/// Hours in a month, as the pull-request body prices them.
-const HOURS_PER_MONTH: f64 = 730.0;
-const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// One container's usage profiles.
 #[derive(Debug, Clone)]
@@ -49,6 +46,10 @@ pub struct WorkloadState {
     pub name: String,
     /// Per container, from [`super::current::current_values`].
     pub current: Vec<(String, crate::crd::ResourceValues)>,
+    /// Per container, what the pod asks for now ([`super::current::live_values`]).
+    pub live: Vec<(String, crate::crd::ResourceValues)>,
+    /// OOM kills within the history window ([`super::oom::oom_kills`]).
+    pub oom: Vec<OomKill>,
     pub fetched: Fetched,
 }
 
@@ -220,7 +221,7 @@ fn computed(
         |l: &[WorkloadRecommendation]| l.iter().filter(|r| r.stale == Some(true)).count();
     let (recommendations, savings) = if inputs.write.recommendations {
         let kept = keep_largest_changes(list, inputs.write.max);
-        let savings = savings(&kept);
+        let savings = super::savings::savings(&kept, inputs.workloads);
         (kept, Some(savings))
     } else {
         (previous, previous_savings)
@@ -290,11 +291,12 @@ fn workload(
         };
         let (cpu, memory) = (pick(|p| &p.cpu), pick(|p| &p.memory));
         points = points.max(cpu.data_points).max(memory.data_points);
+        let oom = w.oom.iter().find(|k| &k.container == name);
         let input = ContainerInput {
             current,
             cpu,
             memory,
-            oom: None,
+            oom: oom.and_then(|k| k.event(memory.overall.max)),
         };
         match recommend_container(settings, &input) {
             Ok(ContainerOutcome::Recommended(r)) => {
@@ -343,56 +345,6 @@ fn aged(
         r.stale = Some(true);
     }
     r
-}
-
-/// Request reductions of the fresh recommendations (decreases only), and their monthly price
-/// with the pull-request body's default prices.
-fn savings(recommendations: &[WorkloadRecommendation]) -> Savings {
-    use crate::recommend::Resource;
-    let (mut millis, mut bytes) = (0i64, 0i64);
-    let read = |resource, text: &Option<String>| {
-        text.as_deref()
-            .and_then(|t| Amount::parse(resource, t, "").ok())
-            .map(|a| a.base())
-    };
-    for c in recommendations
-        .iter()
-        .filter(|r| r.stale != Some(true))
-        .flat_map(|r| &r.containers)
-    {
-        let Some(current) = &c.current else { continue };
-        let pairs = [
-            (
-                Resource::Cpu,
-                &current.cpu_request,
-                &c.recommended.cpu_request,
-            ),
-            (
-                Resource::Memory,
-                &current.memory_request,
-                &c.recommended.memory_request,
-            ),
-        ];
-        for (resource, from, to) in pairs {
-            if let (Some(from), Some(to)) = (read(resource, from), read(resource, to)) {
-                let cut = from.saturating_sub(to).max(0);
-                match resource {
-                    Resource::Cpu => millis = millis.saturating_add(cut),
-                    Resource::Memory => bytes = bytes.saturating_add(cut),
-                }
-            }
-        }
-    }
-    let prices = crate::pr::body::Prices::default();
-    let dollars = (millis as f64 / 1000.0 * prices.cpu + bytes as f64 / GIB * prices.memory)
-        * HOURS_PER_MONTH;
-    Savings {
-        cpu_request_reduction: Some(Amount::cpu_millis(millis).canonical()),
-        memory_request_reduction: Some(Amount::memory_bytes(bytes).canonical()),
-        cpu_request_reduction_total: None,
-        memory_request_reduction_total: None,
-        estimated_monthly_savings: Some(format!("${dollars:.2}")),
-    }
 }
 
 impl Owned {

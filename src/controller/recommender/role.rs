@@ -18,12 +18,13 @@ use tokio::time::Instant;
 
 use super::fetch::{self, CacheKey, Clients, ProfileCache, Query};
 use super::owned::{self, Blocked, Fetched, Inputs, WorkloadState, WriteRules};
-use super::{FIELD_MANAGER, Mode, Settings, current};
+use super::{FIELD_MANAGER, Mode, Settings, current, oom};
 use crate::controller::cache::Caches;
 use crate::controller::{Context, targets};
 use crate::crd::{AttunePolicy, TargetKind, UpdateMode};
 use crate::metrics::Metrics;
 use crate::pr::WriteGate;
+use crate::resize::sidecars::Exclusions;
 use crate::usage::{QueryBudget, UsageError, UsageSettings, Workload};
 
 /// Policies worked on at once (their queries still share the budget).
@@ -135,9 +136,9 @@ impl Recommender {
         if let Some(usage) = &usage
             && blocked.is_none()
         {
+            let exclusions = Exclusions::from_spec(spec);
             for w in &states {
-                let excluded = &spec.excluded_containers;
-                let (state, sent) = self.workload(&key, &ns, usage, w, excluded, now).await;
+                let (state, sent) = self.workload(&key, &ns, usage, w, &exclusions, now).await;
                 queries += sent;
                 workloads.push(state);
             }
@@ -237,15 +238,19 @@ impl Recommender {
         ns: &str,
         usage: &UsageSettings,
         w: &crate::controller::LiveWorkload,
-        excluded: &[String],
+        exclusions: &Exclusions,
         now: chrono::DateTime<chrono::Utc>,
     ) -> (WorkloadState, u64) {
         let kind = w.identity.kind.clone();
-        let current = current::current_values(&w.pods, excluded);
+        let window =
+            chrono::Duration::from_std(usage.query.history_window).unwrap_or(chrono::Duration::MAX);
+        let since = now.checked_sub_signed(window).unwrap_or(now);
         let mut state = WorkloadState {
             kind: kind.clone(),
             name: w.identity.name.clone(),
-            current,
+            current: current::current_values(&w.pods, exclusions),
+            live: current::live_values(&w.pods, exclusions),
+            oom: oom::oom_kills(&w.pods, exclusions, since),
             fetched: Fetched::Profiles {
                 containers: Vec::new(),
                 newest_ms: None,

@@ -57,6 +57,8 @@ fn workload(name: &str, cpu: f64, memory_mi: f64, count: i64, age: Duration) -> 
         kind: "Deployment".into(),
         name: name.into(),
         current: vec![("app".into(), current("500m", "256Mi"))],
+        live: vec![("app".into(), current("500m", "256Mi"))],
+        oom: Vec::new(),
         fetched: Fetched::Profiles {
             containers: vec![ContainerProfiles {
                 name: "app".into(),
@@ -129,6 +131,9 @@ fn a_week_of_data_gives_monitoring_recommendations_with_explanations_and_savings
     assert_eq!(savings.memory_request_reduction.as_deref(), Some("0"));
     // 0.25 cores × $0.031 × 730 h.
     assert_eq!(savings.estimated_monthly_savings.as_deref(), Some("$5.66"));
+    // Nothing resized yet: nothing taken off so far.
+    assert_eq!(savings.cpu_request_reduction_total.as_deref(), Some("0"));
+    assert_eq!(savings.memory_request_reduction_total.as_deref(), Some("0"));
 }
 
 #[test]
@@ -418,4 +423,79 @@ fn query_volume_is_exported_as_a_counter() {
         "{}",
         metrics.encode()
     );
+}
+
+/// `web` as [`workload`], its `app` OOM-killed at `at` with `limit_bytes` as its limit.
+fn oom_killed(memory_mi: f64, limit_bytes: Option<i64>) -> WorkloadState {
+    let mut w = workload("web", 0.1, memory_mi, 2016, Duration::ZERO);
+    w.current[0].1.memory_limit = Some("512Mi".into());
+    w.oom = vec![super::oom::OomKill {
+        container: "app".into(),
+        at: now() - chrono::Duration::hours(2),
+        limit_bytes,
+    }];
+    w
+}
+
+#[test]
+fn an_oom_kill_raises_memory_to_its_floor_and_the_explanation_shows_the_stage() {
+    const MI: i64 = 1 << 20;
+    // 300Mi flat alone gives 348966093 (E4); killed at a 512Mi limit, the floor is
+    // max(512Mi + 100Mi, ⌈512Mi × 1.2⌉) = 644245095 bytes (612Mi is less).
+    let owned = run(None, &[oom_killed(300.0, Some(512 * MI))], RULES);
+    let app = &owned.recommendations[0].containers[0];
+    assert_eq!(app.recommended.memory_request.as_deref(), Some("644245095"));
+    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    assert_eq!(memory["afterChangeFilter"], json!("348966093"));
+    assert_eq!(memory["oomFloor"]["peak"], json!("512Mi"));
+    assert_eq!(memory["oomFloor"]["floor"], json!("644245095"));
+    assert_eq!(memory["afterOomFloor"], json!("644245095"));
+    assert_eq!(memory["final"], json!("644245095"));
+    // CPU has no OOM stage.
+    assert!(
+        app.explanation.as_ref().unwrap()["cpu"]
+            .get("oomFloor")
+            .is_none()
+    );
+    // The request above the limit keeps the limit's ratio only with RequestsAndLimits; the
+    // default (RequestsOnly) leaves the limit as it was.
+    assert_eq!(app.recommended.memory_limit.as_deref(), Some("512Mi"));
+}
+
+#[test]
+fn an_oom_kill_without_a_limit_takes_the_highest_working_set_seen() {
+    // No limit (a node-level kill): the peak is the profile's max, 300Mi → 300Mi + 100Mi.
+    let owned = run(None, &[oom_killed(300.0, None)], RULES);
+    let app = &owned.recommendations[0].containers[0];
+    assert_eq!(app.recommended.memory_request.as_deref(), Some("400Mi"));
+    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    assert_eq!(memory["oomFloor"]["peak"], json!("300Mi"));
+    // A floor below what the chain gives changes nothing but still shows.
+    let owned = run(None, &[oom_killed(300.0, Some(100 * (1 << 20)))], RULES);
+    let app = &owned.recommendations[0].containers[0];
+    assert_eq!(app.recommended.memory_request.as_deref(), Some("348966093"));
+    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    assert_eq!(memory["oomFloor"]["floor"], json!("200Mi"));
+    assert_eq!(memory["afterOomFloor"], json!("348966093"));
+}
+
+#[test]
+fn request_reductions_in_effect_are_the_totals_and_increases_do_not_count() {
+    let mut resized = workload("web", 0.1, 300.0, 2016, Duration::ZERO);
+    // Before Attune: 500m / 256Mi (current); the pod now asks for 250m / 300Mi.
+    resized.live = vec![("app".into(), current("250m", "300Mi"))];
+    let mut other = workload("api", 0.1, 300.0, 2016, Duration::ZERO);
+    other.current = vec![("app".into(), current("1", "1Gi"))];
+    other.live = vec![("app".into(), current("600m", "512Mi"))];
+    // A workload whose query failed still counts: the pods say what is in effect.
+    other.fetched = Fetched::Failed("prometheus at http://prometheus:9090 did not answer".into());
+    let owned = run(None, &[resized, other], RULES);
+    let savings = owned.savings.as_ref().unwrap();
+    assert_eq!(savings.cpu_request_reduction_total.as_deref(), Some("650m"));
+    assert_eq!(
+        savings.memory_request_reduction_total.as_deref(),
+        Some("512Mi")
+    );
+    // The proposed reduction is still the recommendations' alone.
+    assert_eq!(savings.cpu_request_reduction.as_deref(), Some("250m"));
 }
