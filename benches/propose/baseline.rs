@@ -9,9 +9,10 @@ use attune::propose;
 use attune::repo::{self, ManifestTree, Scope};
 use attune::yamledit::{self, EmbeddedSet, Node, Seg, Set};
 
-use crate::synth::Res;
+use super::synth::Res;
 
 /// The planned edits of one file that the run changes.
+#[derive(Clone)]
 pub struct FileEdits {
     pub path: String,
     pub before: Option<String>,
@@ -92,7 +93,7 @@ pub fn edits_json(files: &[FileEdits]) -> String {
     serde_json::json!({ "files": files }).to_string()
 }
 
-fn at<'a>(stream: &'a yamledit::Stream, doc: usize, path: &[Seg]) -> Option<&'a Node> {
+pub fn at<'a>(stream: &'a yamledit::Stream, doc: usize, path: &[Seg]) -> Option<&'a Node> {
     let mut node = &stream.docs.get(doc)?.root;
     for seg in path {
         node = match seg {

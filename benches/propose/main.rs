@@ -16,6 +16,7 @@
 //! --seed N --keep --no-baseline`).
 
 mod baseline;
+mod check;
 mod proc;
 mod report;
 mod synth;
@@ -24,7 +25,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use proc::{Ran, copy_tree, parse_summary, timed};
+use proc::{Ran, copy_tree, timed};
 use report::{Row, Tool};
 use synth::Res;
 
@@ -34,6 +35,8 @@ struct Args {
     seed: u64,
     keep: bool,
     baseline: bool,
+    /// The attune binary to time; the one cargo built unless `--attune PATH`.
+    attune: PathBuf,
 }
 
 fn args() -> Res<Args> {
@@ -43,6 +46,7 @@ fn args() -> Res<Args> {
         seed: 0x5EED_A77E,
         keep: false,
         baseline: true,
+        attune: PathBuf::from(env!("CARGO_BIN_EXE_attune")),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -60,6 +64,7 @@ fn args() -> Res<Args> {
             "--seed" => a.seed = val()?.parse()?,
             "--keep" => a.keep = true,
             "--no-baseline" => a.baseline = false,
+            "--attune" => a.attune = val()?.into(),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -106,8 +111,6 @@ fn loadavg() -> String {
 
 fn main() -> Res<()> {
     let a = args()?;
-    let attune = PathBuf::from(env!("CARGO_BIN_EXE_attune"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/propose/ruamel_edit.py");
     let base = std::env::temp_dir().join(format!("attune-propose-bench-{}", std::process::id()));
     std::fs::create_dir_all(&base)?;
     let python = if a.baseline {
@@ -125,162 +128,178 @@ fn main() -> Res<()> {
         "machine: {cores} cores, load average at start {}",
         loadavg()
     );
+    let mut bench = Bench {
+        script: Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/propose/ruamel_edit.py"),
+        a,
+        python,
+        base,
+        failures: Vec::new(),
+    };
     let mut rows = Vec::new();
-    let mut failures = Vec::new();
-    for &files in &a.sizes {
-        let row = size(
-            &a,
-            files,
-            &attune,
-            python.as_deref(),
-            &script,
-            &base,
-            &mut failures,
-        )?;
-        rows.push(row);
+    for files in bench.a.sizes.clone() {
+        rows.push(bench.size(files)?);
     }
     println!("load average at end {}", loadavg());
     report::print(&rows);
-    if !a.keep {
-        std::fs::remove_dir_all(&base)?;
+    if !bench.a.keep {
+        std::fs::remove_dir_all(&bench.base)?;
     } else {
-        eprintln!("kept {}", base.display());
+        eprintln!("kept {}", bench.base.display());
     }
-    for f in &failures {
+    for f in &bench.failures {
         println!("FAIL: {f}");
     }
-    if failures.is_empty() {
+    if bench.failures.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} check(s) failed", failures.len()).into())
+        Err(format!("{} check(s) failed", bench.failures.len()).into())
     }
 }
 
-/// Every run at one size.
-fn size(
-    a: &Args,
+/// The whole run: options, the baseline's python, the scratch directory, what failed so far.
+struct Bench {
+    a: Args,
+    python: Option<PathBuf>,
+    script: PathBuf,
+    base: PathBuf,
+    failures: Vec<String>,
+}
+
+/// One generated repository, its policies and attune's plan for it.
+struct Sized {
     files: usize,
-    attune: &Path,
-    python: Option<&Path>,
-    script: &Path,
-    base: &Path,
-    failures: &mut Vec<String>,
-) -> Res<Row> {
-    let dir = base.join(format!("{files}"));
-    let repo = dir.join("repo");
-    let workloads = files / 10;
-    let t = Instant::now();
-    let g = synth::generate(&repo, files, workloads, a.seed, false)?;
-    let policies = dir.join("policies.yaml");
-    std::fs::write(&policies, &g.policies)?;
-    eprintln!(
-        "{files}: generated {:.1} MiB, {workloads} workloads in {:.0} ms",
-        g.bytes as f64 / 1048576.0,
-        t.elapsed().as_secs_f64() * 1000.0
-    );
-    let edits = baseline::plan(&repo, &policies)?;
-    let edits_path = dir.join("edits.json");
-    std::fs::write(&edits_path, baseline::edits_json(&edits))?;
-    let mut row = Row::new(files, workloads, g.bytes, g.expected_changes);
-    let mut fail = |what: String| failures.push(format!("{files} files: {what}"));
-    for r in 0..a.runs {
-        let copy = dir.join(format!("attune-{r}"));
-        copy_tree(&repo, &copy)?;
-        let ran = timed(
-            attune,
-            &[
-                "propose".as_ref(),
-                "--policies".as_ref(),
-                policies.as_os_str(),
-                "--repo".as_ref(),
-                copy.as_os_str(),
-                "--write".as_ref(),
-            ],
-            &dir,
-        )?;
-        check_attune(&ran, &g, &copy, &edits, &mut fail);
+    dir: PathBuf,
+    repo: PathBuf,
+    policies: PathBuf,
+    edits_path: PathBuf,
+    g: synth::Gen,
+    edits: Vec<baseline::FileEdits>,
+}
+
+impl Bench {
+    fn fail(&mut self, files: usize, what: String) {
+        self.failures.push(format!("{files} files: {what}"));
+    }
+
+    fn generate(&self, files: usize) -> Res<Sized> {
+        let dir = self.base.join(format!("{files}"));
+        let repo = dir.join("repo");
+        let workloads = files / 10;
+        let t = Instant::now();
+        let g = synth::generate(&repo, files, workloads, self.a.seed, false)?;
+        let policies = dir.join("policies.yaml");
+        std::fs::write(&policies, &g.policies)?;
+        eprintln!(
+            "{files}: generated {:.1} MiB, {workloads} workloads in {:.0} ms",
+            g.bytes as f64 / 1048576.0,
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+        let edits = baseline::plan(&repo, &policies)?;
+        let edits_path = dir.join("edits.json");
+        std::fs::write(&edits_path, baseline::edits_json(&edits))?;
+        Ok(Sized {
+            files,
+            dir,
+            repo,
+            policies,
+            edits_path,
+            g,
+            edits,
+        })
+    }
+
+    /// Every run at one size.
+    fn size(&mut self, files: usize) -> Res<Row> {
+        let s = self.generate(files)?;
+        let mut row = Row::new(files, s.g.workloads, s.g.bytes, s.g.expected_changes);
+        for r in 0..self.a.runs {
+            self.attune(&s, r, &mut row)?;
+            self.ruamel(&s, r, &mut row)?;
+            eprintln!("{files}: run {} of {}", r + 1, self.a.runs);
+        }
+        let phase_copy = s.dir.join("phases");
+        copy_tree(&s.repo, &phase_copy)?;
+        row.phases = report::phases(&s.policies, &phase_copy)?;
+        row.files_changed = s.edits.len();
+        if !self.a.keep {
+            std::fs::remove_dir_all(&s.dir)?;
+        }
+        Ok(row)
+    }
+
+    /// `attune propose` on `copy`, written to it with `write`.
+    fn propose(&self, s: &Sized, copy: &Path, write: bool) -> Res<Ran> {
+        let mut args = vec![
+            OsStr::new("propose"),
+            "--policies".as_ref(),
+            s.policies.as_os_str(),
+            "--repo".as_ref(),
+            copy.as_os_str(),
+        ];
+        if write {
+            args.push("--write".as_ref());
+        }
+        timed(&self.a.attune, &args, &s.dir)
+    }
+
+    /// One timed `propose --write` on a fresh copy, checked; the first also for churn and for
+    /// a second run that must change nothing.
+    fn attune(&mut self, s: &Sized, r: usize, row: &mut Row) -> Res<()> {
+        let copy = s.dir.join(format!("attune-{r}"));
+        copy_tree(&s.repo, &copy)?;
+        let ran = self.propose(s, &copy, true)?;
+        for f in check::attune_run(&ran, s.g.expected_changes, &copy, &s.edits) {
+            self.fail(s.files, f);
+        }
         if r == 0 {
-            row.attune.churn = Some(baseline::churn(&copy, &edits)?);
-            let again = timed(
-                attune,
-                &[
-                    "propose".as_ref(),
-                    "--policies".as_ref(),
-                    policies.as_os_str(),
-                    "--repo".as_ref(),
-                    copy.as_os_str(),
-                ],
-                &dir,
-            )?;
+            let churn = baseline::churn(&copy, &s.edits)?;
+            if churn.0 > 0 {
+                let what = format!("attune changed {} lines beyond the planned values", churn.0);
+                self.fail(s.files, what);
+            }
+            row.attune.churn = Some(churn);
+            let again = self.propose(s, &copy, false)?;
             if again.code != 0 || !again.stdout.is_empty() {
-                fail(format!(
+                let what = format!(
                     "a second run on the written copy changes something (exit {})",
                     again.code
-                ));
+                );
+                self.fail(s.files, what);
             }
         }
         row.attune.add(&ran);
         std::fs::remove_dir_all(&copy)?;
-        if let Some(python) = python {
-            let copy = dir.join(format!("ruamel-{r}"));
-            copy_tree(&repo, &copy)?;
-            let ran = timed(
-                python,
-                &[script.as_os_str(), copy.as_os_str(), edits_path.as_os_str()],
-                &dir,
-            )?;
-            if ran.code != 0 {
-                fail(format!("ruamel exited {}: {}", ran.code, ran.stderr.trim()));
-            } else if let Err(e) = baseline::verify(&copy, &edits) {
-                fail(format!("ruamel's output lacks a planned value: {e}"));
-            }
-            if r == 0 {
-                row.ruamel.churn = Some(baseline::churn(&copy, &edits)?);
-            }
-            row.ruamel.add(&ran);
-            std::fs::remove_dir_all(&copy)?;
-        }
-        eprintln!("{files}: run {} of {}", r + 1, a.runs);
+        Ok(())
     }
-    let phase_copy = dir.join("phases");
-    copy_tree(&repo, &phase_copy)?;
-    row.phases = report::phases(&policies, &phase_copy)?;
-    row.files_changed = edits.len();
-    if !a.keep {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    Ok(row)
-}
 
-fn check_attune(
-    ran: &Ran,
-    g: &synth::Gen,
-    copy: &Path,
-    edits: &[baseline::FileEdits],
-    fail: &mut impl FnMut(String),
-) {
-    if ran.code != 0 {
-        fail(format!(
-            "attune exited {}: {}",
-            ran.code,
-            ran.stderr.lines().take(5).collect::<Vec<_>>().join(" / ")
-        ));
-        return;
-    }
-    let summary = ran
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("attune: "))
-        .unwrap_or("");
-    match parse_summary(summary) {
-        Some((changes, _, 0)) if changes == g.expected_changes => {}
-        _ => fail(format!(
-            "attune: {summary:?}, expected {} values and no problem",
-            g.expected_changes
-        )),
-    }
-    if let Err(e) = baseline::verify(copy, edits) {
-        fail(format!("attune's output lacks a planned value: {e}"));
+    /// One timed ruamel.yaml run on a fresh copy, checked.
+    fn ruamel(&mut self, s: &Sized, r: usize, row: &mut Row) -> Res<()> {
+        let Some(python) = self.python.clone() else {
+            return Ok(());
+        };
+        let copy = s.dir.join(format!("ruamel-{r}"));
+        copy_tree(&s.repo, &copy)?;
+        let args = [
+            self.script.as_os_str(),
+            copy.as_os_str(),
+            s.edits_path.as_os_str(),
+        ];
+        let ran = timed(&python, &args, &s.dir)?;
+        if ran.code != 0 {
+            let what = format!("ruamel exited {}: {}", ran.code, ran.stderr.trim());
+            self.fail(s.files, what);
+        } else if let Err(e) = baseline::verify(&copy, &s.edits) {
+            self.fail(
+                s.files,
+                format!("ruamel's output lacks a planned value: {e}"),
+            );
+        }
+        if r == 0 {
+            row.ruamel.churn = Some(baseline::churn(&copy, &s.edits)?);
+        }
+        row.ruamel.add(&ran);
+        std::fs::remove_dir_all(&copy)?;
+        Ok(())
     }
 }
 

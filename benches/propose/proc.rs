@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::synth::Res;
+use super::synth::Res;
 
 pub struct Ran {
     pub wall_ms: f64,

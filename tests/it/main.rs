@@ -61,6 +61,7 @@ mod pr_gitlab;
 mod pr_leadership;
 mod pr_lifecycle;
 mod propose_bad_input;
+mod propose_bench_check;
 mod propose_fast_path;
 mod propose_scoped;
 mod propose_untrusted;

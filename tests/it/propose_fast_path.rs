@@ -10,7 +10,7 @@ use attune::repo::{ManifestTree, Scope};
 
 #[allow(dead_code)]
 #[path = "../../benches/propose/synth/mod.rs"]
-mod synth;
+pub(crate) mod synth;
 
 fn options(root: &Path, policies: &Path, write: bool) -> Options {
     Options {
