@@ -33,18 +33,16 @@
 //! - Gitea stores bodies as LONGTEXT and documents no limit; [`MAX_BODY_BYTES`] keeps bodies the
 //!   size GitHub allows, and longer ones are cut keeping the final `<!-- attune:` marker line.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use http::{HeaderMap, HeaderValue, Method, header};
+use http::{HeaderValue, Method, header};
 use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::rest::{self, Dialect, Refusal, Rest, decode};
 use super::retry::{self, Attempt, RetryPolicy};
 use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
 use crate::secret::SecretToken;
-use wire::{ApiComment, ApiPull, ApiUser, decode, error_message};
+use wire::{ApiComment, ApiPull, ApiUser, error_message};
 
 mod labels;
 #[cfg(test)]
@@ -65,13 +63,9 @@ const DRAFT_PREFIX: &str = "WIP: ";
 
 /// A Gitea server reached with an access token.
 pub struct Gitea {
-    http: reqwest::Client,
     base: Url,
-    api: Url,
-    auth: HeaderValue,
-    retry: RetryPolicy,
+    rest: Rest,
     login: OnceCell<String>,
-    calls: AtomicU64,
 }
 
 impl std::fmt::Debug for Gitea {
@@ -114,52 +108,46 @@ impl Gitea {
                 )
             })?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("attune/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| ForgeError::Transport {
-                step: "configure gitea",
-                message: e.without_url().to_string(),
-            })?;
-        Ok(Gitea {
+        let http = rest::client("configure gitea", None)?;
+        let dialect = Dialect {
+            name: "gitea",
+            error_message,
+            judge,
+        };
+        let rest = Rest::new(
             http,
-            base,
             api,
-            auth,
-            retry: RetryPolicy::default(),
+            (header::AUTHORIZATION, auth),
+            token.clone(),
+            dialect,
+        );
+        Ok(Gitea {
+            base,
+            rest,
             login: OnceCell::new(),
-            calls: AtomicU64::new(0),
         })
     }
 
     /// Replaces the default retry policy.
     pub fn with_retry(mut self, policy: RetryPolicy) -> Gitea {
-        self.retry = policy;
+        self.rest.retry = policy;
         self
     }
 
     /// HTTP requests sent so far, retries included: a metric, and how tests hold the backend to
     /// its call budget.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.rest.calls()
     }
 
+    /// `<api>/repos/<owner>/<name>/<rest…>?<query>`.
     fn url(&self, repo: &ForgeRepo, rest: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.api.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .extend(["repos", repo.owner.as_str(), repo.name.as_str()])
-                .extend(rest);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
+        let repo_path = ["repos", repo.owner.as_str(), repo.name.as_str()];
+        self.rest.url(&[&repo_path[..], rest].concat(), query)
     }
 
-    /// One request through the retry policy; the body of its 2xx answer. `retry_transient` is off for requests that must
-    /// not be repeated blindly after a 5xx.
+    /// One request through the retry policy; the body of its 2xx answer. `retry_transient` is
+    /// off for requests that must not be repeated blindly after a 5xx.
     async fn send(
         &self,
         step: &'static str,
@@ -168,96 +156,8 @@ impl Gitea {
         body: Option<&serde_json::Value>,
         retry_transient: bool,
     ) -> Result<String, ForgeError> {
-        self.retry
-            .run(step, || {
-                let mut request = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header(header::AUTHORIZATION, self.auth.clone())
-                    .header(header::ACCEPT, "application/json");
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                async move {
-                    let outcome = self.attempt(step, request).await;
-                    match outcome {
-                        Err(Attempt::Transient(error)) if !retry_transient => {
-                            Err(Attempt::Fatal(error))
-                        }
-                        other => other,
-                    }
-                }
-            })
-            .await
-    }
-
-    async fn attempt(
-        &self,
-        step: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<String, Attempt> {
-        let response = request.send().await.map_err(|e| {
-            Attempt::Transient(ForgeError::Transport {
-                step,
-                message: self.scrub(&e.without_url().to_string()),
-            })
-        })?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(|e| {
-            Attempt::Transient(ForgeError::Transport {
-                step,
-                message: self.scrub(&e.without_url().to_string()),
-            })
-        })?;
-        if (200..300).contains(&status) {
-            return Ok(body);
-        }
-        Err(self.classify(step, status, &headers, &body))
-    }
-
-    fn classify(
-        &self,
-        step: &'static str,
-        status: u16,
-        headers: &HeaderMap,
-        body: &str,
-    ) -> Attempt {
-        let message = self.scrub(&error_message(body));
-        if status == 401 {
-            return Attempt::Fatal(ForgeError::Auth(format!(
-                "{step}: gitea refused the token ({message})"
-            )));
-        }
-        let error = ForgeError::Status {
-            step,
-            status,
-            message,
-        };
-        if let Some(wait) = retry::rate_limit_wait(status, headers, body, now_unix()) {
-            return Attempt::Limited(wait, error);
-        }
-        let missing = matches!(&error, ForgeError::Status { message, .. } if message.contains("does not exist"));
-        if retry::is_transient(status) && !missing {
-            Attempt::Transient(error)
-        } else {
-            Attempt::Fatal(error)
-        }
-    }
-
-    /// Defence in depth: a proxy or a future Gitea echoing the credential must not leak it.
-    fn scrub(&self, text: &str) -> String {
-        let secret = self
-            .auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("token "))
-            .filter(|t| t.len() >= 4);
-        match secret {
-            Some(secret) if text.contains(secret) => text.replace(secret, "[redacted]"),
-            _ => text.to_owned(),
-        }
+        let answer = self.rest.send(step, method, url, body, retry_transient);
+        Ok(answer.await?.body)
     }
 
     /// Reads list pages newest first, keeping pull requests from this repository whose head
@@ -410,6 +310,7 @@ impl Forge for Gitea {
         let url = self.url(repo, &["pulls"], &[]);
         let (url, body, teams) = (&url, &body, &teams);
         let created = self
+            .rest
             .retry
             .run(STEP, move || async move {
                 match self.send(STEP, Method::POST, url, Some(body), false).await {
@@ -470,7 +371,7 @@ impl Forge for Gitea {
                 .map(drop)
         };
         let read = || self.comments(repo, number);
-        self.retry.comment_once(&text, send, read).await
+        self.rest.retry.comment_once(&text, send, read).await
     }
 
     async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
@@ -504,7 +405,7 @@ impl Forge for Gitea {
     }
 
     fn api_base(&self) -> Url {
-        self.api.clone()
+        self.rest.api().clone()
     }
 
     async fn git_username(&self) -> Result<String, ForgeError> {
@@ -512,10 +413,7 @@ impl Forge for Gitea {
         let login = self
             .login
             .get_or_try_init(|| async {
-                let mut url = self.api.clone();
-                if let Ok(mut segments) = url.path_segments_mut() {
-                    segments.push("user");
-                }
+                let url = self.rest.url(&["user"], &[]);
                 let answer = self.send(STEP, Method::GET, &url, None, true).await?;
                 let user: ApiUser = decode(STEP, &answer)?;
                 Ok::<_, ForgeError>(user.login)
@@ -541,8 +439,19 @@ fn redacted(url: &Url) -> String {
     url.into()
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// Gitea's refusals: rate limits wait, a 5xx is retried unless it names a missing issue or
+/// pull request (which a retry cannot fix).
+fn judge(refusal: Refusal<'_>) -> Attempt {
+    let status = refusal.status;
+    let missing = refusal.message.contains("does not exist");
+    let error = refusal.error(refusal.message.clone());
+    let now = rest::now_unix();
+    if let Some(wait) = retry::rate_limit_wait(status, refusal.headers, refusal.body, now) {
+        return Attempt::Limited(wait, error);
+    }
+    if retry::is_transient(status) && !missing {
+        Attempt::Transient(error)
+    } else {
+        Attempt::Fatal(error)
+    }
 }

@@ -5,8 +5,9 @@
 use http::Method;
 use serde_json::json;
 
-use super::wire::{ApiLabel, decode};
+use super::wire::ApiLabel;
 use super::{Gitea, LABEL_COLOR, MAX_PAGES, PAGE};
+use crate::forge::rest::decode;
 use crate::forge::{ForgeError, ForgeRepo};
 
 impl Gitea {
