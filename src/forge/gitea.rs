@@ -146,20 +146,6 @@ impl Gitea {
         self.rest.url(&[&repo_path[..], rest].concat(), query)
     }
 
-    /// One request through the retry policy; the body of its 2xx answer. `retry_transient` is
-    /// off for requests that must not be repeated blindly after a 5xx.
-    async fn send(
-        &self,
-        step: &'static str,
-        method: Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        retry_transient: bool,
-    ) -> Result<String, ForgeError> {
-        let answer = self.rest.send(step, method, url, body, retry_transient);
-        Ok(answer.await?.body)
-    }
-
     /// Reads list pages newest first, keeping pull requests from this repository whose head
     /// branch satisfies `wanted`, until `limit` are kept or the pages run out.
     async fn scan(
@@ -186,8 +172,8 @@ impl Gitea {
                     ("page", &page_text),
                 ],
             );
-            let answer = self.send(step, Method::GET, &url, None, true).await?;
-            let pulls: Vec<ApiPull> = decode(step, &answer)?;
+            let answer = self.rest.send(step, Method::GET, &url, None, true).await?;
+            let pulls: Vec<ApiPull> = decode(step, &answer.body)?;
             let full = pulls.len() >= PAGE;
             for pull in pulls {
                 if pull.head.repo_id == pull.base.repo_id && wanted(pull.head_branch()) {
@@ -230,7 +216,11 @@ impl Gitea {
         let number = found.number.to_string();
         let url = self.url(repo, &["pulls", &number, "requested_reviewers"], &[]);
         let body = json!({"reviewers": pr.reviewers, "team_reviewers": teams});
-        match self.send(STEP, Method::POST, &url, Some(&body), true).await {
+        match self
+            .rest
+            .send(STEP, Method::POST, &url, Some(&body), true)
+            .await
+        {
             Ok(_) => Ok(found),
             Err(ForgeError::Status {
                 step,
@@ -313,8 +303,12 @@ impl Forge for Gitea {
             .rest
             .retry
             .run(STEP, move || async move {
-                match self.send(STEP, Method::POST, url, Some(body), false).await {
-                    Ok(answer) => Ok(decode::<ApiPull>(STEP, &answer)
+                match self
+                    .rest
+                    .send(STEP, Method::POST, url, Some(body), false)
+                    .await
+                {
+                    Ok(answer) => Ok(decode::<ApiPull>(STEP, &answer.body)
                         .and_then(|p| p.into_pull_request(STEP))
                         .map_err(Attempt::Fatal)?),
                     Err(ForgeError::Status { status: 409, .. }) => {
@@ -347,14 +341,15 @@ impl Forge for Gitea {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
         let body = json!({"title": title, "body": super::body::fit(body, MAX_BODY_BYTES)});
-        self.send(
-            "update pull request",
-            Method::PATCH,
-            &url,
-            Some(&body),
-            true,
-        )
-        .await?;
+        self.rest
+            .send(
+                "update pull request",
+                Method::PATCH,
+                &url,
+                Some(&body),
+                true,
+            )
+            .await?;
         Ok(())
     }
 
@@ -364,14 +359,8 @@ impl Forge for Gitea {
         let text = super::body::fit(body, MAX_BODY_BYTES);
         let index = number.to_string();
         let url = self.url(repo, &["issues", &index, "comments"], &[]);
-        let request = json!({ "body": text });
-        let send = || async {
-            self.send("comment", Method::POST, &url, Some(&request), false)
-                .await
-                .map(drop)
-        };
         let read = || self.comments(repo, number);
-        self.rest.retry.comment_once(&text, send, read).await
+        self.rest.comment(&url, &text, read).await
     }
 
     async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
@@ -379,8 +368,8 @@ impl Forge for Gitea {
         let number = number.to_string();
         // Not paginated by Gitea: one answer holds every comment, oldest first.
         let url = self.url(repo, &["issues", &number, "comments"], &[]);
-        let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-        let comments: Vec<ApiComment> = decode(STEP, &answer)?;
+        let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
+        let comments: Vec<ApiComment> = decode(STEP, &answer.body)?;
         Ok(comments
             .into_iter()
             .map(|c| c.body.unwrap_or_default())
@@ -391,7 +380,8 @@ impl Forge for Gitea {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
         let body = json!({"state": "closed"});
-        self.send("close pull request", Method::PATCH, &url, Some(&body), true)
+        self.rest
+            .send("close pull request", Method::PATCH, &url, Some(&body), true)
             .await?;
         Ok(())
     }
@@ -414,8 +404,8 @@ impl Forge for Gitea {
             .login
             .get_or_try_init(|| async {
                 let url = self.rest.url(&["user"], &[]);
-                let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-                let user: ApiUser = decode(STEP, &answer)?;
+                let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
+                let user: ApiUser = decode(STEP, &answer.body)?;
                 Ok::<_, ForgeError>(user.login)
             })
             .await?;
@@ -446,12 +436,6 @@ fn judge(refusal: Refusal<'_>) -> Attempt {
     let missing = refusal.message.contains("does not exist");
     let error = refusal.error(refusal.message.clone());
     let now = rest::now_unix();
-    if let Some(wait) = retry::rate_limit_wait(status, refusal.headers, refusal.body, now) {
-        return Attempt::Limited(wait, error);
-    }
-    if retry::is_transient(status) && !missing {
-        Attempt::Transient(error)
-    } else {
-        Attempt::Fatal(error)
-    }
+    let wait = retry::rate_limit_wait(status, refusal.headers, refusal.body, now);
+    rest::decide(error, wait, retry::is_transient(status) && !missing)
 }

@@ -344,15 +344,8 @@ impl Forge for GitLab {
         let text = super::body::fit(body, MAX_BODY_BYTES);
         let iid = number.to_string();
         let url = self.project_url(repo, &["merge_requests", &iid, "notes"], &[]);
-        let request = json!({ "body": text });
-        let send = || async {
-            self.rest
-                .send("comment", Method::POST, &url, Some(&request), false)
-                .await
-                .map(drop)
-        };
         let read = || self.comments(repo, number);
-        self.rest.retry.comment_once(&text, send, read).await
+        self.rest.comment(&url, &text, read).await
     }
 
     /// The first 100 notes people wrote, oldest first; GitLab's own system notes are left out.
@@ -446,14 +439,8 @@ fn judge(refusal: Refusal<'_>) -> Attempt {
         _ => refusal.message.clone(),
     };
     let error = refusal.error(message);
-    if let Some(wait) = wire::rate_limit_wait(status, refusal.headers, rest::now_unix()) {
-        return Attempt::Limited(wait, error);
-    }
-    if retry::is_transient(status) {
-        Attempt::Transient(error)
-    } else {
-        Attempt::Fatal(error)
-    }
+    let wait = wire::rate_limit_wait(status, refusal.headers, rest::now_unix());
+    rest::decide(error, wait, retry::is_transient(status))
 }
 
 /// What GitLab cannot take in a merge request: groups as reviewers, labels with commas.

@@ -172,6 +172,27 @@ impl Rest {
         }))
     }
 
+    /// POSTs `{"body": text}` to `url`; after a lost answer, `read` (the comments as they are
+    /// now) decides whether it is sent again.
+    pub(super) async fn comment<R, RF>(
+        &self,
+        url: &Url,
+        text: &str,
+        read: R,
+    ) -> Result<(), ForgeError>
+    where
+        R: Fn() -> RF,
+        RF: Future<Output = Result<Vec<String>, ForgeError>>,
+    {
+        let request = serde_json::json!({ "body": text });
+        let send = || async {
+            self.send("comment", Method::POST, url, Some(&request), false)
+                .await
+                .map(drop)
+        };
+        self.retry.comment_once(text, send, read).await
+    }
+
     /// Defence in depth: a proxy or a future server echoing the credential must not leak it.
     fn scrub(&self, text: &str) -> String {
         let secret = self.secret.expose().trim();
@@ -180,6 +201,16 @@ impl Rest {
         } else {
             text.to_owned()
         }
+    }
+}
+
+/// A refusal's error as a retry decision: waited out when rate limited, else retried when
+/// `transient`.
+pub(super) fn decide(error: ForgeError, wait: Option<Duration>, transient: bool) -> Attempt {
+    match wait {
+        Some(wait) => Attempt::Limited(wait, error),
+        None if transient => Attempt::Transient(error),
+        None => Attempt::Fatal(error),
     }
 }
 
