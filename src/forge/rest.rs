@@ -249,3 +249,46 @@ pub(super) fn now_unix() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rest(token: &str) -> Rest {
+        let dialect = Dialect {
+            name: "forge",
+            error_message: |body| body.to_owned(),
+            judge: |refusal| Attempt::Fatal(refusal.error(refusal.message.clone())),
+        };
+        let auth = (header::AUTHORIZATION, HeaderValue::from_static("x"));
+        let api = Url::parse("https://f.example.com/api/v1").unwrap();
+        Rest::new(reqwest::Client::new(), api, auth, token.into(), dialect)
+    }
+
+    #[test]
+    fn urls_encode_each_segment_and_keep_the_query() {
+        let url = rest("t0ken").url(&["projects", "g/sub/p", "notes"], &[("a", "b c")]);
+        assert_eq!(
+            url.as_str(),
+            "https://f.example.com/api/v1/projects/g%2Fsub%2Fp/notes?a=b+c"
+        );
+    }
+
+    #[test]
+    fn the_token_is_scrubbed_unless_too_short_to_tell() {
+        assert_eq!(
+            rest(" s3cret-token \n").scrub("echo s3cret-token!"),
+            "echo [redacted]!"
+        );
+        assert_eq!(rest("abc").scrub("abc"), "abc");
+    }
+
+    #[test]
+    fn a_wait_wins_then_transient_decides() {
+        let error = || ForgeError::Auth("x".into());
+        let wait = Some(Duration::from_secs(3));
+        assert!(matches!(decide(error(), wait, false), Attempt::Limited(w, _) if w.as_secs() == 3));
+        assert!(matches!(decide(error(), None, true), Attempt::Transient(_)));
+        assert!(matches!(decide(error(), None, false), Attempt::Fatal(_)));
+    }
+}
