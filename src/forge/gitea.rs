@@ -33,18 +33,16 @@
 //! - Gitea stores bodies as LONGTEXT and documents no limit; [`MAX_BODY_BYTES`] keeps bodies the
 //!   size GitHub allows, and longer ones are cut keeping the final `<!-- attune:` marker line.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use http::{HeaderMap, HeaderValue, Method, header};
+use http::{HeaderValue, Method, header};
 use serde_json::json;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::rest::{self, Dialect, Refusal, Rest, decode};
 use super::retry::{self, Attempt, RetryPolicy};
 use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest};
 use crate::secret::SecretToken;
-use wire::{ApiComment, ApiPull, ApiUser, decode, error_message};
+use wire::{ApiComment, ApiPull, ApiUser, error_message};
 
 mod labels;
 #[cfg(test)]
@@ -65,13 +63,9 @@ const DRAFT_PREFIX: &str = "WIP: ";
 
 /// A Gitea server reached with an access token.
 pub struct Gitea {
-    http: reqwest::Client,
     base: Url,
-    api: Url,
-    auth: HeaderValue,
-    retry: RetryPolicy,
+    rest: Rest,
     login: OnceCell<String>,
-    calls: AtomicU64,
 }
 
 impl std::fmt::Debug for Gitea {
@@ -114,150 +108,42 @@ impl Gitea {
                 )
             })?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("attune/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| ForgeError::Transport {
-                step: "configure gitea",
-                message: e.without_url().to_string(),
-            })?;
-        Ok(Gitea {
+        let http = rest::client("configure gitea", None)?;
+        let dialect = Dialect {
+            name: "gitea",
+            error_message,
+            judge,
+        };
+        let rest = Rest::new(
             http,
-            base,
             api,
-            auth,
-            retry: RetryPolicy::default(),
+            (header::AUTHORIZATION, auth),
+            token.clone(),
+            dialect,
+        );
+        Ok(Gitea {
+            base,
+            rest,
             login: OnceCell::new(),
-            calls: AtomicU64::new(0),
         })
     }
 
     /// Replaces the default retry policy.
     pub fn with_retry(mut self, policy: RetryPolicy) -> Gitea {
-        self.retry = policy;
+        self.rest.retry = policy;
         self
     }
 
     /// HTTP requests sent so far, retries included: a metric, and how tests hold the backend to
     /// its call budget.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.rest.calls()
     }
 
+    /// `<api>/repos/<owner>/<name>/<rest…>?<query>`.
     fn url(&self, repo: &ForgeRepo, rest: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.api.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .extend(["repos", repo.owner.as_str(), repo.name.as_str()])
-                .extend(rest);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
-    }
-
-    /// One request through the retry policy; the body of its 2xx answer. `retry_transient` is off for requests that must
-    /// not be repeated blindly after a 5xx.
-    async fn send(
-        &self,
-        step: &'static str,
-        method: Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        retry_transient: bool,
-    ) -> Result<String, ForgeError> {
-        self.retry
-            .run(step, || {
-                let mut request = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header(header::AUTHORIZATION, self.auth.clone())
-                    .header(header::ACCEPT, "application/json");
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                async move {
-                    let outcome = self.attempt(step, request).await;
-                    match outcome {
-                        Err(Attempt::Transient(error)) if !retry_transient => {
-                            Err(Attempt::Fatal(error))
-                        }
-                        other => other,
-                    }
-                }
-            })
-            .await
-    }
-
-    async fn attempt(
-        &self,
-        step: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<String, Attempt> {
-        let response = request.send().await.map_err(|e| {
-            Attempt::Transient(ForgeError::Transport {
-                step,
-                message: self.scrub(&e.without_url().to_string()),
-            })
-        })?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(|e| {
-            Attempt::Transient(ForgeError::Transport {
-                step,
-                message: self.scrub(&e.without_url().to_string()),
-            })
-        })?;
-        if (200..300).contains(&status) {
-            return Ok(body);
-        }
-        Err(self.classify(step, status, &headers, &body))
-    }
-
-    fn classify(
-        &self,
-        step: &'static str,
-        status: u16,
-        headers: &HeaderMap,
-        body: &str,
-    ) -> Attempt {
-        let message = self.scrub(&error_message(body));
-        if status == 401 {
-            return Attempt::Fatal(ForgeError::Auth(format!(
-                "{step}: gitea refused the token ({message})"
-            )));
-        }
-        let error = ForgeError::Status {
-            step,
-            status,
-            message,
-        };
-        if let Some(wait) = retry::rate_limit_wait(status, headers, body, now_unix()) {
-            return Attempt::Limited(wait, error);
-        }
-        let missing = matches!(&error, ForgeError::Status { message, .. } if message.contains("does not exist"));
-        if retry::is_transient(status) && !missing {
-            Attempt::Transient(error)
-        } else {
-            Attempt::Fatal(error)
-        }
-    }
-
-    /// Defence in depth: a proxy or a future Gitea echoing the credential must not leak it.
-    fn scrub(&self, text: &str) -> String {
-        let secret = self
-            .auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("token "))
-            .filter(|t| t.len() >= 4);
-        match secret {
-            Some(secret) if text.contains(secret) => text.replace(secret, "[redacted]"),
-            _ => text.to_owned(),
-        }
+        let repo_path = ["repos", repo.owner.as_str(), repo.name.as_str()];
+        self.rest.url(&[&repo_path[..], rest].concat(), query)
     }
 
     /// Reads list pages newest first, keeping pull requests from this repository whose head
@@ -286,8 +172,8 @@ impl Gitea {
                     ("page", &page_text),
                 ],
             );
-            let answer = self.send(step, Method::GET, &url, None, true).await?;
-            let pulls: Vec<ApiPull> = decode(step, &answer)?;
+            let answer = self.rest.send(step, Method::GET, &url, None, true).await?;
+            let pulls: Vec<ApiPull> = decode(step, &answer.body)?;
             let full = pulls.len() >= PAGE;
             for pull in pulls {
                 if pull.head.repo_id == pull.base.repo_id && wanted(pull.head_branch()) {
@@ -330,7 +216,11 @@ impl Gitea {
         let number = found.number.to_string();
         let url = self.url(repo, &["pulls", &number, "requested_reviewers"], &[]);
         let body = json!({"reviewers": pr.reviewers, "team_reviewers": teams});
-        match self.send(STEP, Method::POST, &url, Some(&body), true).await {
+        match self
+            .rest
+            .send(STEP, Method::POST, &url, Some(&body), true)
+            .await
+        {
             Ok(_) => Ok(found),
             Err(ForgeError::Status {
                 step,
@@ -410,10 +300,15 @@ impl Forge for Gitea {
         let url = self.url(repo, &["pulls"], &[]);
         let (url, body, teams) = (&url, &body, &teams);
         let created = self
+            .rest
             .retry
             .run(STEP, move || async move {
-                match self.send(STEP, Method::POST, url, Some(body), false).await {
-                    Ok(answer) => Ok(decode::<ApiPull>(STEP, &answer)
+                match self
+                    .rest
+                    .send(STEP, Method::POST, url, Some(body), false)
+                    .await
+                {
+                    Ok(answer) => Ok(decode::<ApiPull>(STEP, &answer.body)
                         .and_then(|p| p.into_pull_request(STEP))
                         .map_err(Attempt::Fatal)?),
                     Err(ForgeError::Status { status: 409, .. }) => {
@@ -446,14 +341,15 @@ impl Forge for Gitea {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
         let body = json!({"title": title, "body": super::body::fit(body, MAX_BODY_BYTES)});
-        self.send(
-            "update pull request",
-            Method::PATCH,
-            &url,
-            Some(&body),
-            true,
-        )
-        .await?;
+        self.rest
+            .send(
+                "update pull request",
+                Method::PATCH,
+                &url,
+                Some(&body),
+                true,
+            )
+            .await?;
         Ok(())
     }
 
@@ -463,14 +359,8 @@ impl Forge for Gitea {
         let text = super::body::fit(body, MAX_BODY_BYTES);
         let index = number.to_string();
         let url = self.url(repo, &["issues", &index, "comments"], &[]);
-        let request = json!({ "body": text });
-        let send = || async {
-            self.send("comment", Method::POST, &url, Some(&request), false)
-                .await
-                .map(drop)
-        };
         let read = || self.comments(repo, number);
-        self.retry.comment_once(&text, send, read).await
+        self.rest.comment(&url, &text, read).await
     }
 
     async fn comments(&self, repo: &ForgeRepo, number: u64) -> Result<Vec<String>, ForgeError> {
@@ -478,8 +368,8 @@ impl Forge for Gitea {
         let number = number.to_string();
         // Not paginated by Gitea: one answer holds every comment, oldest first.
         let url = self.url(repo, &["issues", &number, "comments"], &[]);
-        let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-        let comments: Vec<ApiComment> = decode(STEP, &answer)?;
+        let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
+        let comments: Vec<ApiComment> = decode(STEP, &answer.body)?;
         Ok(comments
             .into_iter()
             .map(|c| c.body.unwrap_or_default())
@@ -490,7 +380,8 @@ impl Forge for Gitea {
         let number = number.to_string();
         let url = self.url(repo, &["pulls", &number], &[]);
         let body = json!({"state": "closed"});
-        self.send("close pull request", Method::PATCH, &url, Some(&body), true)
+        self.rest
+            .send("close pull request", Method::PATCH, &url, Some(&body), true)
             .await?;
         Ok(())
     }
@@ -504,7 +395,7 @@ impl Forge for Gitea {
     }
 
     fn api_base(&self) -> Url {
-        self.api.clone()
+        self.rest.api().clone()
     }
 
     async fn git_username(&self) -> Result<String, ForgeError> {
@@ -512,12 +403,9 @@ impl Forge for Gitea {
         let login = self
             .login
             .get_or_try_init(|| async {
-                let mut url = self.api.clone();
-                if let Ok(mut segments) = url.path_segments_mut() {
-                    segments.push("user");
-                }
-                let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-                let user: ApiUser = decode(STEP, &answer)?;
+                let url = self.rest.url(&["user"], &[]);
+                let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
+                let user: ApiUser = decode(STEP, &answer.body)?;
                 Ok::<_, ForgeError>(user.login)
             })
             .await?;
@@ -541,8 +429,13 @@ fn redacted(url: &Url) -> String {
     url.into()
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// Gitea's refusals: rate limits wait, a 5xx is retried unless it names a missing issue or
+/// pull request (which a retry cannot fix).
+fn judge(refusal: Refusal<'_>) -> Attempt {
+    let status = refusal.status;
+    let missing = refusal.message.contains("does not exist");
+    let error = refusal.error(refusal.message.clone());
+    let now = rest::now_unix();
+    let wait = retry::rate_limit_wait(status, refusal.headers, refusal.body, now);
+    rest::decide(error, wait, retry::is_transient(status) && !missing)
 }

@@ -27,17 +27,17 @@
 mod tests;
 mod wire;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use http::{HeaderName, HeaderValue, Method, header};
 use serde_json::json;
 use url::Url;
 
+use super::rest::{self, Dialect, Refusal, Rest, decode};
 use super::retry::{self, Attempt, RetryPolicy};
 use super::{Forge, ForgeError, ForgeRepo, NewPullRequest, PrState, PullRequest, RequestPeople};
 use crate::secret::SecretToken;
-use wire::{ApiMergeRequest, ApiNote, ApiUser, DRAFT_PREFIX, decode, error_message};
+use wire::{ApiMergeRequest, ApiNote, ApiUser, DRAFT_PREFIX, error_message};
 
 /// GitLab's limit on descriptions and notes is 1,048,576 characters; bytes keep any text under.
 pub const MAX_BODY_BYTES: usize = 1_048_576;
@@ -84,16 +84,10 @@ impl std::fmt::Debug for GitLabAuth {
 
 /// A GitLab server reached with a token.
 pub struct GitLab {
-    http: reqwest::Client,
     /// The web root: clone URLs live under it.
     web: Url,
-    /// `<web>/api/v4`.
-    api: Url,
-    auth: (HeaderName, HeaderValue),
-    /// The token text, kept only to scrub it from anything a server echoes.
-    secret: SecretToken,
-    retry: RetryPolicy,
-    calls: AtomicU64,
+    /// Requests to `<web>/api/v4`.
+    rest: Rest,
 }
 
 impl std::fmt::Debug for GitLab {
@@ -103,12 +97,6 @@ impl std::fmt::Debug for GitLab {
             .field("calls", &self.calls())
             .finish_non_exhaustive()
     }
-}
-
-/// One 2xx answer: its body and the page after it, if the list goes on.
-struct Answer {
-    body: String,
-    next_page: Option<u32>,
 }
 
 impl GitLab {
@@ -140,148 +128,33 @@ impl GitLab {
         let mut api = web.clone();
         api.set_path(&format!("{path}/api/v4"));
         let auth_header = auth_header(&auth)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("attune/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| setup(e.without_url().to_string()))?;
-        Ok(GitLab {
-            http,
-            web,
-            api,
-            auth: auth_header,
-            secret: auth.token().clone(),
-            retry: RetryPolicy::default(),
-            calls: AtomicU64::new(0),
-        })
+        let http = rest::client("configure gitlab", Some(Duration::from_secs(15)))?;
+        let dialect = Dialect {
+            name: "gitlab",
+            error_message,
+            judge,
+        };
+        let rest = Rest::new(http, api, auth_header, auth.token().clone(), dialect);
+        Ok(GitLab { web, rest })
     }
 
     /// Replaces the default retry policy.
     pub fn with_retry(mut self, policy: RetryPolicy) -> GitLab {
-        self.retry = policy;
+        self.rest.retry = policy;
         self
     }
 
     /// HTTP requests sent so far, retries included.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.rest.calls()
     }
 
     /// `<api>/projects/<url-encoded path>/<rest…>?<query>`.
     fn project_url(&self, repo: &ForgeRepo, rest: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.api.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            // One segment: `/` inside it is percent-encoded, as GitLab wants the path.
-            segments
-                .push("projects")
-                .push(&repo.to_string())
-                .extend(rest);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
-    }
-
-    /// One request through the retry policy. `retry_transient` is off for writes that must not
-    /// be repeated blindly after a 5xx.
-    async fn send(
-        &self,
-        step: &'static str,
-        method: Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        retry_transient: bool,
-    ) -> Result<Answer, ForgeError> {
-        self.retry
-            .run(step, || {
-                let mut request = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header(self.auth.0.clone(), self.auth.1.clone())
-                    .header(header::ACCEPT, "application/json");
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                async move {
-                    match self.attempt(step, request).await {
-                        Err(Attempt::Transient(error)) if !retry_transient => {
-                            Err(Attempt::Fatal(error))
-                        }
-                        other => other,
-                    }
-                }
-            })
-            .await
-    }
-
-    async fn attempt(
-        &self,
-        step: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<Answer, Attempt> {
-        let lost = |e: reqwest::Error| {
-            Attempt::Transient(ForgeError::Transport {
-                step,
-                message: self.scrub(&e.without_url().to_string()),
-            })
-        };
-        let response = request.send().await.map_err(lost)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(lost)?;
-        if (200..300).contains(&status) {
-            let next_page = wire::next_page(&headers);
-            return Ok(Answer { body, next_page });
-        }
-        Err(self.classify(step, status, &headers, &body))
-    }
-
-    fn classify(
-        &self,
-        step: &'static str,
-        status: u16,
-        headers: &HeaderMap,
-        body: &str,
-    ) -> Attempt {
-        let message = self.scrub(&error_message(body));
-        if status == 401 {
-            return Attempt::Fatal(ForgeError::Auth(format!(
-                "{step}: gitlab refused the token ({message})"
-            )));
-        }
-        let message = match status {
-            403 => format!(
-                "{message} (the token lacks a permission this needs: scope api, role developer)"
-            ),
-            404 => format!("{message} (no such project, or the token cannot see it)"),
-            _ => message,
-        };
-        let error = ForgeError::Status {
-            step,
-            status,
-            message,
-        };
-        if let Some(wait) = wire::rate_limit_wait(status, headers, now_unix()) {
-            return Attempt::Limited(wait, error);
-        }
-        if retry::is_transient(status) {
-            Attempt::Transient(error)
-        } else {
-            Attempt::Fatal(error)
-        }
-    }
-
-    /// Defence in depth: a proxy echoing the credential must not leak it.
-    fn scrub(&self, text: &str) -> String {
-        let secret = self.secret.expose().trim();
-        if secret.len() >= 4 && text.contains(secret) {
-            text.replace(secret, "[redacted]")
-        } else {
-            text.to_owned()
-        }
+        // One segment: `/` inside it is percent-encoded, as GitLab wants the path.
+        let project = repo.to_string();
+        let project_path = ["projects", project.as_str()];
+        self.rest.url(&[&project_path[..], rest].concat(), query)
     }
 
     /// Merge requests of the project, newest first, whose source branch satisfies `wanted`,
@@ -308,7 +181,7 @@ impl GitLab {
             ];
             query.extend_from_slice(filter);
             let url = self.project_url(repo, &["merge_requests"], &query);
-            let answer = self.send(step, Method::GET, &url, None, true).await?;
+            let answer = self.rest.send(step, Method::GET, &url, None, true).await?;
             let found: Vec<ApiMergeRequest> = decode(step, &answer.body)?;
             for mr in found {
                 if mr.is_same_project() && wanted(&mr.source_branch) {
@@ -318,7 +191,7 @@ impl GitLab {
                     }
                 }
             }
-            match answer.next_page {
+            match wire::next_page(&answer.headers) {
                 Some(next) if next > page => page = next,
                 _ => break,
             }
@@ -332,12 +205,8 @@ impl GitLab {
         let mut ids = Vec::with_capacity(usernames.len());
         for name in usernames {
             let name = name.trim().trim_start_matches('@');
-            let mut url = self.api.clone();
-            if let Ok(mut segments) = url.path_segments_mut() {
-                segments.push("users");
-            }
-            url.query_pairs_mut().append_pair("username", name);
-            let answer = self.send(STEP, Method::GET, &url, None, true).await?;
+            let url = self.rest.url(&["users"], &[("username", name)]);
+            let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
             let users: Vec<ApiUser> = decode(STEP, &answer.body)?;
             let user = users
                 .into_iter()
@@ -421,6 +290,7 @@ impl Forge for GitLab {
         let url = self.project_url(repo, &["merge_requests"], &[]);
         let send = || async {
             match self
+                .rest
                 .send(STEP, Method::POST, &url, Some(&body), false)
                 .await
             {
@@ -449,7 +319,7 @@ impl Forge for GitLab {
                 .await?
                 .filter(|p| p.state == PrState::Open && p.base_branch == pr.base))
         };
-        self.retry.write_once(STEP, send, landed).await
+        self.rest.retry.write_once(STEP, send, landed).await
     }
 
     async fn update(
@@ -462,7 +332,8 @@ impl Forge for GitLab {
         let iid = number.to_string();
         let url = self.project_url(repo, &["merge_requests", &iid], &[]);
         let body = json!({"title": title, "description": super::body::fit(body, MAX_BODY_BYTES)});
-        self.send("update pull request", Method::PUT, &url, Some(&body), true)
+        self.rest
+            .send("update pull request", Method::PUT, &url, Some(&body), true)
             .await
             .map(drop)
     }
@@ -473,14 +344,8 @@ impl Forge for GitLab {
         let text = super::body::fit(body, MAX_BODY_BYTES);
         let iid = number.to_string();
         let url = self.project_url(repo, &["merge_requests", &iid, "notes"], &[]);
-        let request = json!({ "body": text });
-        let send = || async {
-            self.send("comment", Method::POST, &url, Some(&request), false)
-                .await
-                .map(drop)
-        };
         let read = || self.comments(repo, number);
-        self.retry.comment_once(&text, send, read).await
+        self.rest.comment(&url, &text, read).await
     }
 
     /// The first 100 notes people wrote, oldest first; GitLab's own system notes are left out.
@@ -494,7 +359,7 @@ impl Forge for GitLab {
             ("per_page", &per_page),
         ];
         let url = self.project_url(repo, &["merge_requests", &iid, "notes"], &query);
-        let answer = self.send(STEP, Method::GET, &url, None, true).await?;
+        let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
         let notes: Vec<ApiNote> = decode(STEP, &answer.body)?;
         Ok(notes
             .into_iter()
@@ -507,7 +372,8 @@ impl Forge for GitLab {
         let iid = number.to_string();
         let url = self.project_url(repo, &["merge_requests", &iid], &[]);
         let body = json!({"state_event": "close"});
-        self.send("close pull request", Method::PUT, &url, Some(&body), true)
+        self.rest
+            .send("close pull request", Method::PUT, &url, Some(&body), true)
             .await
             .map(drop)
     }
@@ -523,7 +389,7 @@ impl Forge for GitLab {
     }
 
     fn api_base(&self) -> Url {
-        self.api.clone()
+        self.rest.api().clone()
     }
 
     /// GitLab takes any user name with an access token over HTTPS, and wants `oauth2` with an
@@ -558,10 +424,23 @@ fn auth_header(auth: &GitLabAuth) -> Result<(HeaderName, HeaderValue), ForgeErro
     Ok((name, value))
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// GitLab's refusals: a 403 or 404 says what usually causes it; rate limits are 429 only.
+fn judge(refusal: Refusal<'_>) -> Attempt {
+    let status = refusal.status;
+    let message = match status {
+        403 => format!(
+            "{} (the token lacks a permission this needs: scope api, role developer)",
+            refusal.message
+        ),
+        404 => format!(
+            "{} (no such project, or the token cannot see it)",
+            refusal.message
+        ),
+        _ => refusal.message.clone(),
+    };
+    let error = refusal.error(message);
+    let wait = wire::rate_limit_wait(status, refusal.headers, rest::now_unix());
+    rest::decide(error, wait, retry::is_transient(status))
 }
 
 /// What GitLab cannot take in a merge request: groups as reviewers, labels with commas.

@@ -13,6 +13,7 @@ pub(crate) mod body;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+mod rest;
 pub mod retry;
 
 pub use any::{AnyForge, Connection, connect};

@@ -5,8 +5,9 @@
 use http::Method;
 use serde_json::json;
 
-use super::wire::{ApiLabel, decode};
+use super::wire::ApiLabel;
 use super::{Gitea, LABEL_COLOR, MAX_PAGES, PAGE};
+use crate::forge::rest::decode;
 use crate::forge::{ForgeError, ForgeRepo};
 
 impl Gitea {
@@ -48,8 +49,8 @@ impl Gitea {
                 &["labels"],
                 &[("limit", &page_size), ("page", &page_text)],
             );
-            let answer = self.send(STEP, Method::GET, &url, None, true).await?;
-            let labels: Vec<ApiLabel> = decode(STEP, &answer)?;
+            let answer = self.rest.send(STEP, Method::GET, &url, None, true).await?;
+            let labels: Vec<ApiLabel> = decode(STEP, &answer.body)?;
             let full = labels.len() >= PAGE;
             for label in labels {
                 for (name, found) in names.iter().zip(ids.iter_mut()) {
@@ -76,8 +77,12 @@ impl Gitea {
         const STEP: &str = "create label";
         let url = self.url(repo, &["labels"], &[]);
         let body = json!({"name": name, "color": LABEL_COLOR, "description": "added by attune"});
-        let mine = match self.send(STEP, Method::POST, &url, Some(&body), true).await {
-            Ok(answer) => Ok(decode::<ApiLabel>(STEP, &answer)?.id),
+        let mine = match self
+            .rest
+            .send(STEP, Method::POST, &url, Some(&body), true)
+            .await
+        {
+            Ok(answer) => Ok(decode::<ApiLabel>(STEP, &answer.body)?.id),
             Err(
                 e @ ForgeError::Status {
                     status: 409 | 422, ..
@@ -110,6 +115,7 @@ impl Gitea {
         let id = id.to_string();
         let url = self.url(repo, &["labels", &id], &[]);
         match self
+            .rest
             .send("remove a duplicate label", Method::DELETE, &url, None, true)
             .await
         {

@@ -1,6 +1,8 @@
 //! The Gitea backend against wiremock: retries, recovery of a create that failed after
 //! Gitea stored the pull request, and what never leaves a message.
 
+use std::time::Duration;
+
 use super::wire::parse_rfc3339;
 use super::*;
 use wiremock::matchers::{method, path};

@@ -101,16 +101,6 @@ impl ApiPull {
     }
 }
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(
-    step: &'static str,
-    body: &str,
-) -> Result<T, ForgeError> {
-    serde_json::from_str(body).map_err(|e| ForgeError::Decode {
-        step,
-        message: e.to_string(),
-    })
-}
-
 /// Gitea's `message`, or a bounded piece of a body that is not Gitea's error JSON (a proxy page).
 pub(super) fn error_message(body: &str) -> String {
     #[derive(Deserialize)]

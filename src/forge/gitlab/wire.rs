@@ -99,16 +99,6 @@ pub(super) fn is_draft_title(title: &str) -> bool {
         .any(|p| lower.starts_with(p))
 }
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(
-    step: &'static str,
-    body: &str,
-) -> Result<T, ForgeError> {
-    serde_json::from_str(body).map_err(|e| ForgeError::Decode {
-        step,
-        message: e.to_string(),
-    })
-}
-
 /// GitLab's reason, from `message` (a string, a list, or a map of field → list) or `error`;
 /// a body that is neither (a proxy's page) is not echoed.
 pub(super) fn error_message(body: &str) -> String {
