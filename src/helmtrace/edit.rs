@@ -54,7 +54,7 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
     let mut out = HelmOutcome::default();
     let Some(last) = release.files.last() else {
         for w in wants {
-            out.problems.push(problem(
+            out.problems.push(Problem::of(
                 w,
                 None,
                 &[],
@@ -73,7 +73,7 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
             );
             wants
                 .iter()
-                .for_each(|w| out.problems.push(problem(w, None, &[], why.clone())));
+                .for_each(|w| out.problems.push(Problem::of(w, None, &[], why.clone())));
             return out;
         }
     };
@@ -99,7 +99,7 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
             let why = format!("a values file of {} does not parse: {e}", release.chart);
             wants
                 .iter()
-                .for_each(|w| out.problems.push(problem(w, None, &[], why.clone())));
+                .for_each(|w| out.problems.push(Problem::of(w, None, &[], why.clone())));
             return out;
         }
     };
@@ -122,7 +122,7 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
                 for e in &edits {
                     let c = Some(e.target.container.as_str());
                     out.problems
-                        .push(problem(want, c, &[e.target.field], why.clone()));
+                        .push(Problem::of(want, c, &[e.target.field], why.clone()));
                 }
             }
         }
@@ -175,7 +175,7 @@ fn targets<'w>(
                     rendered.join(", ")
                 }
             );
-            problems.push(problem(want, None, &[], why));
+            problems.push(Problem::of(want, None, &[], why));
             continue;
         };
         for c in &want.containers {
@@ -187,7 +187,7 @@ fn targets<'w>(
                     names.join(", ")
                 );
                 let fields: Vec<Field> = c.fields.iter().map(|(f, _)| *f).collect();
-                problems.push(problem(want, Some(&c.name), &fields, why));
+                problems.push(Problem::of(want, Some(&c.name), &fields, why));
                 continue;
             }
             for (field, value) in &c.fields {
@@ -255,7 +255,7 @@ fn edits_for<'w>(
             ),
             None => "the value was not traced".to_owned(),
         };
-        problems.push(problem(want, Some(&t.container), &[t.field], why));
+        problems.push(Problem::of(want, Some(&t.container), &[t.field], why));
     }
     edits
 }
@@ -323,16 +323,5 @@ fn change(want: &Want, e: &Edit<'_>, file: &str) -> Change {
         to: e.value.to_owned(),
         site: Site::HelmValues,
         key: Some(e.key.join(".")),
-    }
-}
-
-fn problem(want: &Want, container: Option<&str>, fields: &[Field], reason: String) -> Problem {
-    Problem {
-        namespace: want.namespace.clone(),
-        kind: want.kind.clone(),
-        workload: want.workload.clone(),
-        container: container.map(str::to_owned),
-        fields: fields.to_vec(),
-        reason,
     }
 }

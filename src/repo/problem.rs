@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::Want;
 use super::field::Field;
 
 /// A workload or container that could not be located (or not unambiguously). `reason` says
@@ -20,6 +21,18 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem of `want`'s workload (of one container, when given).
+    pub fn of(want: &Want, container: Option<&str>, fields: &[Field], reason: String) -> Problem {
+        Problem {
+            namespace: want.namespace.clone(),
+            kind: want.kind.clone(),
+            workload: want.workload.clone(),
+            container: container.map(str::to_owned),
+            fields: fields.to_vec(),
+            reason,
+        }
+    }
+
     /// `reason` without the field names, as it was given when the problem was found.
     fn core(&self) -> &str {
         match self.reason.split_once(": ") {

@@ -4,7 +4,7 @@
 use super::ValueAt;
 use super::overlay::{self, Overlays};
 use super::roots::{Entry, Index};
-use super::{Change, Op, Plan, Site, Want, identity, problem};
+use super::{Change, Op, Plan, Problem, Site, Want, identity};
 use crate::quantity;
 use crate::repo::field::Field;
 use crate::repo::index::Marker;
@@ -35,7 +35,7 @@ impl Ctx<'_, '_> {
     pub fn problem(&mut self, container: Option<&str>, fields: &[Field], reason: String) {
         self.plan
             .problems
-            .push(problem(self.want, container, fields, reason));
+            .push(Problem::of(self.want, container, fields, reason));
     }
 
     /// Records a change unless the current value already means the same quantity; returns

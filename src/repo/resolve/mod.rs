@@ -192,7 +192,7 @@ fn distinct<'w>(wants: &'w [Want], problems: &mut Vec<Problem>) -> Vec<&'w Want>
             continue;
         }
         let names: Vec<&str> = group.iter().map(|w| w.policy.as_str()).collect();
-        problems.push(problem(
+        problems.push(Problem::of(
             want,
             None,
             &[],
@@ -204,17 +204,6 @@ fn distinct<'w>(wants: &'w [Want], problems: &mut Vec<Problem>) -> Vec<&'w Want>
         ));
     }
     out
-}
-
-fn problem(want: &Want, container: Option<&str>, fields: &[Field], reason: String) -> Problem {
-    Problem {
-        namespace: want.namespace.clone(),
-        kind: want.kind.clone(),
-        workload: want.workload.clone(),
-        container: container.map(str::to_owned),
-        fields: fields.to_vec(),
-        reason,
-    }
 }
 
 fn identity(want: &Want) -> String {
