@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod controller_lock;
+pub mod fake_server;
 pub mod git_http;
 pub mod gitea_repo;
 pub mod github_fake;

@@ -13,11 +13,12 @@
 mod routes;
 mod state;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::Method;
+
+use super::fake_server::Served;
 
 use state::{FakeState, PendingFault, Shared};
 
@@ -87,8 +88,7 @@ pub struct GitLabFake {
     /// The web root to give the client, `http://127.0.0.1:PORT/`.
     pub base: url::Url,
     state: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Served,
 }
 
 impl GitLabFake {
@@ -96,30 +96,13 @@ impl GitLabFake {
     pub fn start(token: &str) -> GitLabFake {
         let state: Shared = Arc::new(Mutex::new(FakeState::new(token)));
         let app = routes::router(state.clone());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                tokio::select! {
-                    result = axum::serve(listener, app) => result.unwrap(),
-                    _ = stopped => {}
-                }
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        let base = url::Url::parse(&format!("http://{addr}/")).unwrap();
+        let server = Served::start(app);
+        let base = server.base.clone();
         state.lock().unwrap().base = base.to_string();
         GitLabFake {
             base,
             state,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -231,16 +214,5 @@ impl GitLabFake {
 
     fn lock(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().unwrap()
-    }
-}
-
-impl Drop for GitLabFake {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
