@@ -125,6 +125,10 @@ impl Forge for AnyForge {
         each!(self, f => f.max_body_bytes())
     }
 
+    fn check_repo(&self, repo: &ForgeRepo) -> Result<(), ForgeError> {
+        each!(self, f => f.check_repo(repo))
+    }
+
     fn check_request(&self, people: &RequestPeople<'_>) -> Result<(), ForgeError> {
         each!(self, f => f.check_request(people))
     }

@@ -398,6 +398,11 @@ impl Forge for GitLab {
         Ok("oauth2".to_owned())
     }
 
+    /// Nested groups are GitLab's own: every owner path is accepted.
+    fn check_repo(&self, _repo: &ForgeRepo) -> Result<(), ForgeError> {
+        Ok(())
+    }
+
     fn check_request(&self, people: &RequestPeople<'_>) -> Result<(), ForgeError> {
         check_people(people)
     }

@@ -55,6 +55,18 @@ impl ForgeRepo {
     }
 }
 
+/// GitHub and Gitea repositories have a single-segment owner.
+pub(crate) fn flat_owner(repo: &ForgeRepo, forge: &'static str) -> Result<(), ForgeError> {
+    if repo.owner.contains('/') {
+        Err(ForgeError::NestedOwner {
+            given: repo.to_string(),
+            forge,
+        })
+    } else {
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for ForgeRepo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.owner, self.name)
@@ -104,6 +116,10 @@ pub struct NewPullRequest {
 pub enum ForgeError {
     #[error("`{given}` is not a repository; expected OWNER/NAME")]
     BadRepository { given: String },
+    #[error(
+        "`{given}` names a nested group, which only GitLab has; on {forge} give the repository as OWNER/NAME"
+    )]
+    NestedOwner { given: String, forge: &'static str },
     #[error("{step}: the forge answered {status}: {message}")]
     Status {
         step: &'static str,
@@ -201,6 +217,12 @@ pub trait Forge: Send + Sync {
 
     /// The largest body the forge accepts, in bytes.
     fn max_body_bytes(&self) -> usize;
+
+    /// Refuses a repository path this forge cannot have (a nested `group/sub/name` anywhere
+    /// but GitLab) before any call, so the mistake is named here and not as a forge's 404.
+    fn check_repo(&self, repo: &ForgeRepo) -> Result<(), ForgeError> {
+        flat_owner(repo, "GitHub and Gitea")
+    }
 
     /// Refuses labels or reviewers this forge cannot take, before anything is pushed, so a
     /// request that would fail at create time leaves no bot branch behind.

@@ -102,6 +102,7 @@ impl CommandError {
         match self {
             CommandError::Pipeline { source, .. } => source.exit_code(),
             CommandError::Forge(ForgeError::BadRepository { .. }) => 2,
+            CommandError::Forge(ForgeError::NestedOwner { .. }) => 2,
             CommandError::Forge(ForgeError::Unsupported { .. }) => 2,
             CommandError::Forge(_) => 3,
             CommandError::Output(_) => 3,

@@ -69,7 +69,8 @@ impl PrError {
             | PrError::BadPath { .. }
             | PrError::NoBase { .. }
             | PrError::Gate(_)
-            | PrError::Forge(crate::forge::ForgeError::Unsupported { .. }) => 2,
+            | PrError::Forge(crate::forge::ForgeError::Unsupported { .. })
+            | PrError::Forge(crate::forge::ForgeError::NestedOwner { .. }) => 2,
             _ => 3,
         }
     }

@@ -118,6 +118,7 @@ pub async fn sync<F: Forge>(
 ) -> Result<RunResult, PrError> {
     // The gate, before the first call that carries a token.
     target.clearance.check(&forge.api_base(), &target.url)?;
+    forge.check_repo(&target.repo)?;
     forge.check_request(&RequestPeople {
         labels: &settings.labels,
         reviewers: &settings.reviewers,

@@ -240,3 +240,28 @@ fn an_obsolete_pr_is_closed_with_one_comment_even_when_answers_are_lost() {
     assert_eq!(pr.state, "closed");
     assert_eq!(pr.comments.len(), 1, "{:?}", pr.comments);
 }
+
+#[test]
+fn a_nested_group_path_is_bad_input_before_any_call() {
+    let w = world();
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .args(["propose", "--open-pr"])
+        .arg("--policies")
+        .arg(policies(&w, "250m"))
+        .args(["--repository", "acme/platform/gitops"])
+        .args(["--repo-url", &w.server.url("gitops")])
+        .args(["--api-url", w.fake.base.as_str()])
+        .arg("--cache-dir")
+        .arg(w.tmp.path().join("cache"))
+        .env("ATTUNE_GIT_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`acme/platform/gitops` names a nested group, which only GitLab has"),
+        "{stderr}"
+    );
+    assert!(w.fake.requests().is_empty(), "{:?}", w.fake.requests());
+    assert_eq!(w.server.tip("gitops", "attune/production/api"), None);
+}

@@ -35,6 +35,10 @@ fn web_and_api_roots_from_either_form_and_nested_groups_in_one_segment() {
         "https://gitlab.com/a/b.git"
     );
     assert!(!format!("{saas:?}").contains("t0ken"));
+    assert!(
+        saas.check_repo(&repo).is_ok(),
+        "nested groups are GitLab's own"
+    );
     let refused = GitLab::new(Some(url("ftp://u:secret@x/")), token()).unwrap_err();
     assert_eq!(
         refused.to_string(),
