@@ -53,6 +53,13 @@ pub struct PrArgs {
     /// Request a review from this user (repeatable).
     #[arg(long = "reviewer")]
     pub reviewers: Vec<String>,
+    /// Request a review from this team (repeatable; GitHub and Gitea, refused on GitLab).
+    #[arg(long = "team-reviewer")]
+    pub team_reviewers: Vec<String>,
+    /// Directory whose pr-title.txt.j2, pr-body.md.j2, commit-message.txt.j2 replace the
+    /// built-in ones (as `attune propose --templates`).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
     /// Open the pull request as a draft.
     #[arg(long)]
     pub draft: bool,
@@ -158,11 +165,11 @@ fn options(args: &PrArgs, export: &PullRequestExport) -> Result<Options, PluginE
         output: args.output.unwrap_or(Output::Text),
         branch_per: BranchPer::Policy,
         cache_dir: args.cache_dir.clone(),
-        templates: None,
+        templates: args.templates.clone(),
         author_name: args.author_name.clone(),
         author_email: args.author_email.clone(),
         reviewers: args.reviewers.clone(),
-        team_reviewers: Vec::new(),
+        team_reviewers: args.team_reviewers.clone(),
         labels: args.labels.clone(),
         hourly_limit: args.pr_hourly_limit,
         concurrent_limit: args.pr_concurrent_limit,
@@ -225,6 +232,22 @@ mod tests {
         ];
         let overridden = options(&args(&flags), &export).unwrap();
         assert_eq!(overridden.forge, ForgeKind::Gitea);
+        assert!(overridden.team_reviewers.is_empty() && overridden.templates.is_none());
+        let people = options(
+            &args(&[
+                "--team-reviewer",
+                "sre",
+                "--templates",
+                "/etc/attune/templates",
+            ]),
+            &export,
+        )
+        .unwrap();
+        assert_eq!(people.team_reviewers, ["sre"]);
+        assert_eq!(
+            people.templates.as_deref(),
+            Some(std::path::Path::new("/etc/attune/templates"))
+        );
         assert_eq!(overridden.repository, "o/r");
         assert_eq!(overridden.api_url.as_deref(), Some("http://g"));
     }
