@@ -307,21 +307,10 @@ impl Helm {
             .ok_or_else(|| RenderError::Output("the --set values were not printed".into()))
     }
 
-    /// `helm template` with `values` files and then `set` assignments, as a user runs it:
-    /// uncached, the reference a chain with [`Helm::set_values`] in place of `set` must match.
-    pub fn render_with_set(
-        &self,
-        chart: &ChartFiles,
-        release: &str,
-        namespace: &str,
-        values: &[&str],
-        set: &[String],
-    ) -> Result<String, RenderError> {
-        self.version()?;
-        self.template(chart, release, namespace, values, set)
-    }
-
-    fn template(
+    /// `helm template` of the chart with `values` files and then `set` assignments, as a user
+    /// runs it, uncached: the reference a chain with [`Helm::set_values`] in place of `set` must
+    /// render exactly as.
+    pub fn template(
         &self,
         chart: &ChartFiles,
         release: &str,

@@ -223,7 +223,7 @@ fn with_set(
     }
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
     let real = helm
-        .render_with_set(
+        .template(
             chart,
             &release.release,
             &release.namespace,
