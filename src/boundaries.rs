@@ -82,7 +82,7 @@ const RULES: &[Rule] = &[
     ),
     rule(
         "discover",
-        &["crd", "quantity", "locate", "repo", "propose"],
+        &["crd", "quantity", "locate", "repo", "propose", "helmtrace"],
     )
     .pure(&["discover/run.rs"]),
     rule("git", &["secret"]),

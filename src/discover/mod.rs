@@ -8,9 +8,14 @@
 //! repository, an unsupported generator, two applications rendering one identity — is a named
 //! [`Problem`], never fatal for the rest.
 //!
+//! A workload no manifest renders is traced through the discovered Helm release that renders
+//! it ([`helm`]: a chart directory of this repository with the owner's values files and inline
+//! values, edited where they are written), as `propose --helm-chart` does.
+//!
 //! Pure over texts already read, except [`run`], the command's I/O layer.
 
 mod appset;
+mod helm;
 mod map;
 mod objects;
 pub mod run;

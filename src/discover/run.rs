@@ -2,13 +2,15 @@
 //! applications, search each recommended workload where its own application deploys it, then
 //! report, print and write as `propose` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{Discovery, Input, discover};
+use crate::helmtrace::Helm;
 use crate::locate::Settings;
 use crate::propose::{self, Format, Outcome, ProposeError};
 use crate::repo::{self, ManifestTree, Notice, Scope, Want};
@@ -25,6 +27,10 @@ pub struct Options {
     pub propose: propose::Options,
     /// This repository's URL; else the checkout's `origin` remote.
     pub repo_url: Option<String>,
+    /// `helm` (looked up on `PATH`) or a path, for the charts the applications render.
+    pub helm: PathBuf,
+    /// Longest one `helm template` may run.
+    pub helm_timeout: Duration,
 }
 
 /// The JSON report: `propose`'s, with what discovery found.
@@ -97,12 +103,12 @@ pub fn compute(opts: &Options) -> Result<(Discovery, Outcome), DiscoverError> {
         this_repo: this_repo.as_deref(),
         settings: &settings,
     });
-    let mut outcome = edit(
-        &tree,
-        &default_scope,
-        &discovery,
-        &propose::wants(&policies),
-    );
+    let wants = propose::wants(&policies);
+    let mut outcome = edit(&tree, &default_scope, &discovery, &wants);
+    let (releases, notices) = super::helm::releases(&discovery, &files, this_repo.as_deref());
+    outcome.notices.extend(notices);
+    let helm = Helm::new(opts.helm.clone(), opts.helm_timeout);
+    trace_charts(&p.repo, &releases, &helm, &wants, &mut outcome);
     if this_repo.is_none() {
         outcome.notices.push(Notice::new(
             ".".to_owned(),
@@ -169,6 +175,70 @@ fn edit(
     outcome.problems.extend(problems);
     outcome.notices.extend(notices);
     outcome
+}
+
+/// Each workload no manifest renders is traced through the one discovered release that renders
+/// it; two releases rendering it is a problem. A release that cannot be rendered takes the
+/// workloads of its namespace that no other release renders, and names why for them.
+fn trace_charts(
+    repo: &Path,
+    releases: &[propose::HelmRelease],
+    helm: &Helm,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
+    let left = propose::unlocated(outcome, wants);
+    if left.is_empty() || releases.is_empty() {
+        return;
+    }
+    let rendered: Vec<Result<BTreeSet<String>, String>> = releases
+        .iter()
+        .map(|r| propose::rendered_ids(repo, r, helm))
+        .collect();
+    let mut groups: Vec<Vec<Want>> = vec![Vec::new(); releases.len()];
+    for want in left {
+        let id = format!("{}/{}/{}", want.namespace, want.kind, want.workload);
+        let renders: Vec<usize> = (0..releases.len())
+            .filter(|i| rendered[*i].as_ref().is_ok_and(|ids| ids.contains(&id)))
+            .collect();
+        let failed: Vec<usize> = (0..releases.len())
+            .filter(|i| rendered[*i].is_err() && releases[*i].namespace == want.namespace)
+            .collect();
+        match (renders.as_slice(), failed.as_slice()) {
+            ([one], _) | ([], [one]) => groups[*one].push(want),
+            ([], _) => {}
+            (many, _) => {
+                outcome.problems.retain(|p| {
+                    !(p.namespace == want.namespace
+                        && p.kind == want.kind
+                        && p.workload == want.workload
+                        && p.reason.contains("no manifest renders"))
+                });
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|i| format!("{} (chart {})", releases[*i].release, releases[*i].chart))
+                    .collect();
+                outcome.problems.push(repo::Problem::of(
+                    &want,
+                    None,
+                    &[],
+                    format!(
+                        "ambiguous: rendered by the Helm releases {}",
+                        names.join(" and ")
+                    ),
+                ));
+            }
+        }
+    }
+    for (release, wants) in releases.iter().zip(groups) {
+        let mut release = release.clone();
+        for layer in release.layers.iter_mut().filter(|l| l.editable()) {
+            if let Ok(text) = propose::current_text(repo, outcome, &layer.path) {
+                layer.text = text;
+            }
+        }
+        propose::trace_release(repo, &release, helm, &wants, outcome);
+    }
 }
 
 /// The applications that render a chart into `namespace`.

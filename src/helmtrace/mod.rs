@@ -2,8 +2,14 @@
 //! name and a namespace, find the values key that feeds each container's
 //! `resources.{requests,limits}.{cpu,memory}` by rendering the chart with the real `helm
 //! template` — once as given and once with distinct sentinel quantities at candidate keys — and
-//! then edit the last values file of the chain and check, by rendering again, that exactly the
-//! intended container fields changed.
+//! then edit the last layer of the chain that sets the key and check, by rendering again, that
+//! exactly the intended container fields changed.
+//!
+//! The chain is a list of [`ValuesFile`] layers, each with an [`Origin`]: a values file, inline
+//! values inside a repository file (a HelmRelease's `spec.values`, an Application's
+//! `helm.valuesObject` or `helm.values`), or a fixed layer attune reads but never edits
+//! (`--set`, a live object's inline values: [`Origin::Fixed`]). A key whose last setter is fixed
+//! is a problem naming that layer.
 //!
 //! Everything is pure over the [`Render`] trait ([`candidates`], [`rendered`], [`trace`],
 //! [`edit`]); [`runner`] is the thin I/O layer that execs `helm` (found on `PATH` or given),
@@ -16,13 +22,15 @@
 
 pub mod candidates;
 pub mod edit;
+pub mod layer;
 pub mod rendered;
 pub mod runner;
 pub mod trace;
 mod verify;
 
 pub use candidates::ValuesText;
-pub use edit::{HelmOutcome, Release, ValuesFile, plan_release};
+pub use edit::{HelmOutcome, Release, plan_release};
+pub use layer::{Origin, ValuesFile};
 pub use runner::{ChartFiles, Helm, HelmRenderer};
 
 /// Renders one chart as one release: `values` are the texts of the values files, in the order

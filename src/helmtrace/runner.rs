@@ -19,6 +19,8 @@ use super::{Render, RenderError};
 /// Largest chart read (all files together) and most files in it.
 const CHART_BYTES: u64 = 32 * 1024 * 1024;
 const CHART_FILES: usize = 2_000;
+/// The scratch chart's template for [`Helm::set_values`]: the values as one JSON string.
+const SET_TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: attune-set\ndata:\n  values: {{ toJson .Values | quote }}\n";
 /// Largest `helm template` output kept; a release larger than this is refused.
 const OUTPUT_BYTES: usize = 10 * 1024 * 1024;
 
@@ -279,12 +281,42 @@ impl Helm {
         String::from_utf8(stdout).map_err(|_| RenderError::Output("not UTF-8".into()))
     }
 
-    fn template(
+    /// What `--set` assignments make of the values, parsed by Helm itself (never by attune):
+    /// a scratch chart whose one template prints `.Values` is rendered with them. The JSON
+    /// returned is a values layer the trace can read like any other.
+    pub fn set_values(&self, set: &[String]) -> Result<String, RenderError> {
+        let chart = ChartFiles::from_files(
+            "--set",
+            vec![
+                (
+                    "Chart.yaml".into(),
+                    b"apiVersion: v2\nname: attune-set\nversion: 0.1.0\n".to_vec(),
+                ),
+                (
+                    "templates/values.yaml".into(),
+                    SET_TEMPLATE.as_bytes().to_vec(),
+                ),
+            ],
+        );
+        let out = self.template(&chart, "attune-set", "default", &[], set)?;
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(&out).map_err(|e| RenderError::Output(e.to_string()))?;
+        doc.pointer("/data/values")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| RenderError::Output("the --set values were not printed".into()))
+    }
+
+    /// `helm template` of the chart with `values` files and then `set` assignments, as a user
+    /// runs it, uncached: the reference a chain with [`Helm::set_values`] in place of `set` must
+    /// render exactly as.
+    pub fn template(
         &self,
         chart: &ChartFiles,
         release: &str,
         namespace: &str,
         values: &[&str],
+        set: &[String],
     ) -> Result<String, RenderError> {
         let dir = scratch()?;
         let io = |e: std::io::Error| RenderError::Io(e.to_string());
@@ -299,6 +331,8 @@ impl Helm {
             std::fs::write(&file, v).map_err(io)?;
             cmd.arg("--values").arg(file);
         }
+        // `--set=` keeps an assignment that starts with a dash from being read as a flag.
+        cmd.args(set.iter().map(|a| format!("--set={a}")));
         cmd.arg("--").arg(release).arg(&chart_dir);
         self.run(cmd)
     }
@@ -359,7 +393,7 @@ impl Render for HelmRenderer<'_> {
         }
         let out = self
             .helm
-            .template(self.chart, self.release, self.namespace, values);
+            .template(self.chart, self.release, self.namespace, values, &[]);
         if let Ok(mut cache) = self.helm.cache.lock() {
             cache.insert(key, out.clone());
         }

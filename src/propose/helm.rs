@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{FileChange, Outcome, ProposeError};
-use crate::helmtrace::{self, ChartFiles, Helm, HelmRenderer, Release, ValuesFile};
+use crate::helmtrace::{self, ChartFiles, Helm, HelmRenderer, Origin, Release, ValuesFile};
 use crate::repo::{self, ContainerWant, Problem, Want};
 
 /// One release of a chart in the repository, as `helm template` would be told.
@@ -17,11 +17,28 @@ pub struct HelmSource {
     /// Values files relative to the repository, in `-f` order (default: the chart's own
     /// `values.yaml`, which is then the file edited).
     pub values: Vec<String>,
+    /// `--set` assignments, applied after the values files; read, never edited.
+    pub set: Vec<String>,
     pub release: String,
     pub namespace: String,
     /// `helm` (looked up on `PATH`) or a path.
     pub helm: PathBuf,
     pub timeout: Duration,
+}
+
+/// A release to trace, its layers already read: what the command line gives
+/// ([`HelmSource`]) and what `--discover` finds in the repository's own Applications and
+/// HelmReleases come to this.
+#[derive(Debug, Clone)]
+pub struct HelmRelease {
+    /// The chart directory, relative to the repository and cleaned.
+    pub chart: String,
+    /// Values files and inline values, in the order Helm merges them.
+    pub layers: Vec<ValuesFile>,
+    /// `--set` assignments after every layer: each becomes a fixed layer of its own.
+    pub set: Vec<String>,
+    pub release: String,
+    pub namespace: String,
 }
 
 /// The fields a first pass left unlocated because no manifest renders them (a chart's
@@ -89,19 +106,52 @@ pub fn add_helm(
     } else {
         source.values.clone()
     };
-    let mut files = Vec::new();
+    let mut layers = Vec::new();
     for v in &values {
         let path = repo::walk::join("", v).ok_or_else(|| bad(&format!("--values {v}")))?;
-        let text = match outcome.files.iter().find(|f| f.path == path) {
-            Some(f) => f.after.clone(),
-            None => std::fs::read_to_string(repo_dir.join(&path)).map_err(|source| {
-                ProposeError::ReadValues {
-                    path: path.clone(),
-                    source,
-                }
-            })?,
-        };
-        files.push(ValuesFile { path, text });
+        let text =
+            current_text(repo_dir, outcome, &path).map_err(|source| ProposeError::ReadValues {
+                path: path.clone(),
+                source,
+            })?;
+        layers.push(ValuesFile::file(path, text));
+    }
+    let release = HelmRelease {
+        chart: chart_dir,
+        layers,
+        set: source.set.clone(),
+        release: source.release.clone(),
+        namespace: source.namespace.clone(),
+    };
+    let helm = Helm::new(source.helm.clone(), source.timeout);
+    trace_release(repo_dir, &release, &helm, wants, outcome);
+    Ok(())
+}
+
+/// A repository file's text as the run has it so far: edited, or as on disk.
+pub fn current_text(
+    repo_dir: &std::path::Path,
+    outcome: &Outcome,
+    path: &str,
+) -> std::io::Result<String> {
+    match outcome.files.iter().find(|f| f.path == path) {
+        Some(f) => Ok(f.after.clone()),
+        None => std::fs::read_to_string(repo_dir.join(path)),
+    }
+}
+
+/// Traces `wants` through one release and merges the result into `outcome`, replacing their
+/// "no manifest renders" problems. A chart that cannot be read, `helm` failing, or `--set`
+/// values Helm would not read the same from a values file are problems for these wants.
+pub fn trace_release(
+    repo_dir: &std::path::Path,
+    release: &HelmRelease,
+    helm: &Helm,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
+    if wants.is_empty() {
+        return;
     }
     let ids: BTreeSet<(String, String, String)> = wants
         .iter()
@@ -111,45 +161,96 @@ pub fn add_helm(
         !(ids.contains(&(p.namespace.clone(), p.kind.clone(), p.workload.clone()))
             && p.reason.contains("no manifest renders"))
     });
-    let helm = Helm::new(source.helm.clone(), source.timeout);
-    let traced = match ChartFiles::read(&repo_dir.join(&chart_dir), &chart_dir) {
-        Ok(chart) => {
-            let release = Release {
-                chart: &chart_dir,
-                name: &source.release,
-                namespace: &source.namespace,
+    let traced = ChartFiles::read(&repo_dir.join(&release.chart), &release.chart)
+        .map_err(|e| e.to_string())
+        .and_then(|chart| {
+            let layers = with_set(helm, &chart, release)?;
+            let plan = Release {
+                chart: &release.chart,
+                name: &release.release,
+                namespace: &release.namespace,
                 defaults: chart.defaults(),
-                files: &files,
+                files: &layers,
             };
             let mut render = HelmRenderer {
-                helm: &helm,
+                helm,
                 chart: &chart,
-                release: &source.release,
-                namespace: &source.namespace,
+                release: &release.release,
+                namespace: &release.namespace,
             };
-            helmtrace::plan_release(&release, wants, &mut render)
-        }
-        Err(e) => {
-            let reason = e.to_string();
-            let problems = wants
-                .iter()
-                .map(|w| Problem {
-                    namespace: w.namespace.clone(),
-                    kind: w.kind.clone(),
-                    workload: w.workload.clone(),
-                    container: None,
-                    fields: vec![],
-                    reason: reason.clone(),
-                })
-                .collect();
-            helmtrace::HelmOutcome {
-                problems,
-                ..Default::default()
-            }
-        }
-    };
+            Ok(helmtrace::plan_release(&plan, wants, &mut render))
+        });
+    let traced = traced.unwrap_or_else(|reason| helmtrace::HelmOutcome {
+        problems: wants
+            .iter()
+            .map(|w| Problem::of(w, None, &[], reason.clone()))
+            .collect(),
+        ..Default::default()
+    });
     merge(outcome, traced);
-    Ok(())
+}
+
+/// The release's layers with one fixed layer per `--set` assignment, as Helm parses it. The
+/// chain must render exactly as `helm template --set` does, or tracing over it would be a guess.
+fn with_set(
+    helm: &Helm,
+    chart: &ChartFiles,
+    release: &HelmRelease,
+) -> Result<Vec<ValuesFile>, String> {
+    let mut layers = release.layers.clone();
+    if release.set.is_empty() {
+        return Ok(layers);
+    }
+    let values: Vec<String> = layers
+        .iter()
+        .map(ValuesFile::values)
+        .collect::<Result<_, _>>()?;
+    let failed = |e: helmtrace::RenderError| {
+        format!(
+            "helm template of {} as release {} with --set: {e}",
+            release.chart, release.release
+        )
+    };
+    for a in &release.set {
+        layers.push(ValuesFile {
+            path: "--set".into(),
+            text: helm.set_values(std::slice::from_ref(a)).map_err(failed)?,
+            origin: Origin::Fixed {
+                what: format!("--set {a}"),
+                fix: "remove it from the command line or change the value there (it wins over every values file)".into(),
+            },
+        });
+    }
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let real = helm
+        .template(
+            chart,
+            &release.release,
+            &release.namespace,
+            &refs,
+            &release.set,
+        )
+        .map_err(failed)?;
+    let chained: Vec<&str> = refs
+        .iter()
+        .copied()
+        .chain(layers[values.len()..].iter().map(|l| l.text.as_str()))
+        .collect();
+    let mut render = HelmRenderer {
+        helm,
+        chart,
+        release: &release.release,
+        namespace: &release.namespace,
+    };
+    use helmtrace::Render;
+    if render.render(&chained).map_err(failed)? != real {
+        return Err(format!(
+            "the --set assignments ({}) render differently when read as values files (a list \
+             index or a large number, say); give them in a values file",
+            release.set.join(", ")
+        ));
+    }
+    Ok(layers)
 }
 
 fn merge(outcome: &mut Outcome, traced: helmtrace::HelmOutcome) {
@@ -166,4 +267,31 @@ fn merge(outcome: &mut Outcome, traced: helmtrace::HelmOutcome) {
             }),
         }
     }
+}
+
+/// The workloads (`namespace/Kind/name`) the release renders as given: which release a
+/// discovered workload belongs to. The render is cached, so tracing it next costs nothing.
+pub fn rendered_ids(
+    repo_dir: &std::path::Path,
+    release: &HelmRelease,
+    helm: &Helm,
+) -> Result<BTreeSet<String>, String> {
+    let chart = ChartFiles::read(&repo_dir.join(&release.chart), &release.chart)
+        .map_err(|e| e.to_string())?;
+    let layers = with_set(helm, &chart, release)?;
+    let values: Vec<String> = layers
+        .iter()
+        .map(ValuesFile::values)
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let mut render = HelmRenderer {
+        helm,
+        chart: &chart,
+        release: &release.release,
+        namespace: &release.namespace,
+    };
+    use helmtrace::Render;
+    let text = render.render(&refs).map_err(|e| e.to_string())?;
+    let rendered = helmtrace::rendered::Rendered::parse(&text, &release.namespace)?;
+    Ok(rendered.workloads.iter().map(|w| w.id()).collect())
 }

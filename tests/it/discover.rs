@@ -154,6 +154,9 @@ fn options(case: &str, repo: &Path, write: bool) -> Options {
             output: Format::Json,
         },
         repo_url: Some(URL.to_owned()),
+        helm: std::env::var_os("ATTUNE_HELM")
+            .map_or_else(|| "helm".into(), std::path::PathBuf::from),
+        helm_timeout: std::time::Duration::from_secs(60),
     }
 }
 

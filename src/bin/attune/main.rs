@@ -149,12 +149,17 @@ struct ProposeArgs {
     repo_read_budget: u64,
     /// A Helm chart directory in --repo whose workloads have no manifest: the values key that
     /// feeds each container's resources is found by rendering it with `helm template`.
+    /// (--discover traces the charts the repository's own Applications and HelmReleases render.)
     #[arg(long, requires_all = ["repo", "release", "namespace"], conflicts_with = "discover")]
     helm_chart: Option<String>,
     /// Values files of the release, relative to --repo, in `helm -f` order (repeatable;
     /// default: the chart's values.yaml). The last one is edited.
     #[arg(long = "values", requires = "helm_chart", num_args = 1..)]
     values: Vec<String>,
+    /// `--set KEY=VAL` of the release (repeatable), applied after the values files as Helm
+    /// does: read when tracing, never edited (a traced key it sets is a named problem).
+    #[arg(long = "set", requires = "helm_chart", value_name = "KEY=VAL")]
+    set: Vec<String>,
     /// The Helm release name (with --helm-chart).
     #[arg(long, requires = "helm_chart")]
     release: Option<String>,
@@ -223,6 +228,8 @@ fn local(args: ProposeArgs) -> i32 {
         let opts = attune::discover::run::Options {
             propose: opts,
             repo_url: args.repo_url,
+            helm: args.helm,
+            helm_timeout: std::time::Duration::from_secs(args.helm_timeout.max(1)),
         };
         let result = attune::discover::run::run(
             &opts,
@@ -237,6 +244,7 @@ fn local(args: ProposeArgs) -> i32 {
     let helm = args.helm_chart.map(|chart| propose::HelmSource {
         chart,
         values: args.values,
+        set: args.set,
         release: args.release.unwrap_or_default(),
         namespace: args.namespace.unwrap_or_default(),
         helm: args.helm,

@@ -4,6 +4,11 @@
 //! change (to the reported values), nothing else in the release, every wanted value is in
 //! effect unless a problem names its workload, and the values files the run did not report are
 //! untouched.
+//!
+//! A case run with `--discover` names its releases in `case.yaml`'s `oracle` list (chart,
+//! release, namespace, values files, and the inline values as a file and a JSON pointer, which
+//! this oracle reads with serde, not with attune's code): each is rendered the same way, its
+//! inline values given to `helm` as one more values file after the files, as Argo CD and Flux do.
 
 use std::path::{Path, PathBuf};
 
@@ -26,20 +31,66 @@ fn flag(args: &[String], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn render(repo: &Path, args: &[String]) -> Vec<Value> {
-    let chart = &flag(args, "--helm-chart")[0];
+/// One release as `helm template` is told to render it.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Oracle {
+    chart: String,
+    release: String,
+    namespace: String,
+    #[serde(default)]
+    values: Vec<String>,
+    #[serde(default)]
+    set: Vec<String>,
+    inline: Option<Inline>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Inline {
+    file: String,
+    pointer: String,
+}
+
+impl Oracle {
+    fn of_args(args: &[String]) -> Oracle {
+        Oracle {
+            chart: flag(args, "--helm-chart")[0].clone(),
+            release: flag(args, "--release")[0].clone(),
+            namespace: flag(args, "--namespace")[0].clone(),
+            values: flag(args, "--values"),
+            set: flag(args, "--set"),
+            inline: None,
+        }
+    }
+}
+
+fn render(repo: &Path, oracle: &Oracle) -> Vec<Value> {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(helm());
     cmd.arg("template")
-        .arg(&flag(args, "--release")[0])
-        .arg(repo.join(chart))
+        .arg(&oracle.release)
+        .arg(repo.join(&oracle.chart))
         .arg("--namespace")
-        .arg(&flag(args, "--namespace")[0])
+        .arg(&oracle.namespace)
         .env("HELM_CONFIG_HOME", home.path())
         .env("HELM_CACHE_HOME", home.path())
         .env("HELM_DATA_HOME", home.path());
-    for v in flag(args, "--values") {
+    for v in &oracle.values {
         cmd.arg("--values").arg(repo.join(v));
+    }
+    if let Some(inline) = &oracle.inline {
+        let text = std::fs::read_to_string(repo.join(&inline.file)).unwrap();
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        let values = &doc.pointer(&inline.pointer).unwrap();
+        let file = home.path().join("inline-values.yaml");
+        // A string is a YAML text (Argo CD's helm.values); a map is written as JSON.
+        let body = values
+            .as_str()
+            .map_or_else(|| values.to_string(), str::to_owned);
+        std::fs::write(&file, body).unwrap();
+        cmd.arg("--values").arg(file);
+    }
+    for s in &oracle.set {
+        cmd.arg("--set").arg(s);
     }
     let out = cmd.output().unwrap();
     assert!(
@@ -83,6 +134,20 @@ fn is_object(obj: &Value, ns: &str, kind: &str, name: &str, default_ns: &str) ->
 
 fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// The report's changes and problems of one namespace: what one release's renders judge.
+fn of_namespace(report: &Value, ns: &str) -> Value {
+    let pick = |key: &str| -> Vec<Value> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["namespace"] == ns)
+            .cloned()
+            .collect()
+    };
+    serde_json::json!({"changes": pick("changes"), "problems": pick("problems")})
 }
 
 /// Everything the renders say against the report; empty when all is well.
@@ -155,6 +220,10 @@ fn wanted_in_effect(
     let mut out = Vec::new();
     for p in &docs {
         let ns = p["metadata"]["namespace"].as_str().unwrap_or("default");
+        // Each release is judged against the policies of its own namespace.
+        if ns != default_ns {
+            continue;
+        }
         for rec in p["status"]["recommendations"]
             .as_array()
             .into_iter()
@@ -205,7 +274,8 @@ fn wanted_in_effect(
     out
 }
 
-fn helm_cases() -> Vec<(PathBuf, Vec<String>)> {
+/// Every Helm case: its directory, its args, and the releases to render.
+fn helm_cases() -> Vec<(PathBuf, Vec<String>, Vec<Oracle>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/repos");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(root).unwrap() {
@@ -220,11 +290,18 @@ fn helm_cases() -> Vec<(PathBuf, Vec<String>)> {
             .flatten()
             .map(|a| a.as_str().unwrap().to_owned())
             .collect();
-        if args.iter().any(|a| a == "--helm-chart") && !args.iter().any(|a| a == "--helm") {
-            out.push((dir, args));
+        if args.iter().any(|a| a == "--helm") {
+            continue;
+        }
+        if args.iter().any(|a| a == "--helm-chart") {
+            let oracle = Oracle::of_args(&args);
+            out.push((dir, args, vec![oracle]));
+        } else if let Some(list) = case.get("oracle") {
+            let oracles: Vec<Oracle> = serde_json::from_value(list.clone()).unwrap();
+            out.push((dir, args, oracles));
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
@@ -232,16 +309,16 @@ fn helm_cases() -> Vec<(PathBuf, Vec<String>)> {
 fn helm_golden_fixtures_render_as_intended() {
     let cases = helm_cases();
     assert!(
-        cases.len() >= 6,
+        cases.len() >= 9,
         "expected the Helm golden cases, found {}",
         cases.len()
     );
     let mut failures = Vec::new();
-    for (dir, args) in &cases {
+    for (dir, args, oracles) in &cases {
         let work = tempfile::tempdir().unwrap();
         let repo = work.path().join("repo");
         super::copy_tree(&dir.join("original"), &repo);
-        let before = render(&repo, args);
+        let before: Vec<Vec<Value>> = oracles.iter().map(|o| render(&repo, o)).collect();
         let out = assert_cmd::Command::cargo_bin("attune")
             .unwrap()
             .args(["propose", "--output", "json", "--write", "--policies"])
@@ -253,15 +330,33 @@ fn helm_golden_fixtures_render_as_intended() {
             .output()
             .unwrap();
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let after = render(&repo, args);
-        let ns = &flag(args, "--namespace")[0];
-        let mut found = judge(&before, &after, &report, ns);
-        found.extend(wanted_in_effect(
-            &after,
-            &dir.join("policies.yaml"),
-            &report,
-            ns,
-        ));
+        let mut found = Vec::new();
+        for (o, before) in oracles.iter().zip(&before) {
+            let after = render(&repo, o);
+            let mine = of_namespace(&report, &o.namespace);
+            found.extend(judge(before, &after, &mine, &o.namespace));
+            found.extend(wanted_in_effect(
+                &after,
+                &dir.join("policies.yaml"),
+                &mine,
+                &o.namespace,
+            ));
+        }
+        let changed = report["changes"].as_array().unwrap().len();
+        let judged: usize = oracles
+            .iter()
+            .map(|o| {
+                of_namespace(&report, &o.namespace)["changes"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        if changed != judged {
+            found.push(format!(
+                "{changed} changes reported, {judged} in the releases rendered"
+            ));
+        }
         for c in report["changes"].as_array().unwrap() {
             let key = c["key"].as_str().unwrap_or_default();
             if c["site"] == "helm-values" && key.is_empty() {
