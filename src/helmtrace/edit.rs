@@ -31,6 +31,11 @@ pub struct Release<'a> {
     pub defaults: Vec<ValuesText<'a>>,
     /// The `-f` chain, in order. Edits go to the last file.
     pub files: &'a [ValuesFile],
+    /// Values the tool merges after every file and that are never edited (an owner's inline
+    /// values: a HelmRelease's `spec.values`, an Application's `helm.valuesObject`), in that
+    /// order. They are searched for candidate keys and rendered after the files, so a key they
+    /// set makes the file edit fail its check instead of being written where it cannot win.
+    pub fixed: &'a [String],
 }
 
 /// The edits, what could not be done, and the files as they will be.
@@ -64,7 +69,7 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
         return out;
     };
     let mut texts: Vec<String> = release.files.iter().map(|f| f.text.clone()).collect();
-    let mut current = match render_chain(render, &texts, release.namespace) {
+    let mut current = match render_chain(render, &texts, release) {
         Ok(r) => r,
         Err(e) => {
             let why = format!(
@@ -80,11 +85,11 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
     let targets = targets(release, &current, wants, &mut out.problems);
     let traced = {
         let mut values = release.defaults.clone();
-        values.extend(texts.iter().map(|t| ValuesText {
+        values.extend(texts.iter().chain(release.fixed).map(|t| ValuesText {
             prefix: vec![],
             text: t,
         }));
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let refs = layers(&texts, release);
         let mut chain = Chain {
             render: &mut *render,
             values: &refs,
@@ -134,16 +139,24 @@ pub fn plan_release(release: &Release<'_>, wants: &[Want], render: &mut dyn Rend
     out
 }
 
+/// What `helm template` is given: the files (`texts`, maybe edited), then the fixed layers.
+fn layers<'t>(texts: &'t [String], release: &'t Release<'_>) -> Vec<&'t str> {
+    texts
+        .iter()
+        .chain(release.fixed)
+        .map(String::as_str)
+        .collect()
+}
+
 fn render_chain(
     render: &mut dyn Render,
     texts: &[String],
-    namespace: &str,
+    release: &Release<'_>,
 ) -> Result<Rendered, RenderError> {
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     Chain {
         render,
-        values: &refs,
-        namespace,
+        values: &layers(texts, release),
+        namespace: release.namespace,
     }
     .render_with(None)
 }
@@ -288,7 +301,7 @@ fn try_edit(
     if let Some(t) = next.last_mut() {
         t.clone_from(&text);
     }
-    let after = render_chain(render, &next, release.namespace)
+    let after = render_chain(render, &next, release)
         .map_err(|e| format!("helm template after editing {path}: {e}"))?;
     let mut intended = Vec::new();
     for e in edits {
@@ -305,8 +318,14 @@ fn try_edit(
             name: format!("{} {}", t.container, t.field),
         });
     }
-    only_intended(current, &after, &intended)
-        .map_err(|why| format!("editing {path} was not kept: {why}"))?;
+    only_intended(current, &after, &intended).map_err(|why| {
+        let fixed = if release.fixed.is_empty() {
+            ""
+        } else {
+            " (the owner's inline values come after this file and win where they set the key)"
+        };
+        format!("editing {path} was not kept: {why}{fixed}")
+    })?;
     Ok((text, after))
 }
 

@@ -27,7 +27,7 @@ mod workload;
 #[cfg(test)]
 mod tests;
 
-pub use helm::HelmChart;
+pub use helm::{HelmChart, InlineValues};
 pub use known::{Known, ObjectKind, ObjectRef};
 pub use remote_url::{RemoteUrl, Transport, forge_repo, redacted, same_repo};
 pub use revision::{Revision, RevisionKind};
