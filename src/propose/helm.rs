@@ -10,7 +10,7 @@ use crate::helmtrace::{self, ChartFiles, Helm, HelmRenderer, Release, ValuesFile
 use crate::repo::{self, ContainerWant, Problem, Want};
 
 /// One release of a chart in the repository, as `helm template` would be told.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HelmSource {
     /// The chart directory, relative to the repository.
     pub chart: String,
@@ -19,10 +19,37 @@ pub struct HelmSource {
     pub values: Vec<String>,
     pub release: String,
     pub namespace: String,
+    /// Values merged after the files and never edited (an owner's inline values, as YAML),
+    /// in the tool's order; see [`helmtrace::Release::fixed`].
+    pub fixed: Vec<String>,
     /// `helm` (looked up on `PATH`) or a path.
     pub helm: PathBuf,
     pub timeout: Duration,
 }
+
+/// Inline values can carry credentials: only their sizes are shown.
+impl std::fmt::Debug for HelmSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fixed: Vec<String> = self
+            .fixed
+            .iter()
+            .map(|v| format!("{} bytes", v.len()))
+            .collect();
+        f.debug_struct("HelmSource")
+            .field("chart", &self.chart)
+            .field("values", &self.values)
+            .field("release", &self.release)
+            .field("namespace", &self.namespace)
+            .field("fixed", &fixed)
+            .field("helm", &self.helm)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Largest chart read from a commit (all files together) and most files in it: as for one read
+/// from disk.
+pub use crate::helmtrace::runner::{CHART_BYTES, CHART_FILES};
 
 /// The fields a first pass left unlocated because no manifest renders them (a chart's
 /// workloads): exactly what Helm tracing may try.
@@ -103,6 +130,39 @@ pub fn add_helm(
         };
         files.push(ValuesFile { path, text });
     }
+    let chart = ChartFiles::read(&repo_dir.join(&chart_dir), &chart_dir).map_err(|e| e.to_string());
+    trace_release(chart, &files, source, wants, outcome);
+    Ok(())
+}
+
+/// [`add_helm`] for a chart already read (from a commit, say): its files by path relative to
+/// the chart directory, or why they could not be read; `values` are the values files (path,
+/// text as it is now) in `-f` order. The chart's directory is `source.chart`.
+pub fn trace_chart_files(
+    chart: Result<Vec<(String, Vec<u8>)>, String>,
+    values: Vec<(String, String)>,
+    source: &HelmSource,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
+    let chart = chart.map(|f| ChartFiles::from_files(&source.chart, f));
+    let files: Vec<ValuesFile> = values
+        .into_iter()
+        .map(|(path, text)| ValuesFile { path, text })
+        .collect();
+    trace_release(chart, &files, source, wants, outcome);
+}
+
+/// Traces `wants` through a chart (or why it could not be read) and merges the result into
+/// `outcome`: their "no manifest renders" problems are replaced by what Helm tracing found or
+/// could not do.
+fn trace_release(
+    chart: Result<ChartFiles, String>,
+    files: &[ValuesFile],
+    source: &HelmSource,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
     let ids: BTreeSet<(String, String, String)> = wants
         .iter()
         .map(|w| (w.namespace.clone(), w.kind.clone(), w.workload.clone()))
@@ -112,14 +172,15 @@ pub fn add_helm(
             && p.reason.contains("no manifest renders"))
     });
     let helm = Helm::new(source.helm.clone(), source.timeout);
-    let traced = match ChartFiles::read(&repo_dir.join(&chart_dir), &chart_dir) {
+    let traced = match chart {
         Ok(chart) => {
             let release = Release {
-                chart: &chart_dir,
+                chart: &chart.dir,
                 name: &source.release,
                 namespace: &source.namespace,
                 defaults: chart.defaults(),
-                files: &files,
+                files,
+                fixed: &source.fixed,
             };
             let mut render = HelmRenderer {
                 helm: &helm,
@@ -129,27 +190,15 @@ pub fn add_helm(
             };
             helmtrace::plan_release(&release, wants, &mut render)
         }
-        Err(e) => {
-            let reason = e.to_string();
-            let problems = wants
+        Err(reason) => helmtrace::HelmOutcome {
+            problems: wants
                 .iter()
-                .map(|w| Problem {
-                    namespace: w.namespace.clone(),
-                    kind: w.kind.clone(),
-                    workload: w.workload.clone(),
-                    container: None,
-                    fields: vec![],
-                    reason: reason.clone(),
-                })
-                .collect();
-            helmtrace::HelmOutcome {
-                problems,
-                ..Default::default()
-            }
-        }
+                .map(|w| Problem::of(w, None, &[], reason.clone()))
+                .collect(),
+            ..Default::default()
+        },
     };
     merge(outcome, traced);
-    Ok(())
 }
 
 fn merge(outcome: &mut Outcome, traced: helmtrace::HelmOutcome) {

@@ -17,7 +17,7 @@ pub mod write;
 use serde::Serialize;
 
 pub use apply::{apply, editor_op};
-pub use helm::{HelmSource, add_helm, unlocated};
+pub use helm::{CHART_BYTES, CHART_FILES, HelmSource, add_helm, trace_chart_files, unlocated};
 pub use run::{
     Format, Options, Place, ProposeError, compute, compute_with, outcome_of, outcome_scoped,
     problems_and_notices, read_policies, run, run_with, run_with_policies, summary,

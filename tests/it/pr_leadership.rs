@@ -78,6 +78,7 @@ fn world() -> World {
         scopes: Default::default(),
         clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
         look_for: Vec::new(),
+        helm: Vec::new(),
     };
     World {
         server,
