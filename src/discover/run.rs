@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Discovery, Input, discover};
-use crate::locate::Settings;
+use crate::locate::{Namespacing, Settings};
 use crate::propose::{self, Format, Outcome, ProposeError};
 use crate::repo::{self, ManifestTree, Notice, Scope, Want};
 
@@ -133,7 +133,9 @@ fn edit(
         match deployers.get(id.as_str()).map(Vec::as_slice) {
             Some([app]) => {
                 let dir = super::map::scope_dir(&app.source.path);
-                scopes.insert(id, Scope::source(dir, app.source.recurse));
+                let scope = Scope::source(dir, app.source.recurse)
+                    .in_namespace(Namespacing::overriding(app.source.namespace.as_ref()));
+                scopes.insert(id, scope);
             }
             Some(many) => {
                 let names: Vec<String> = many.iter().map(|a| format!("{} (path {})", a.owner, a.source.path)).collect();

@@ -62,6 +62,14 @@ pub enum Namespacing {
 }
 
 impl Namespacing {
+    /// The namespace every object goes to whatever its files say, if the owner overrides it.
+    pub fn overriding(namespace: Option<&Namespacing>) -> Option<String> {
+        match namespace {
+            Some(Namespacing::Override(ns)) => Some(ns.clone()),
+            _ => None,
+        }
+    }
+
     /// The live namespace of an object whose files give it `given`.
     pub fn apply(namespace: Option<&Namespacing>, given: Option<&str>) -> Option<String> {
         match (namespace, given) {

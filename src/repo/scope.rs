@@ -21,6 +21,10 @@ pub struct Scope {
     /// `/`-separated, relative to the repository root; `""` is the root.
     pub dir: String,
     pub reach: Reach,
+    /// The namespace every object the scope deploys lives in, whatever its files say: the
+    /// owner's override (Flux `spec.targetNamespace`, Argo CD `kustomize.namespace`), which
+    /// works as Kustomize's namespace transformer over the whole render.
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +47,7 @@ impl Scope {
         Scope {
             dir: dir.into(),
             reach: Reach::Below,
+            namespace: None,
         }
     }
 
@@ -50,7 +55,14 @@ impl Scope {
         Scope {
             dir: dir.into(),
             reach: Reach::Source { recurse },
+            namespace: None,
         }
+    }
+
+    /// The scope with the owner's namespace override (see [`Scope::namespace`]).
+    pub fn in_namespace(mut self, namespace: Option<String>) -> Scope {
+        self.namespace = namespace;
+        self
     }
 
     /// Whether `path` is the scope's directory or below it.

@@ -310,7 +310,12 @@ fn the_controller_walk_and_discovery_agree_on_sources_and_edits() {
                     from_live.path.clone()
                 };
                 if scopes
-                    .insert(id.clone(), Scope::source(dir, from_live.recurse))
+                    .insert(
+                        id.clone(),
+                        // As the controller's pipeline: the owner's override goes with the scope.
+                        Scope::source(dir, from_live.recurse)
+                            .in_namespace(Namespacing::overriding(from_live.namespace.as_ref())),
+                    )
                     .is_some()
                 {
                     ambiguous.insert(id);

@@ -14,7 +14,7 @@ use super::outcome::{self, Outcome, Reason, note};
 use crate::controller::{Config, Note};
 use crate::crd::{AttunePolicy, FilePolicy};
 use crate::git;
-use crate::locate::same_repo;
+use crate::locate::{Namespacing, same_repo};
 use crate::metrics::PrAction;
 use crate::pr::{self, Limits, Operator, PrError, RunResult, Settings, Target};
 use crate::propose::HelmSource;
@@ -280,7 +280,8 @@ fn scope_of(g: &Group, id: &str, path: &str) -> Scope {
         .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
         .and_then(|w| w.source.as_ref().ok());
     match source {
-        Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse),
+        Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse)
+            .in_namespace(Namespacing::overriding(s.namespace.as_ref())),
         _ => Scope::below(dir),
     }
 }
