@@ -133,8 +133,10 @@ fn edit(
         match deployers.get(id.as_str()).map(Vec::as_slice) {
             Some([app]) => {
                 let dir = super::map::scope_dir(&app.source.path);
+                let names = &app.source.names;
                 let scope = Scope::source(dir, app.source.recurse)
-                    .in_namespace(Namespacing::overriding(app.source.namespace.as_ref()));
+                    .in_namespace(Namespacing::overriding(app.source.namespace.as_ref()))
+                    .renamed(&names.prefix, &names.suffix);
                 scopes.insert(id, scope);
             }
             Some(many) => {

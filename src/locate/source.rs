@@ -47,6 +47,29 @@ pub struct Source {
     /// The chart, when the owner renders one kept as a directory in Git.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helm: Option<super::HelmChart>,
+    /// How the owner renames every object it deploys (Argo CD `kustomize.namePrefix` and
+    /// `nameSuffix`).
+    #[serde(skip_serializing_if = "Renaming::is_none")]
+    pub names: Renaming,
+}
+
+/// Argo CD's `kustomize.namePrefix`/`nameSuffix`, applied like Kustomize's to the whole render:
+/// an object named `name` in the files lives as `prefix` + `name` + `suffix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Renaming {
+    pub prefix: String,
+    pub suffix: String,
+}
+
+impl Renaming {
+    pub fn is_none(&self) -> bool {
+        self.prefix.is_empty() && self.suffix.is_empty()
+    }
+
+    /// The live name of an object named `name` in the files.
+    pub fn apply(&self, name: &str) -> String {
+        format!("{}{name}{}", self.prefix, self.suffix)
+    }
 }
 
 /// How an owner places objects in namespaces: the live identity of an object is its namespace

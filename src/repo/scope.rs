@@ -25,6 +25,10 @@ pub struct Scope {
     /// owner's override (Flux `spec.targetNamespace`, Argo CD `kustomize.namespace`), which
     /// works as Kustomize's namespace transformer over the whole render.
     pub namespace: Option<String>,
+    /// The prefix and suffix the owner adds to every object's name (Argo CD
+    /// `kustomize.namePrefix`/`nameSuffix`, Kustomize's prefix/suffix transformer over the
+    /// whole render): `name` in the files lives as prefix + name + suffix.
+    pub names: (String, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,6 +52,7 @@ impl Scope {
             dir: dir.into(),
             reach: Reach::Below,
             namespace: None,
+            names: Default::default(),
         }
     }
 
@@ -56,7 +61,19 @@ impl Scope {
             dir: dir.into(),
             reach: Reach::Source { recurse },
             namespace: None,
+            names: Default::default(),
         }
+    }
+
+    /// The scope with the owner's name prefix and suffix (see [`Scope::names`]).
+    pub fn renamed(mut self, prefix: &str, suffix: &str) -> Scope {
+        self.names = (prefix.to_owned(), suffix.to_owned());
+        self
+    }
+
+    /// The live name of an object named `name` in the files.
+    pub fn live_name(&self, name: &str) -> String {
+        format!("{}{name}{}", self.names.0, self.names.1)
     }
 
     /// The scope with the owner's namespace override (see [`Scope::namespace`]).

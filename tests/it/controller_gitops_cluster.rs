@@ -148,7 +148,7 @@ pub(crate) fn policy(name: &str, gitea: &Gitea) -> AttunePolicy {
     p
 }
 
-fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
+pub(crate) fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
     let identity = Workload {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
@@ -174,6 +174,10 @@ fn context(client: Client, allowed: Vec<String>, cache: &Path) -> Context {
         cache_dir: cache.to_path_buf(),
         ..Config::default()
     };
+    context_with(client, config)
+}
+
+pub(crate) fn context_with(client: Client, config: Config) -> Context {
     Context::new(
         client,
         config,

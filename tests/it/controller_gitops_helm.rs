@@ -7,18 +7,14 @@
 //! (`helm.valuesObject`) win over every file, so a key they set is a named problem, never an
 //! edit that would not take effect. `tests/run -- controller_gitops_helm::`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::controller_gitops_cluster::{cluster, create, host_path, policy, secret};
+use crate::controller_gitops_cluster::{
+    cluster, context_with, create, host_path, policy, secret, workload,
+};
 use crate::support::gitea_repo::Gitea;
-use attune::controller::cache::Caches;
 use attune::controller::gitops;
-use attune::controller::{Config, Context, LiveWorkload};
-use attune::crd::AttunePolicy;
-use attune::locate::Workload;
-use attune::metrics::Metrics;
+use attune::controller::{Config, Context};
 use kube::Client;
 use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
@@ -71,25 +67,6 @@ async fn application(client: &Client, app: &str, repo_url: &str, inline: Option<
     create(&api, object).await;
 }
 
-fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
-    LiveWorkload {
-        identity: Workload {
-            api_version: "apps/v1".into(),
-            kind: "Deployment".into(),
-            namespace: "production".into(),
-            name: "api".into(),
-            labels: BTreeMap::new(),
-            annotations: BTreeMap::from([(
-                "argocd.argoproj.io/tracking-id".to_owned(),
-                format!("{app}:apps/Deployment:production/api"),
-            )]),
-        },
-        object: json!({}),
-        pods: vec![],
-        recommendation: Some(p.status.as_ref().unwrap().recommendations[0].clone()),
-    }
-}
-
 fn helm_bin() -> PathBuf {
     PathBuf::from(std::env::var("ATTUNE_HELM").expect("ATTUNE_HELM: run through tests/run"))
 }
@@ -101,13 +78,7 @@ fn context(client: Client, gitea: &Gitea, cache: &Path, helm: PathBuf) -> Contex
         helm,
         ..Config::default()
     };
-    Context::new(
-        client,
-        config,
-        Arc::new(Metrics::new()),
-        35,
-        Caches::empty(),
-    )
+    context_with(client, config)
 }
 
 /// A fresh repository, Application and policy named after `name`; the step's report.

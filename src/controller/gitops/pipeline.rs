@@ -281,7 +281,8 @@ fn scope_of(g: &Group, id: &str, path: &str) -> Scope {
         .and_then(|w| w.source.as_ref().ok());
     match source {
         Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse)
-            .in_namespace(Namespacing::overriding(s.namespace.as_ref())),
+            .in_namespace(Namespacing::overriding(s.namespace.as_ref()))
+            .renamed(&s.names.prefix, &s.names.suffix),
         _ => Scope::below(dir),
     }
 }

@@ -98,7 +98,9 @@ fn places(markers: &[Marker]) -> String {
 /// The one render of the identity: in its namespace (the scope's override, when it has one),
 /// else a namespace-less one (the namespace comes from the application's destination).
 fn find<'i>(index: &'i Index, want: &Want) -> Result<&'i Entry, Miss> {
-    let matches = |e: &&Entry| e.obj.source.kind == want.kind && e.obj.name == want.workload;
+    let matches = |e: &&Entry| {
+        e.obj.source.kind == want.kind && index.scope.live_name(&e.obj.name) == want.workload
+    };
     let candidates: Vec<&Entry> = index.entries.iter().filter(matches).collect();
     // An owner's override puts every object in its namespace, whatever the files say.
     let in_namespace = |e: &&&Entry| match &index.scope.namespace {
@@ -385,5 +387,30 @@ mod tests {
         let plain = resolve(&repo, &Scope::source("apps/api", false), &[in_b, in_a]);
         assert_eq!(plain.problems.len(), 1, "{:#?}", plain.problems);
         assert_eq!(plain.problems[0].namespace, "b");
+    }
+
+    #[test]
+    fn an_owner_name_prefix_and_suffix_map_the_live_name_back_to_the_file() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n\
+                          spec:\n  template:\n    spec:\n      containers:\n      - name: podinfo\n\
+                          \x20       resources:\n          requests:\n            cpu: 250m\n";
+        let repo = ManifestTree::from_texts([("apps/api/d.yaml".into(), deployment.into())]);
+        let live = Want {
+            workload: "eu-podinfo-v2".into(),
+            ..want()
+        };
+        let scope = Scope::source("apps/api", false).renamed("eu-", "-v2");
+        let plan = resolve(&repo, &scope, &[live.clone(), want()]);
+        let located: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.workload.as_str(), c.file.as_str()))
+            .collect();
+        assert_eq!(located, [("eu-podinfo-v2", "apps/api/d.yaml")]);
+        // The name in the files is not what the owner deploys.
+        assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+        assert_eq!(plan.problems[0].workload, "podinfo");
+        let plain = resolve(&repo, &Scope::source("apps/api", false), &[live]);
+        assert_eq!(plain.problems.len(), 1, "{:#?}", plain.problems);
     }
 }
