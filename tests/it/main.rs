@@ -59,6 +59,7 @@ mod pr_evidence;
 mod pr_gitea;
 mod pr_github;
 mod pr_gitlab;
+mod pr_helm;
 mod pr_leadership;
 mod pr_lifecycle;
 mod propose_bad_input;
