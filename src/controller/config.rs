@@ -39,6 +39,11 @@ pub struct Config {
     pub repo_read_budget: u64,
     /// Who writes recommendations, how often they are recomputed, the query budget.
     pub recommender: super::recommender::Settings,
+    /// The `helm` (Helm 3) that renders charts kept in repositories, to find the values key
+    /// behind each container's resources: a path, or a name looked up on `PATH`.
+    pub helm: PathBuf,
+    /// Longest one `helm template` may run.
+    pub helm_timeout: Duration,
 }
 
 impl Default for Config {
@@ -62,6 +67,8 @@ impl Default for Config {
             write_gate: crate::pr::WriteGate::always_open(),
             repo_read_budget: crate::git::DEFAULT_READ_BUDGET,
             recommender: super::recommender::Settings::default(),
+            helm: PathBuf::from("helm"),
+            helm_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -212,7 +212,11 @@ impl Discoverer<'_> {
         // The tree's own notices are the run's; rendering again would only repeat them.
         for obj in deployed_objects(self.input.tree, &scope, &mut Vec::new()) {
             match Namespacing::apply(source.namespace.as_ref(), obj.namespace.as_deref()) {
-                Some(ns) => out.push(format!("{ns}/{}/{}", obj.kind, obj.name)),
+                Some(ns) => out.push(format!(
+                    "{ns}/{}/{}",
+                    obj.kind,
+                    source.names.apply(&obj.name)
+                )),
                 None => {
                     let reason = format!(
                         "{} {} (from {}) has no namespace and the owner names none",

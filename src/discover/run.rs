@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Discovery, Input, discover};
 use crate::helmtrace::Helm;
-use crate::locate::Settings;
+use crate::locate::{Namespacing, Settings};
 use crate::propose::{self, Format, Outcome, ProposeError};
 use crate::repo::{self, ManifestTree, Notice, Scope, Want};
 
@@ -139,7 +139,11 @@ fn edit(
         match deployers.get(id.as_str()).map(Vec::as_slice) {
             Some([app]) => {
                 let dir = super::map::scope_dir(&app.source.path);
-                scopes.insert(id, Scope::source(dir, app.source.recurse));
+                let names = &app.source.names;
+                let scope = Scope::source(dir, app.source.recurse)
+                    .in_namespace(Namespacing::overriding(app.source.namespace.as_ref()))
+                    .renamed(&names.prefix, &names.suffix);
+                scopes.insert(id, scope);
             }
             Some(many) => {
                 let names: Vec<String> = many.iter().map(|a| format!("{} (path {})", a.owner, a.source.path)).collect();

@@ -78,19 +78,34 @@ impl<'r> TreeReader<'r> {
             path: path.to_owned(),
             why,
         };
+        Ok(match self.load_bytes(path)? {
+            Err(why) => skipped(why),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => TreeFile::Text {
+                    path: path.to_owned(),
+                    text,
+                },
+                Err(_) => skipped("not UTF-8".into()),
+            },
+        })
+    }
+
+    /// One file's bytes, counted against the budget, or why it is left out (a symbolic link,
+    /// a file over the size limit), as [`TreeReader::load`] but for any content.
+    pub fn load_bytes(&mut self, path: &str) -> Result<Result<Vec<u8>, String>, GitError> {
         let Some(entry) = self.entries.get(path) else {
-            return Ok(skipped("not a candidate file of the commit".into()));
+            return Ok(Err("not a candidate file of the commit".into()));
         };
         let (id, max) = (entry.id, self.limits.max_file_bytes);
         if entry.link {
-            return Ok(skipped("a symbolic link; not followed".into()));
+            return Ok(Err("a symbolic link; not followed".into()));
         }
         let (size, _) = self
             .odb
             .read_header(id)
             .map_err(|e| GitError::git(STEP, &e, &[]))?;
         if size > max {
-            return Ok(skipped(format!(
+            return Ok(Err(format!(
                 "file is {size} bytes, over the {max}-byte limit"
             )));
         }
@@ -108,13 +123,7 @@ impl<'r> TreeReader<'r> {
             .repo
             .find_blob(id)
             .map_err(|e| GitError::git(STEP, &e, &[]))?;
-        Ok(match std::str::from_utf8(blob.content()) {
-            Ok(text) => TreeFile::Text {
-                path: path.to_owned(),
-                text: text.to_owned(),
-            },
-            Err(_) => skipped("not UTF-8".into()),
-        })
+        Ok(Ok(blob.content().to_vec()))
     }
 }
 

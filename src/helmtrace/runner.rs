@@ -17,8 +17,8 @@ use super::candidates::ValuesText;
 use super::{Render, RenderError};
 
 /// Largest chart read (all files together) and most files in it.
-const CHART_BYTES: u64 = 32 * 1024 * 1024;
-const CHART_FILES: usize = 2_000;
+pub const CHART_BYTES: u64 = 32 * 1024 * 1024;
+pub const CHART_FILES: usize = 2_000;
 /// The scratch chart's template for [`Helm::set_values`]: the values as one JSON string.
 const SET_TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: attune-set\ndata:\n  values: {{ toJson .Values | quote }}\n";
 /// Largest `helm template` output kept; a release larger than this is refused.

@@ -6,7 +6,9 @@ use serde_json::Value;
 use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::ArgoApp;
 use super::revision::Revision;
-use super::source::{Namespacing, RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join};
+use super::source::{
+    Namespacing, Renaming, RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join,
+};
 use super::{LocateError, Settings, Workload, verify};
 
 /// Finds the Application, in its own namespace or, for a bare name, in each configured
@@ -118,6 +120,14 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
                 .map(|ns| Namespacing::Default(ns.to_owned())),
         },
         helm,
+        names: Renaming {
+            prefix: text(source, "/kustomize/namePrefix")
+                .unwrap_or_default()
+                .to_owned(),
+            suffix: text(source, "/kustomize/nameSuffix")
+                .unwrap_or_default()
+                .to_owned(),
+        },
     })
 }
 

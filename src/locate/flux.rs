@@ -79,6 +79,7 @@ pub(crate) fn kustomization_source(
         hints,
         namespace: text(ks, "/spec/targetNamespace").map(|ns| Namespacing::Override(ns.to_owned())),
         helm: None,
+        names: Default::default(),
     })
 }
 

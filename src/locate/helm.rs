@@ -22,8 +22,39 @@ pub struct HelmChart {
     /// Inline values in the owner, which win over every file: the field that holds them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inline_values: Option<String>,
+    /// Those inline values themselves, for rendering the chart as the tool does.
+    #[serde(skip)]
+    pub inline: Option<InlineValues>,
     pub release: String,
     pub namespace: String,
+}
+
+/// An owner's inline Helm values as YAML text (JSON for an object, which YAML reads). Values
+/// can carry credentials, so they are never serialized, and `Debug` shows only their size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InlineValues(String);
+
+impl InlineValues {
+    /// The values of `value`: a YAML string as written (Argo CD `helm.values`), an object as
+    /// JSON; `None` for null or an empty string.
+    pub(crate) fn of(value: &Value) -> Option<InlineValues> {
+        match value {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(InlineValues(s.clone())),
+            other => Some(InlineValues(other.to_string())),
+        }
+    }
+
+    pub fn yaml(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for InlineValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InlineValues({} bytes)", self.0.len())
+    }
 }
 
 /// The chart an Argo CD source renders, when the source is Helm's (`helm:` set, or the caller
@@ -53,16 +84,23 @@ pub(crate) fn argo_chart(
             )),
         }
     }
-    let inline_values = if source.pointer("/helm/valuesObject").is_some() {
-        Some("spec.source.helm.valuesObject".to_owned())
-    } else {
-        text(source, "/helm/values").map(|_| "spec.source.helm.values".to_owned())
+    // Argo CD reads valuesObject instead of values when both are set.
+    let (inline_values, inline) = match source.pointer("/helm/valuesObject") {
+        Some(object) => (
+            Some("spec.source.helm.valuesObject".to_owned()),
+            InlineValues::of(object),
+        ),
+        None => (
+            text(source, "/helm/values").map(|_| "spec.source.helm.values".to_owned()),
+            source.pointer("/helm/values").and_then(InlineValues::of),
+        ),
     };
     HelmChart {
         repo_url: text(source, "/repoURL").unwrap_or_default().to_owned(),
         chart_path: path.to_owned(),
         values_files,
         inline_values,
+        inline,
         release: text(source, "/helm/releaseName")
             .or_else(|| text(app, "/metadata/name"))
             .unwrap_or_default()
@@ -119,6 +157,7 @@ pub(crate) fn flux_chart(
             .pointer("/spec/values")
             .filter(|v| !v.is_null())
             .map(|_| "spec.values".to_owned()),
+        inline: hr.pointer("/spec/values").and_then(InlineValues::of),
         release: text(hr, "/spec/releaseName").map_or_else(
             || match target {
                 Some(t) => format!("{t}-{}", key.name),
@@ -194,6 +233,17 @@ mod tests {
             chart.inline_values.as_deref(),
             Some("spec.source.helm.valuesObject")
         );
+        assert_eq!(
+            chart.inline.as_ref().map(InlineValues::yaml),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(format!("{:?}", chart.inline), "Some(InlineValues(7 bytes))");
+        let text_values = json!({"path": "c", "helm": {"values": "a: 2\n"}});
+        let chart = argo_chart(&app, &text_values, "c", &mut hints);
+        assert_eq!(
+            chart.inline.as_ref().map(InlineValues::yaml),
+            Some("a: 2\n")
+        );
         assert_eq!(hints.len(), 2, "{hints:?}");
     }
 
@@ -227,6 +277,10 @@ mod tests {
             ("prod-web", "prod")
         );
         assert_eq!(chart.inline_values.as_deref(), Some("spec.values"));
+        assert_eq!(
+            chart.inline.as_ref().map(InlineValues::yaml),
+            Some(r#"{"replicas":1}"#)
+        );
         let empty = Known::new();
         assert!(hints.is_empty());
         let missing = flux_chart(

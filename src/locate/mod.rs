@@ -27,12 +27,12 @@ mod workload;
 #[cfg(test)]
 mod tests;
 
-pub use helm::HelmChart;
+pub use helm::{HelmChart, InlineValues};
 pub use known::{Known, ObjectKind, ObjectRef};
 pub use remote_url::{RemoteUrl, Transport, forge_repo, redacted, same_repo};
 pub use revision::{Revision, RevisionKind};
 pub use settings::Settings;
-pub use source::{Namespacing, RepoCheck, Shadow, ShadowKind, Source, Tool};
+pub use source::{Namespacing, Renaming, RepoCheck, Shadow, ShadowKind, Source, Tool};
 pub use step::{Step, application_chart, helm_release_source, locate, next_step, source_of};
 pub use workload::Workload;
 

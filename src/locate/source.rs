@@ -47,6 +47,29 @@ pub struct Source {
     /// The chart, when the owner renders one kept as a directory in Git.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helm: Option<super::HelmChart>,
+    /// How the owner renames every object it deploys (Argo CD `kustomize.namePrefix` and
+    /// `nameSuffix`).
+    #[serde(skip_serializing_if = "Renaming::is_none")]
+    pub names: Renaming,
+}
+
+/// Argo CD's `kustomize.namePrefix`/`nameSuffix`, applied like Kustomize's to the whole render:
+/// an object named `name` in the files lives as `prefix` + `name` + `suffix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Renaming {
+    pub prefix: String,
+    pub suffix: String,
+}
+
+impl Renaming {
+    pub fn is_none(&self) -> bool {
+        self.prefix.is_empty() && self.suffix.is_empty()
+    }
+
+    /// The live name of an object named `name` in the files.
+    pub fn apply(&self, name: &str) -> String {
+        format!("{}{name}{}", self.prefix, self.suffix)
+    }
 }
 
 /// How an owner places objects in namespaces: the live identity of an object is its namespace
@@ -62,6 +85,14 @@ pub enum Namespacing {
 }
 
 impl Namespacing {
+    /// The namespace every object goes to whatever its files say, if the owner overrides it.
+    pub fn overriding(namespace: Option<&Namespacing>) -> Option<String> {
+        match namespace {
+            Some(Namespacing::Override(ns)) => Some(ns.clone()),
+            _ => None,
+        }
+    }
+
     /// The live namespace of an object whose files give it `given`.
     pub fn apply(namespace: Option<&Namespacing>, given: Option<&str>) -> Option<String> {
         match (namespace, given) {

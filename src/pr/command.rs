@@ -210,6 +210,7 @@ pub async fn run_policies<F: Forge>(
             scopes: Default::default(),
             clearance,
             look_for: Vec::new(),
+            helm: Vec::new(),
         };
         let settings = Settings::for_branch(branch.clone(), &operator, export);
         let result = sync(forge, &target, &unit, &settings)

@@ -188,12 +188,9 @@ fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> 
     }
     let mut repo = ManifestTree::from_texts(texts);
     repo.notices.extend(skipped);
-    Ok(outcome_scoped(
-        &repo,
-        &target.scope,
-        &target.scopes,
-        &job.policies,
-    ))
+    let mut outcome = outcome_scoped(&repo, &target.scope, &target.scopes, &job.policies);
+    super::helm::trace_all(ws, base, target, &job.policies, &mut outcome)?;
+    Ok(outcome)
 }
 
 /// The bot commit to push: the files on the base, with the change set's trailer in `message`.

@@ -16,6 +16,7 @@ pub mod evidence;
 mod forge_writes;
 pub mod gate;
 mod git_jobs;
+mod helm;
 pub mod marker;
 pub mod plan;
 mod read;
@@ -25,6 +26,7 @@ mod write_gate;
 
 pub use changeset::ChangeSet;
 pub use gate::{Clearance, GateError};
+pub use helm::HelmTarget;
 pub use plan::{Branch, Decision, decide};
 pub use read::read_needed;
 pub use settings::{Limits, Operator, Settings, default_cache_dir};

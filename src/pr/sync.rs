@@ -38,6 +38,9 @@ pub struct Target {
     /// Files whose presence in the base commit the caller wants to know of
     /// ([`RunResult::found`]): settings that may win over the edit.
     pub look_for: Vec<String>,
+    /// Charts of the repository that render workloads no manifest renders: those are traced
+    /// through the chart's values ([`super::helm`]).
+    pub helm: Vec<super::HelmTarget>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

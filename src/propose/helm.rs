@@ -10,7 +10,7 @@ use crate::helmtrace::{self, ChartFiles, Helm, HelmRenderer, Origin, Release, Va
 use crate::repo::{self, ContainerWant, Problem, Want};
 
 /// One release of a chart in the repository, as `helm template` would be told.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HelmSource {
     /// The chart directory, relative to the repository.
     pub chart: String,
@@ -21,6 +21,9 @@ pub struct HelmSource {
     pub set: Vec<String>,
     pub release: String,
     pub namespace: String,
+    /// Values merged after the files and never edited (a live owner's inline values), in the
+    /// tool's order.
+    pub fixed: Vec<FixedValues>,
     /// `helm` (looked up on `PATH`) or a path.
     pub helm: PathBuf,
     pub timeout: Duration,
@@ -40,6 +43,56 @@ pub struct HelmRelease {
     pub release: String,
     pub namespace: String,
 }
+
+/// Inline values can carry credentials: only their sizes are shown.
+impl std::fmt::Debug for HelmSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fixed: Vec<String> = self
+            .fixed
+            .iter()
+            .map(|v| format!("{}: {} bytes", v.what, v.yaml.len()))
+            .collect();
+        f.debug_struct("HelmSource")
+            .field("chart", &self.chart)
+            .field("values", &self.values)
+            .field("release", &self.release)
+            .field("namespace", &self.namespace)
+            .field("fixed", &fixed)
+            .field("helm", &self.helm)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Inline values of a live owner (a HelmRelease's `spec.values`, an Application's
+/// `helm.valuesObject`): rendered after the values files, never edited, since the file that
+/// holds the owner is not known to the controller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FixedValues {
+    /// Where they are set, e.g. "spec.source.helm.valuesObject of Application argocd/shop".
+    pub what: String,
+    /// The values, as YAML (JSON is YAML).
+    pub yaml: String,
+}
+
+impl FixedValues {
+    fn layer(&self) -> ValuesFile {
+        ValuesFile {
+            path: self.what.clone(),
+            text: self.yaml.clone(),
+            origin: Origin::Fixed {
+                what: self.what.clone(),
+                fix:
+                    "change or remove it in that object's manifest (it wins over every values file)"
+                        .into(),
+            },
+        }
+    }
+}
+
+/// Largest chart read from a commit (all files together) and most files in it: as for one read
+/// from disk.
+pub use crate::helmtrace::runner::{CHART_BYTES, CHART_FILES};
 
 /// The fields a first pass left unlocated because no manifest renders them (a chart's
 /// workloads): exactly what Helm tracing may try.
@@ -150,6 +203,45 @@ pub fn trace_release(
     wants: &[Want],
     outcome: &mut Outcome,
 ) {
+    let chart =
+        ChartFiles::read(&repo_dir.join(&release.chart), &release.chart).map_err(|e| e.to_string());
+    trace_chart(chart, release, helm, wants, outcome);
+}
+
+/// [`trace_release`] for a chart already read (from a commit, say): its files by path relative
+/// to the chart directory, or why they could not be read; `values` are the values files (path,
+/// text as it is now) in `-f` order, and `source.fixed` the owner's inline values after them.
+pub fn trace_chart_files(
+    chart: Result<Vec<(String, Vec<u8>)>, String>,
+    values: Vec<(String, String)>,
+    source: &HelmSource,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
+    let chart = chart.map(|f| ChartFiles::from_files(&source.chart, f));
+    let mut layers: Vec<ValuesFile> = values
+        .into_iter()
+        .map(|(path, text)| ValuesFile::file(path, text))
+        .collect();
+    layers.extend(source.fixed.iter().map(FixedValues::layer));
+    let release = HelmRelease {
+        chart: source.chart.clone(),
+        layers,
+        set: source.set.clone(),
+        release: source.release.clone(),
+        namespace: source.namespace.clone(),
+    };
+    let helm = Helm::new(source.helm.clone(), source.timeout);
+    trace_chart(chart, &release, &helm, wants, outcome);
+}
+
+fn trace_chart(
+    chart: Result<ChartFiles, String>,
+    release: &HelmRelease,
+    helm: &Helm,
+    wants: &[Want],
+    outcome: &mut Outcome,
+) {
     if wants.is_empty() {
         return;
     }
@@ -161,25 +253,23 @@ pub fn trace_release(
         !(ids.contains(&(p.namespace.clone(), p.kind.clone(), p.workload.clone()))
             && p.reason.contains("no manifest renders"))
     });
-    let traced = ChartFiles::read(&repo_dir.join(&release.chart), &release.chart)
-        .map_err(|e| e.to_string())
-        .and_then(|chart| {
-            let layers = with_set(helm, &chart, release)?;
-            let plan = Release {
-                chart: &release.chart,
-                name: &release.release,
-                namespace: &release.namespace,
-                defaults: chart.defaults(),
-                files: &layers,
-            };
-            let mut render = HelmRenderer {
-                helm,
-                chart: &chart,
-                release: &release.release,
-                namespace: &release.namespace,
-            };
-            Ok(helmtrace::plan_release(&plan, wants, &mut render))
-        });
+    let traced = chart.and_then(|chart| {
+        let layers = with_set(helm, &chart, release)?;
+        let plan = Release {
+            chart: &release.chart,
+            name: &release.release,
+            namespace: &release.namespace,
+            defaults: chart.defaults(),
+            files: &layers,
+        };
+        let mut render = HelmRenderer {
+            helm,
+            chart: &chart,
+            release: &release.release,
+            namespace: &release.namespace,
+        };
+        Ok(helmtrace::plan_release(&plan, wants, &mut render))
+    });
     let traced = traced.unwrap_or_else(|reason| helmtrace::HelmOutcome {
         problems: wants
             .iter()

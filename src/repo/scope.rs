@@ -21,6 +21,14 @@ pub struct Scope {
     /// `/`-separated, relative to the repository root; `""` is the root.
     pub dir: String,
     pub reach: Reach,
+    /// The namespace every object the scope deploys lives in, whatever its files say: the
+    /// owner's override (Flux `spec.targetNamespace`, Argo CD `kustomize.namespace`), which
+    /// works as Kustomize's namespace transformer over the whole render.
+    pub namespace: Option<String>,
+    /// The prefix and suffix the owner adds to every object's name (Argo CD
+    /// `kustomize.namePrefix`/`nameSuffix`, Kustomize's prefix/suffix transformer over the
+    /// whole render): `name` in the files lives as prefix + name + suffix.
+    pub names: (String, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +51,8 @@ impl Scope {
         Scope {
             dir: dir.into(),
             reach: Reach::Below,
+            namespace: None,
+            names: Default::default(),
         }
     }
 
@@ -50,7 +60,26 @@ impl Scope {
         Scope {
             dir: dir.into(),
             reach: Reach::Source { recurse },
+            namespace: None,
+            names: Default::default(),
         }
+    }
+
+    /// The scope with the owner's name prefix and suffix (see [`Scope::names`]).
+    pub fn renamed(mut self, prefix: &str, suffix: &str) -> Scope {
+        self.names = (prefix.to_owned(), suffix.to_owned());
+        self
+    }
+
+    /// The live name of an object named `name` in the files.
+    pub fn live_name(&self, name: &str) -> String {
+        format!("{}{name}{}", self.names.0, self.names.1)
+    }
+
+    /// The scope with the owner's namespace override (see [`Scope::namespace`]).
+    pub fn in_namespace(mut self, namespace: Option<String>) -> Scope {
+        self.namespace = namespace;
+        self
     }
 
     /// Whether `path` is the scope's directory or below it.

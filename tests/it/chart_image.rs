@@ -1,6 +1,7 @@
 //! The offline image (tests/tools/image.sh) built from the test build's `attune` binary: a
 //! `docker save` archive whose one layer holds everything the binary needs, so the binary runs
-//! from that layer alone (chroot), as the non-root user the chart's securityContext asks for.
+//! from that layer alone (chroot), as the non-root user the chart's securityContext asks for;
+//! so does the `helm` it ships.
 
 use std::path::Path;
 use std::process::Command;
@@ -71,4 +72,11 @@ fn the_image_layer_runs_the_controller_binary_alone_as_non_root() {
         version.trim(),
         format!("attune {}", env!("CARGO_PKG_VERSION"))
     );
+    // The helm the controller traces charts with runs from the layer alone too (it is static).
+    let helm = run(Command::new("chroot")
+        .arg("--userspec=65532:65532")
+        .arg(&root)
+        .args(["/usr/local/bin/helm", "version", "--short"])
+        .env("HOME", "/tmp"));
+    assert_eq!(helm.trim(), "v3.21.4");
 }

@@ -100,6 +100,7 @@ fn located_with(
         hints: vec![],
         namespace: None,
         helm: None,
+        names: Default::default(),
     };
     edit(&mut source);
     let mut rec = p.status.as_ref().unwrap().recommendations[0].clone();

@@ -56,7 +56,7 @@ impl Gitea {
     }
 }
 
-async fn create<K>(api: &Api<K>, object: K)
+pub(crate) async fn create<K>(api: &Api<K>, object: K)
 where
     K: Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
 {
@@ -68,7 +68,7 @@ where
     }
 }
 
-async fn cluster() -> Client {
+pub(crate) async fn cluster() -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::try_default().await.unwrap();
     let text = std::fs::read_to_string("tests/cluster/crds/argocd-application.yaml").unwrap();
@@ -119,7 +119,7 @@ async fn application(client: &Client, app: &str, repo_url: &str, deployment: &st
 
 /// The token Secret, applied: the tests of this file run at once and share these namespaces
 /// (and the token), so a delete-then-create of one would race another's.
-async fn secret(client: &Client, ns: &str, token: &str) {
+pub(crate) async fn secret(client: &Client, ns: &str, token: &str) {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     let s = json!({
         "apiVersion": "v1",
@@ -136,7 +136,7 @@ async fn secret(client: &Client, ns: &str, token: &str) {
     .unwrap();
 }
 
-fn policy(name: &str, gitea: &Gitea) -> AttunePolicy {
+pub(crate) fn policy(name: &str, gitea: &Gitea) -> AttunePolicy {
     let text = std::fs::read_to_string("fixtures/demo/policies.yaml").unwrap();
     let mut p = load_policies(&text).unwrap().remove(0);
     p.metadata.name = Some(name.into());
@@ -148,7 +148,7 @@ fn policy(name: &str, gitea: &Gitea) -> AttunePolicy {
     p
 }
 
-fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
+pub(crate) fn workload(app: &str, p: &AttunePolicy) -> LiveWorkload {
     let identity = Workload {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
@@ -174,6 +174,10 @@ fn context(client: Client, allowed: Vec<String>, cache: &Path) -> Context {
         cache_dir: cache.to_path_buf(),
         ..Config::default()
     };
+    context_with(client, config)
+}
+
+pub(crate) fn context_with(client: Client, config: Config) -> Context {
     Context::new(
         client,
         config,
@@ -183,7 +187,7 @@ fn context(client: Client, allowed: Vec<String>, cache: &Path) -> Context {
     )
 }
 
-fn host_path(gitea: &Gitea) -> String {
+pub(crate) fn host_path(gitea: &Gitea) -> String {
     let url = url::Url::parse(&gitea.url).unwrap();
     format!(
         "{}:{}/{}",

@@ -125,6 +125,26 @@ fn kubectl_kustomize(dir: &Path) -> Vec<Value> {
     serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap()
 }
 
+/// The render of `source`'s path as its owner makes it: Argo CD applies `kustomize.namePrefix`
+/// and `nameSuffix` by setting them in the path's kustomization (`kustomize edit set
+/// nameprefix`), which is what a kustomization over the path with those fields renders.
+fn render_as_argo(work: &Path, source: &Source) -> Vec<Value> {
+    let path = work.join(&source.path);
+    if source.names.is_none() {
+        return kubectl_kustomize(&path);
+    }
+    let wrapper = tempfile::tempdir_in(work).unwrap();
+    std::fs::write(
+        wrapper.path().join("kustomization.yaml"),
+        format!(
+            "namePrefix: \"{}\"\nnameSuffix: \"{}\"\nresources: [\"../{}\"]\n",
+            source.names.prefix, source.names.suffix, source.path
+        ),
+    )
+    .unwrap();
+    kubectl_kustomize(wrapper.path())
+}
+
 /// `ns/Kind/name` of each workload a real render holds, placed by the owner's namespacing.
 fn identities(render: &[Value], namespacing: Option<&Namespacing>) -> BTreeSet<String> {
     render
@@ -178,7 +198,7 @@ fn real_kustomize_renders_what_discovery_lists_and_the_written_values() {
             })
             .collect();
         for app in &kustomized {
-            let render = kubectl_kustomize(&work.path().join(&app.source.path));
+            let render = render_as_argo(work.path(), &app.source);
             let listed: BTreeSet<String> = app.workloads.iter().cloned().collect();
             assert_eq!(
                 identities(&render, app.source.namespace.as_ref()),
@@ -197,7 +217,7 @@ fn real_kustomize_renders_what_discovery_lists_and_the_written_values() {
             let Some(app) = kustomized.iter().find(|a| a.workloads.contains(&id)) else {
                 continue;
             };
-            let render = kubectl_kustomize(&work.path().join(&app.source.path));
+            let render = render_as_argo(work.path(), &app.source);
             let object = render
                 .iter()
                 .find(|o| o["kind"] == change.kind && o["metadata"]["name"] == change.workload)
@@ -313,7 +333,13 @@ fn the_controller_walk_and_discovery_agree_on_sources_and_edits() {
                     from_live.path.clone()
                 };
                 if scopes
-                    .insert(id.clone(), Scope::source(dir, from_live.recurse))
+                    .insert(
+                        id.clone(),
+                        // As the controller's pipeline: the owner's override goes with the scope.
+                        Scope::source(dir, from_live.recurse)
+                            .in_namespace(Namespacing::overriding(from_live.namespace.as_ref()))
+                            .renamed(&from_live.names.prefix, &from_live.names.suffix),
+                    )
                     .is_some()
                 {
                     ambiguous.insert(id);

@@ -78,6 +78,7 @@ fn world() -> World {
         scopes: Default::default(),
         clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
         look_for: Vec::new(),
+        helm: Vec::new(),
     };
     World {
         server,
@@ -249,6 +250,7 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
             hints: vec![],
             namespace: None,
             helm: None,
+            names: Default::default(),
         }),
     }];
 

@@ -65,6 +65,7 @@ fn world() -> World {
         scopes: Default::default(),
         clearance: Clearance::new(&forge.api_base(), &server.url("gitops")).unwrap(),
         look_for: Vec::new(),
+        helm: Vec::new(),
     };
     World {
         server,

@@ -7,6 +7,7 @@
 #   tests/tools/image.sh OUT.tar [REF]
 #     REF    image reference stored in the archive (default ghcr.io/attune/attune:<version>)
 #   ATTUNE_BIN=path   use this binary instead of `cargo build --release --bin attune`
+#   ATTUNE_HELM=path  the helm to ship (default: tests/tools/helm.sh builds or reuses it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +24,11 @@ if [[ -z "$bin" ]]; then
   bin=target/release/attune
 fi
 [[ -x "$bin" ]] || die "$bin is not an executable"
+helm=${ATTUNE_HELM:-}
+if [[ -z "$helm" ]]; then
+  helm=$(tests/tools/helm.sh | sed -n 's/^ATTUNE_HELM=//p')
+fi
+[[ -x "$helm" ]] || die "$helm is not an executable"
 certs=/etc/ssl/certs/ca-certificates.crt
 [[ -f "$certs" ]] || die "$certs is missing: apt-get install ca-certificates"
 
@@ -31,6 +37,8 @@ trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
 mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/var/cache/attune"
 install -m 0755 "$bin" "$root/usr/local/bin/attune"
+# helm is static (CGO off), so it needs no library of its own.
+install -m 0755 "$helm" "$root/usr/local/bin/helm"
 install -m 0644 "$certs" "$root/etc/ssl/certs/ca-certificates.crt"
 # Every library the dynamic loader resolves for the binary, and the loader itself, at the
 # paths the binary asks for (symlinks resolved: one file per name).

@@ -100,6 +100,15 @@ pub struct ControllerArgs {
     /// owner's path, what its kustomizations reference and the roots that share it.
     #[arg(long, env = "ATTUNE_REPO_READ_BUDGET", default_value = "16Mi", value_name = "SIZE", value_parser = attune::quantity::parse_bytes)]
     repo_read_budget: u64,
+    /// The helm (Helm 3) that renders a chart kept in a repository, to find the values key
+    /// behind each container's resources: a path, or a name looked up on PATH (the image
+    /// ships /usr/local/bin/helm). Missing or failing, it is a problem of that chart's
+    /// workloads only.
+    #[arg(long, env = "ATTUNE_HELM", default_value = "helm", value_name = "PATH")]
+    helm: std::path::PathBuf,
+    /// Longest one `helm template` may run.
+    #[arg(long, env = "ATTUNE_HELM_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = run::parse_interval)]
+    helm_timeout: Duration,
     /// Who writes status.recommendations: builtin (this controller, from each policy's
     /// Prometheus) or external (another component; the controller only reads them).
     #[arg(long, env = "ATTUNE_RECOMMENDER", default_value = "builtin", value_name = "builtin|external", value_parser = controller::recommender::Mode::parse)]
@@ -215,6 +224,8 @@ fn controller_settings(args: ControllerArgs) -> Result<run::Settings, String> {
         concurrent_pr_limit: args.pr_concurrent_limit,
         max_concurrent_reconciles: args.max_concurrent_reconciles,
         repo_read_budget: args.repo_read_budget,
+        helm: args.helm,
+        helm_timeout: args.helm_timeout,
         eligibility: attune::resize::Eligibility {
             require_running: !args.resize_pending_pods,
         },

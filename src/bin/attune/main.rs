@@ -247,6 +247,7 @@ fn local(args: ProposeArgs) -> i32 {
         set: args.set,
         release: args.release.unwrap_or_default(),
         namespace: args.namespace.unwrap_or_default(),
+        fixed: Vec::new(),
         helm: args.helm,
         timeout: std::time::Duration::from_secs(args.helm_timeout.max(1)),
     });

@@ -119,6 +119,7 @@ mod tests {
             hints: vec![],
             namespace: None,
             helm: None,
+            names: Default::default(),
         };
         let w = Located {
             kind: "Deployment".into(),

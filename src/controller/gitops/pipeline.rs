@@ -14,8 +14,10 @@ use super::outcome::{self, Outcome, Reason, note};
 use crate::controller::{Config, Note};
 use crate::crd::{AttunePolicy, FilePolicy};
 use crate::git;
+use crate::locate::{Namespacing, same_repo};
 use crate::metrics::PrAction;
 use crate::pr::{self, Limits, Operator, PrError, RunResult, Settings, Target};
+use crate::propose::{FixedValues, HelmSource};
 use crate::repo::Scope;
 use crate::secret::SecretToken;
 
@@ -38,7 +40,7 @@ pub(super) async fn run<S: ForgeSlot>(
         }
     };
     let token = cleared.token;
-    let target = target(g, cleared.clearance);
+    let target = target(g, cleared.clearance, b.env.config);
     let settings = Settings::for_branch(
         g.branch.clone(),
         &operator(b.env.config, token.clone()),
@@ -64,8 +66,8 @@ pub(super) async fn run<S: ForgeSlot>(
 }
 
 /// Where the pull request goes: the group's repository and base, each workload searched in its
-/// own owner's path.
-fn target(g: &Group, clearance: pr::Clearance) -> Target {
+/// own owner's path, and traced through its chart when the owner renders one of this repository.
+fn target(g: &Group, clearance: pr::Clearance, config: &Config) -> Target {
     Target {
         repo: g.forge_repo.clone(),
         url: clearance.git().to_owned(),
@@ -78,7 +80,67 @@ fn target(g: &Group, clearance: pr::Clearance) -> Target {
             .collect(),
         clearance,
         look_for: g.checks.iter().map(|c| c.file.clone()).collect(),
+        helm: helm_targets(g, config),
     }
+}
+
+/// One [`pr::HelmTarget`] per release that the group's owners render from a chart in the
+/// group's repository, with the workloads it renders. A chart of another repository is left
+/// out: its workloads stay problems of their own ("no manifest renders").
+fn helm_targets(g: &Group, config: &Config) -> Vec<pr::HelmTarget> {
+    let mut out: Vec<pr::HelmTarget> = Vec::new();
+    for id in g.scopes.keys() {
+        let Some((owner, chart)) = g
+            .workloads
+            .iter()
+            .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
+            .and_then(|w| w.source.as_ref().ok())
+            .and_then(|s| {
+                s.helm
+                    .as_ref()
+                    .filter(|h| same_repo(&h.repo_url, &s.repo_url))
+                    .map(|h| (&s.owner, h))
+            })
+        else {
+            continue;
+        };
+        let source = HelmSource {
+            chart: chart.chart_path.clone(),
+            values: chart.values_files.clone(),
+            release: chart.release.clone(),
+            namespace: chart.namespace.clone(),
+            set: Vec::new(),
+            fixed: chart
+                .inline
+                .iter()
+                .map(|v| FixedValues {
+                    what: format!(
+                        "{} of the live {owner}",
+                        chart
+                            .inline_values
+                            .as_deref()
+                            .unwrap_or("the inline values")
+                    ),
+                    yaml: v.yaml().to_owned(),
+                })
+                .collect(),
+            helm: config.helm.clone(),
+            timeout: config.helm_timeout,
+        };
+        match out.iter_mut().find(|t| same_release(&t.source, &source)) {
+            Some(t) => t.workloads.push(id.clone()),
+            None => out.push(pr::HelmTarget {
+                workloads: vec![id.clone()],
+                source,
+            }),
+        }
+    }
+    out
+}
+
+fn same_release(a: &HelmSource, b: &HelmSource) -> bool {
+    (&a.chart, &a.values, &a.release, &a.namespace, &a.fixed)
+        == (&b.chart, &b.values, &b.release, &b.namespace, &b.fixed)
 }
 
 /// What the operator's configuration decides for every branch.
@@ -233,7 +295,9 @@ fn scope_of(g: &Group, id: &str, path: &str) -> Scope {
         .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
         .and_then(|w| w.source.as_ref().ok());
     match source {
-        Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse),
+        Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse)
+            .in_namespace(Namespacing::overriding(s.namespace.as_ref()))
+            .renamed(&s.names.prefix, &s.names.suffix),
         _ => Scope::below(dir),
     }
 }

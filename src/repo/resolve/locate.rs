@@ -95,14 +95,20 @@ fn places(markers: &[Marker]) -> String {
         .join(", ")
 }
 
-/// The one render of the identity: in its namespace, else a namespace-less one (the namespace
-/// comes from the application's destination).
+/// The one render of the identity: in its namespace (the scope's override, when it has one),
+/// else a namespace-less one (the namespace comes from the application's destination).
 fn find<'i>(index: &'i Index, want: &Want) -> Result<&'i Entry, Miss> {
-    let matches = |e: &&Entry| e.obj.source.kind == want.kind && e.obj.name == want.workload;
+    let matches = |e: &&Entry| {
+        e.obj.source.kind == want.kind && index.scope.live_name(&e.obj.name) == want.workload
+    };
     let candidates: Vec<&Entry> = index.entries.iter().filter(matches).collect();
-    let in_namespace = |e: &&&Entry| e.obj.namespace.as_deref() == Some(&want.namespace);
+    // An owner's override puts every object in its namespace, whatever the files say.
+    let in_namespace = |e: &&&Entry| match &index.scope.namespace {
+        Some(ns) => *ns == want.namespace,
+        None => e.obj.namespace.as_deref() == Some(&want.namespace),
+    };
     let mut found: Vec<&Entry> = candidates.iter().filter(in_namespace).copied().collect();
-    if found.is_empty() {
+    if found.is_empty() && index.scope.namespace.is_none() {
         found = candidates
             .iter()
             .filter(|e| e.obj.namespace.is_none())
@@ -349,5 +355,62 @@ mod tests {
             "{}",
             plan.problems[0].reason
         );
+    }
+
+    #[test]
+    fn an_owner_namespace_override_wins_over_the_namespace_in_the_files() {
+        // The file says namespace a; the owner (Flux targetNamespace b) deploys it to b.
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n  \
+                          namespace: a\nspec:\n  template:\n    spec:\n      containers:\n      \
+                          - name: podinfo\n        resources:\n          requests:\n            \
+                          cpu: 250m\n";
+        let repo = ManifestTree::from_texts([("apps/api/d.yaml".into(), deployment.into())]);
+        let in_b = Want {
+            namespace: "b".into(),
+            ..want()
+        };
+        let in_a = Want {
+            namespace: "a".into(),
+            ..want()
+        };
+        let scope = Scope::source("apps/api", false).in_namespace(Some("b".into()));
+        let plan = resolve(&repo, &scope, &[in_b.clone(), in_a.clone()]);
+        let located: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.namespace.as_str(), c.file.as_str()))
+            .collect();
+        assert_eq!(located, [("b", "apps/api/d.yaml")], "{:#?}", plan.problems);
+        assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+        assert_eq!(plan.problems[0].namespace, "a");
+        // Without the override the file's namespace is the live one.
+        let plain = resolve(&repo, &Scope::source("apps/api", false), &[in_b, in_a]);
+        assert_eq!(plain.problems.len(), 1, "{:#?}", plain.problems);
+        assert_eq!(plain.problems[0].namespace, "b");
+    }
+
+    #[test]
+    fn an_owner_name_prefix_and_suffix_map_the_live_name_back_to_the_file() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n\
+                          spec:\n  template:\n    spec:\n      containers:\n      - name: podinfo\n\
+                          \x20       resources:\n          requests:\n            cpu: 250m\n";
+        let repo = ManifestTree::from_texts([("apps/api/d.yaml".into(), deployment.into())]);
+        let live = Want {
+            workload: "eu-podinfo-v2".into(),
+            ..want()
+        };
+        let scope = Scope::source("apps/api", false).renamed("eu-", "-v2");
+        let plan = resolve(&repo, &scope, &[live.clone(), want()]);
+        let located: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.workload.as_str(), c.file.as_str()))
+            .collect();
+        assert_eq!(located, [("eu-podinfo-v2", "apps/api/d.yaml")]);
+        // The name in the files is not what the owner deploys.
+        assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+        assert_eq!(plan.problems[0].workload, "podinfo");
+        let plain = resolve(&repo, &Scope::source("apps/api", false), &[live]);
+        assert_eq!(plain.problems.len(), 1, "{:#?}", plain.problems);
     }
 }
