@@ -157,7 +157,7 @@ async fn a_chart_without_markers_gets_its_values_file_edited() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_set_inline_in_the_application_is_a_named_problem_not_an_edit() {
+async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_proposed() {
     let inline = json!({"app": {"resources": {"requests": {"cpu": "750m"}}}});
     let (report, gitea, repo) = run("helm-ctl-inline", Some(inline), helm_bin()).await;
     let message = report.condition.message.clone().unwrap_or_default();
@@ -167,7 +167,21 @@ async fn a_key_set_inline_in_the_application_is_a_named_problem_not_an_edit() {
         ) && message.contains("which attune does not edit"),
         "{message}"
     );
-    assert!(gitea.pulls(&repo).await.is_empty(), "no pull request");
+    // The other keys are the files' own: they are still proposed, the inline one is not.
+    let pulls = gitea.pulls(&repo).await;
+    assert_eq!(
+        pulls.len(),
+        1,
+        "one pull request for the keys the files decide"
+    );
+    let edited = gitea_file(&gitea, &repo, &pulls[0]["head"]["ref"], PRODUCTION).await;
+    assert!(
+        edited.contains("      cpu: 500m # sized in 2025"),
+        "the inline key's file value is left alone: {edited}"
+    );
+    assert!(edited.contains("      memory: 320Mi"), "{edited}");
+    let body = pulls[0]["body"].as_str().unwrap();
+    assert!(!body.contains("`app.resources.requests.cpu`"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
