@@ -20,11 +20,12 @@
 //!
 //! Run: `cargo bench --bench controller` (options after `--`)
 //! Options: `--deployments N --replicas N --namespaces N --keep` (leave the cluster running),
-//! `--recommender external|builtin` (default external).
+//! `--recommender external|builtin` (default external), `--controller-bin PATH` (the `attune`
+//! binary to measure; default the one `cargo bench` builds, with the release settings).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -35,11 +36,14 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{Value, json};
 
+#[path = "controller/child.rs"]
+mod child;
 #[path = "controller/history.rs"]
 mod history;
 #[path = "controller/scrape.rs"]
 mod scrape;
 
+use child::Controller;
 use scrape::{counter, percentiles};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -56,6 +60,8 @@ struct Opts {
     keep: bool,
     /// `--recommender=builtin`: the controller recommends from the bench's Prometheus.
     builtin: bool,
+    /// `--controller-bin PATH`: the `attune` binary to measure instead of Cargo's.
+    bin: Option<PathBuf>,
 }
 
 fn opts() -> Res<Opts> {
@@ -65,6 +71,7 @@ fn opts() -> Res<Opts> {
         namespaces: 10,
         keep: false,
         builtin: false,
+        bin: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -83,6 +90,9 @@ fn opts() -> Res<Opts> {
                 Some("external") => o.builtin = false,
                 other => return Err(format!("--recommender {other:?}: builtin or external").into()),
             },
+            "--controller-bin" => {
+                o.bin = Some(args.next().ok_or("--controller-bin needs a path")?.into())
+            }
             // `cargo bench` passes this to every bench binary.
             "--bench" => {}
             other => return Err(format!("unknown option {other}").into()),
@@ -132,83 +142,6 @@ impl Drop for Cluster {
             .env("ATTUNE_DOWN_PURGE", "1")
             .stdout(Stdio::null())
             .status();
-    }
-}
-
-/// `attune controller` as a child process, killed on drop.
-struct Controller {
-    child: Child,
-    port: u16,
-}
-
-impl Controller {
-    fn start(kubeconfig: &Path, cache: &Path, builtin: bool) -> Res<Controller> {
-        let port = free_port()?;
-        // Cargo builds the binary (bench profile: the release settings) with the bench.
-        let bin = PathBuf::from(env!("CARGO_BIN_EXE_attune"));
-        let log = std::fs::File::create(cache.join("controller.log"))?;
-        let child = Command::new(bin)
-            .args([
-                "controller",
-                "--leader-elect=false",
-                "--resize-pending-pods",
-            ])
-            // external: the bench writes the recommendations itself, as another component
-            // would; builtin: the controller reads the bench's Prometheus.
-            .arg(if builtin {
-                "--recommender=builtin"
-            } else {
-                "--recommender=external"
-            })
-            .args(["--bind-address", &format!("127.0.0.1:{port}")])
-            .args(["--cache-dir", &cache.display().to_string()])
-            .args(["--log-format", "json", "--log-level", "warn"])
-            .env("KUBECONFIG", kubeconfig)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
-        Ok(Controller { child, port })
-    }
-
-    /// Peak resident set (VmHWM) and current resident set (VmRSS), in KiB.
-    fn memory(&self) -> Res<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or(format!("no {name} in /proc/PID/status"))
-        };
-        Ok((field("VmHWM:")?, field("VmRSS:")?))
-    }
-
-    async fn get(&self, path: &str) -> Res<(u16, String)> {
-        let resp = reqwest::get(format!("http://127.0.0.1:{}{path}", self.port)).await?;
-        let code = resp.status().as_u16();
-        Ok((code, resp.text().await?))
-    }
-
-    async fn wait_ready(&mut self) -> Res<()> {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("controller exited early: {status}").into());
-            }
-            if matches!(self.get("/readyz").await, Ok((200, _))) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        Err("controller not ready after 60 s".into())
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -480,8 +413,9 @@ async fn main() -> Res<()> {
     let client = client(&kubeconfig).await?;
     install_crd(&client).await?;
 
+    let bin = child::binary(o.bin.as_deref());
     eprintln!("baseline: the controller on an empty cluster");
-    let mut idle = Controller::start(&kubeconfig, work.0.as_path(), o.builtin)?;
+    let mut idle = Controller::start(&bin, &kubeconfig, work.0.as_path(), o.builtin)?;
     idle.wait_ready().await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (idle_hwm, _) = idle.memory()?;
@@ -497,7 +431,7 @@ async fn main() -> Res<()> {
 
     eprintln!("running the controller");
     let started = Instant::now();
-    let mut ctl = Controller::start(&kubeconfig, work.0.as_path(), o.builtin)?;
+    let mut ctl = Controller::start(&bin, &kubeconfig, work.0.as_path(), o.builtin)?;
     ctl.wait_ready().await?;
     let want = o.deployments * o.replicas;
     let mut converged = None;
@@ -509,7 +443,7 @@ async fn main() -> Res<()> {
             eprintln!();
             break;
         }
-        if let Some(status) = ctl.child.try_wait()? {
+        if let Some(status) = ctl.exited()? {
             return Err(format!(
                 "controller exited: {status}; see {}",
                 work.0.as_path().join("controller.log").display()
@@ -561,10 +495,16 @@ async fn main() -> Res<()> {
             "external (bench writes)"
         }
     );
+    println!("| controller binary | {} |", bin.display());
+    let queries = counter(&after_converge, "attune_prometheus_queries_total");
     println!(
-        "| Prometheus range queries until converged / after the quiet minute | {} / {} |",
-        counter(&after_converge, "attune_prometheus_queries_total"),
-        counter(&after_quiet, "attune_prometheus_queries_total")
+        "| Prometheus range queries until converged | {queries} ({:.2} per workload; bound: 2 per \
+         workload per 300 s interval, at most 10/s, so at most 3,000 per interval) |",
+        queries as f64 / o.deployments.max(1) as f64
+    );
+    println!(
+        "| Prometheus range queries in the quiet minute after | {} |",
+        counter(&after_quiet, "attune_prometheus_queries_total").saturating_sub(queries)
     );
     println!(
         "| creating the pods (KCM, no kubelet) | {:.0} s |",

@@ -11,7 +11,9 @@ use kube::ResourceExt;
 
 use super::targets::{Candidate, targets};
 use super::{Context, LiveWorkload};
-use crate::crd::{AttunePolicy, AttunePolicySpec, Condition, TargetKind, WorkloadRecommendation};
+use crate::crd::{
+    AttunePolicy, AttunePolicySpec, Condition, ExplanationJson, TargetKind, WorkloadRecommendation,
+};
 use crate::resize::ownership::{lost_to, owner};
 use crate::resize::schedule::{Gate, Verdict};
 use crate::resize::values;
@@ -174,12 +176,14 @@ pub fn for_git(
         if sentences.is_empty() {
             continue;
         }
-        let explanation = c
-            .explanation
-            .get_or_insert_with(|| serde_json::Value::Object(Default::default()));
+        let mut explanation = c.explanation.as_ref().map_or_else(
+            || serde_json::Value::Object(Default::default()),
+            ExplanationJson::value,
+        );
         if let Some(map) = explanation.as_object_mut() {
             map.insert(CLAMPED.into(), sentences.into());
         }
+        c.explanation = Some(explanation.into());
     }
     out
 }

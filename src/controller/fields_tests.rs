@@ -155,7 +155,7 @@ fn git_gets_the_clamped_value_and_the_reason() {
     let c = &out.containers[0];
     assert_eq!(c.recommended.cpu_request.as_deref(), Some("200m"));
     assert_eq!(
-        c.explanation.as_ref().unwrap()[CLAMPED],
+        c.explanation.as_ref().unwrap().value()[CLAMPED],
         json!(["app cpu request 150m -> 200m: spec.cpu.minAllowed is 200m"])
     );
 }

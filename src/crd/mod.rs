@@ -9,6 +9,7 @@
 //! recommendation logic: it is data plus reading and printing that data.
 
 pub(crate) mod duration;
+mod explanation;
 mod export;
 mod file;
 mod generate;
@@ -25,6 +26,7 @@ mod strategy;
 pub mod support;
 mod validate;
 
+pub use explanation::ExplanationJson;
 pub use export::{ConfigMapExport, Export, GitProvider, PullRequestExport};
 pub use file::{FilePolicy, FileSpec};
 pub use generate::{CrdYamlError, crd_yaml};

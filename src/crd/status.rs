@@ -6,6 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::explanation::ExplanationJson;
 use super::scalar::opt_text;
 
 /// Observed state of an AttunePolicy.
@@ -198,10 +199,11 @@ pub struct ContainerRecommendation {
     /// When the recommendation was computed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    /// Value after each stage of the recommendation chain, per resource; free-form.
+    /// Value after each stage of the recommendation chain, per resource; free-form. Kept as
+    /// compact text ([`ExplanationJson`]): every cached policy carries one per container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::free_form_object")]
-    pub explanation: Option<serde_json::Value>,
+    pub explanation: Option<ExplanationJson>,
 }
 
 /// Requests and limits of one container, as quantities written exactly as found.

@@ -7,7 +7,7 @@ use super::table::Table;
 use super::view::PolicyView;
 use super::view::{memory, millicores};
 use crate::crd::hourly::{HourlyUsage, UsageResource};
-use crate::crd::{ContainerRecommendation, ResourceValues};
+use crate::crd::{ContainerRecommendation, ExplanationJson, ResourceValues};
 use crate::quantity;
 
 /// The explanation text of one policy.
@@ -42,13 +42,13 @@ fn container(c: &ContainerRecommendation) -> String {
         out.push_str(&format!("    Confidence: {:.1}%\n", confidence * 100.0));
     }
     let current = c.current.clone().unwrap_or_default();
+    let explanation = c.explanation.as_ref().map(ExplanationJson::value);
     for (label, resource) in [
         ("CPU", UsageResource::Cpu),
         ("Memory", UsageResource::Memory),
     ] {
         let key = resource.key();
-        let stages = c
-            .explanation
+        let stages = explanation
             .as_ref()
             .map(|e| &e[key])
             .filter(|e| e.is_object());
@@ -58,7 +58,7 @@ fn container(c: &ContainerRecommendation) -> String {
             Some(e) => out.push_str(&chain(e)),
             None => out.push_str("      no explanation in status\n"),
         }
-        if let Some(usage) = HourlyUsage::read(c.explanation.as_ref(), resource) {
+        if let Some(usage) = HourlyUsage::read(explanation.as_ref(), resource) {
             out.push_str(&profile_line(&usage));
         }
         out.push_str(&format!(

@@ -8,8 +8,8 @@
 //! forge's 64 KiB) they are left out with a line saying so, so that the tables and the
 //! lifecycle marker are never cut.
 
-use crate::crd::ContainerRecommendation;
 use crate::crd::hourly::{HourlyUsage, UsageResource};
+use crate::crd::{ContainerRecommendation, ExplanationJson};
 
 /// Workloads whose charts are shown open; the rest are folded.
 pub const OPEN_WORKLOADS: usize = 3;
@@ -165,6 +165,7 @@ pub fn sections(workloads: &[(String, Vec<Chart>)], budget: usize) -> Vec<String
 /// the running and the recommended request.
 pub fn charts_of(c: &ContainerRecommendation) -> Vec<Chart> {
     let current = c.current.clone().unwrap_or_default();
+    let explanation = c.explanation.as_ref().map(ExplanationJson::value);
     [
         (
             UsageResource::Cpu,
@@ -179,7 +180,7 @@ pub fn charts_of(c: &ContainerRecommendation) -> Vec<Chart> {
     ]
     .into_iter()
     .filter_map(|(resource, now, rec)| {
-        let usage = HourlyUsage::read(c.explanation.as_ref(), resource)?;
+        let usage = HourlyUsage::read(explanation.as_ref(), resource)?;
         let amount = |v: &Option<String>| v.as_deref().and_then(|v| resource.amount(v));
         Some(Chart {
             container: c.name.clone(),

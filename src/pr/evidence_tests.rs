@@ -57,7 +57,7 @@ fn a_chart_draws_the_hourly_use_and_both_requests() {
 #[test]
 fn no_profile_no_chart_and_names_cannot_break_out() {
     let mut plain = entry("app");
-    plain.explanation = Some(json!({"cpu": {"final": "750m"}}));
+    plain.explanation = Some(json!({"cpu": {"final": "750m"}}).into());
     assert!(charts_of(&plain).is_empty());
     let crafted = charts_of(&entry("a\"]\n```\n<script>"));
     let text = mermaid(&crafted[0]);

@@ -14,7 +14,7 @@ use super::git_jobs::{self, BotPush, GitWorker, Survey, SurveyJob};
 use super::marker::Marker;
 use super::plan::{Decision, decide};
 use super::{ChangeSet, PrError, Settings, Write};
-use crate::crd::FilePolicy;
+use crate::crd::{ExplanationJson, FilePolicy};
 use crate::forge::{Forge, ForgeRepo, PrState, PullRequest, RequestPeople};
 use crate::git::{Credentials, PushOutcome};
 use crate::propose::{Outcome, diff};
@@ -306,13 +306,14 @@ fn evidence(policies: &[FilePolicy]) -> BTreeMap<String, Evidence> {
         for rec in p.status.iter().flat_map(|s| &s.recommendations) {
             for c in &rec.containers {
                 let id = format!("{ns}/{}/{}/{}", rec.kind, rec.workload, c.name);
+                let explanation = c.explanation.as_ref().map(ExplanationJson::value);
                 evidence.insert(
                     id,
                     Evidence {
                         confidence: c.confidence,
                         data_points: c.data_points,
-                        clamped: sentences(c.explanation.as_ref(), "clamped"),
-                        held_back: sentences(c.explanation.as_ref(), "heldBack"),
+                        clamped: sentences(explanation.as_ref(), "clamped"),
+                        held_back: sentences(explanation.as_ref(), "heldBack"),
                         charts: super::evidence::charts_of(c),
                     },
                 );

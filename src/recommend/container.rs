@@ -76,7 +76,8 @@ impl Recommendation {
             confidence: Some(self.confidence),
             data_points: Some(i64::try_from(self.data_points).unwrap_or(i64::MAX)),
             last_updated: Some(last_updated.to_owned()),
-            explanation: (include_explanation && explained).then(|| self.explanation().to_json()),
+            explanation: (include_explanation && explained)
+                .then(|| self.explanation().to_json().into()),
         }
     }
 }

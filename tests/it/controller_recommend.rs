@@ -316,7 +316,7 @@ async fn builtin_recommender_on_the_real_apiserver_and_prometheus() {
     assert_eq!(app.recommended.cpu_request.as_deref(), Some("750m"));
     assert_eq!(app.recommended.memory_request.as_deref(), Some("348966093"));
     assert_eq!(app.data_points, Some(4032));
-    let explanation = app.explanation.as_ref().unwrap();
+    let explanation = app.explanation.as_ref().unwrap().value();
     assert_eq!(explanation["cpu"]["rawPercentile"], json!("800m"));
     assert_eq!(explanation["cpu"]["afterConfidence"], json!("1153m"));
     assert!(rec.containers.iter().any(|c| c.name == "proxy"));

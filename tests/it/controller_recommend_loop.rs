@@ -140,7 +140,7 @@ fn app(policy: &AttunePolicy) -> Option<&ContainerRecommendation> {
 
 fn explanation(policy: &AttunePolicy) -> Value {
     app(policy)
-        .and_then(|a| a.explanation.clone())
+        .and_then(|a| a.explanation.as_ref().map(|e| e.value()))
         .unwrap_or(Value::Null)
 }
 

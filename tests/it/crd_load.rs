@@ -242,7 +242,8 @@ fn unknown_fields_are_tolerated_and_explanations_kept() {
     let explanation = status.recommendations[0].containers[0]
         .explanation
         .as_ref()
-        .unwrap();
+        .unwrap()
+        .value();
     assert_eq!(explanation["cpu"]["rawPercentile"], "80m");
     assert_eq!(explanation["note"], "anything");
 }

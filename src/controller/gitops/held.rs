@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::controller::revert::backoff::{HeldValue, held_back};
-use crate::crd::{AttunePolicy, WorkloadRecommendation};
+use crate::crd::{AttunePolicy, ExplanationJson, WorkloadRecommendation};
 
 /// Key under a container's `explanation` that carries the held-back sentences to the PR body.
 pub const HELD_BACK: &str = "heldBack";
@@ -66,12 +66,14 @@ pub fn hold_back(
             continue;
         }
         sentences.dedup();
-        let explanation = c
-            .explanation
-            .get_or_insert_with(|| serde_json::Value::Object(Default::default()));
+        let mut explanation = c.explanation.as_ref().map_or_else(
+            || serde_json::Value::Object(Default::default()),
+            ExplanationJson::value,
+        );
         if let Some(map) = explanation.as_object_mut() {
             map.insert(HELD_BACK.into(), sentences.into());
         }
+        c.explanation = Some(explanation.into());
     }
     recommendation
 }
@@ -144,7 +146,7 @@ mod tests {
         assert_eq!(app.recommended.memory_request, None);
         assert_eq!(app.recommended.memory_limit, None);
         assert_eq!(
-            app.explanation.as_ref().unwrap()[HELD_BACK],
+            app.explanation.as_ref().unwrap().value()[HELD_BACK],
             json!([
                 "memory left out: the resize to 320Mi was reverted after an OOM kill; it is not \
                  proposed again until the revert backoff ends"
@@ -165,7 +167,8 @@ mod tests {
         let now = t("2026-12-01T10:30:00Z");
         let out = hold_back(recommendation(), &held(&p, now));
         assert_eq!(out.containers[0].recommended.cpu_request, None);
-        let sentence = out.containers[0].explanation.as_ref().unwrap()[HELD_BACK][0].clone();
+        let sentence =
+            out.containers[0].explanation.as_ref().unwrap().value()[HELD_BACK][0].clone();
         assert!(
             sentence
                 .as_str()

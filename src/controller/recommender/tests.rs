@@ -123,7 +123,7 @@ fn a_week_of_data_gives_monitoring_recommendations_with_explanations_and_savings
     assert_eq!(app.recommended.cpu_request.as_deref(), Some("250m"));
     assert_eq!(app.recommended.memory_request.as_deref(), Some("348966093"));
     assert_eq!(app.data_points, Some(4032));
-    let explanation = app.explanation.as_ref().unwrap();
+    let explanation = app.explanation.as_ref().unwrap().value();
     assert_eq!(explanation["cpu"]["afterConfidence"], json!("121m"));
     assert_eq!(owned.data_points, Some((2016, 48)));
     let savings = owned.savings.as_ref().unwrap();
@@ -272,12 +272,11 @@ fn an_unchanged_result_is_not_written_again_but_a_changed_value_is() {
     previous.workloads.as_mut().unwrap().discovered = Some(1);
     previous.recommendations[0].containers[0].last_updated = Some("2020-01-01T00:00:00Z".into());
     // A float the API server gives back as written, `20.0`, still compares equal.
-    let explanation = previous.recommendations[0].containers[0]
-        .explanation
-        .as_mut()
-        .unwrap();
+    let container = &mut previous.recommendations[0].containers[0];
+    let mut explanation = container.explanation.as_ref().unwrap().value();
     assert_eq!(explanation["cpu"]["overhead"], json!(20));
     explanation["cpu"]["overhead"] = json!(20.0);
+    container.explanation = Some(explanation.into());
     // And a float that lost its last bit on the way.
     let confidence = previous.recommendations[0].containers[0]
         .confidence
@@ -292,12 +291,12 @@ fn an_unchanged_result_is_not_written_again_but_a_changed_value_is() {
     assert!(!again.differs(Some(&previous)), "{:#?}", again.status());
     // An hourly profile that moved while the values did not is no reason to write either.
     let mut moved = previous.clone();
-    let profile = &mut moved.recommendations[0].containers[0]
-        .explanation
-        .as_mut()
-        .unwrap()["cpu"]["hourlyProfile"]["values"][3];
+    let container = &mut moved.recommendations[0].containers[0];
+    let mut explanation = container.explanation.as_ref().unwrap().value();
+    let profile = &mut explanation["cpu"]["hourlyProfile"]["values"][3];
     assert!(profile.is_string(), "{profile}");
     *profile = json!("999m");
+    container.explanation = Some(explanation.into());
     assert!(!again.differs(Some(&moved)));
     let changed = run(
         Some(&previous),
@@ -445,7 +444,7 @@ fn an_oom_kill_raises_memory_to_its_floor_and_the_explanation_shows_the_stage() 
     let owned = run(None, &[oom_killed(300.0, Some(512 * MI))], RULES);
     let app = &owned.recommendations[0].containers[0];
     assert_eq!(app.recommended.memory_request.as_deref(), Some("644245095"));
-    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    let memory = &app.explanation.as_ref().unwrap().value()["memory"].clone();
     assert_eq!(memory["afterChangeFilter"], json!("348966093"));
     assert_eq!(memory["oomFloor"]["peak"], json!("512Mi"));
     assert_eq!(memory["oomFloor"]["floor"], json!("644245095"));
@@ -453,7 +452,7 @@ fn an_oom_kill_raises_memory_to_its_floor_and_the_explanation_shows_the_stage() 
     assert_eq!(memory["final"], json!("644245095"));
     // CPU has no OOM stage.
     assert!(
-        app.explanation.as_ref().unwrap()["cpu"]
+        app.explanation.as_ref().unwrap().value()["cpu"]
             .get("oomFloor")
             .is_none()
     );
@@ -468,13 +467,13 @@ fn an_oom_kill_without_a_limit_takes_the_highest_working_set_seen() {
     let owned = run(None, &[oom_killed(300.0, None)], RULES);
     let app = &owned.recommendations[0].containers[0];
     assert_eq!(app.recommended.memory_request.as_deref(), Some("400Mi"));
-    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    let memory = &app.explanation.as_ref().unwrap().value()["memory"].clone();
     assert_eq!(memory["oomFloor"]["peak"], json!("300Mi"));
     // A floor below what the chain gives changes nothing but still shows.
     let owned = run(None, &[oom_killed(300.0, Some(100 * (1 << 20)))], RULES);
     let app = &owned.recommendations[0].containers[0];
     assert_eq!(app.recommended.memory_request.as_deref(), Some("348966093"));
-    let memory = &app.explanation.as_ref().unwrap()["memory"];
+    let memory = &app.explanation.as_ref().unwrap().value()["memory"].clone();
     assert_eq!(memory["oomFloor"]["floor"], json!("200Mi"));
     assert_eq!(memory["afterOomFloor"], json!("348966093"));
 }

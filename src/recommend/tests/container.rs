@@ -220,7 +220,7 @@ fn status_entry_carries_values_and_optionally_the_explanation() {
     assert_eq!(entry.recommended.cpu_limit.as_deref(), Some("1"));
     assert_eq!(entry.data_points, Some(2 * WEEK_POINTS as i64));
     assert_eq!(entry.last_updated.as_deref(), Some("2024-01-08T00:00:00Z"));
-    let explanation = entry.explanation.expect("explanation");
+    let explanation = entry.explanation.expect("explanation").value();
     assert_eq!(explanation["cpu"]["final"], "250m");
     assert_eq!(explanation["memory"]["afterOverhead"], "390Mi");
     assert_eq!(explanation["memory"]["overhead"], 30);

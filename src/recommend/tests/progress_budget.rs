@@ -70,7 +70,7 @@ fn container(current: (&str, &str), recommended: (&str, &str)) -> ContainerRecom
         name: "app".into(),
         current: Some(values(current)),
         recommended: values(recommended),
-        explanation: Some(json!({"cpu": {"final": recommended.0}})),
+        explanation: Some(json!({"cpu": {"final": recommended.0}}).into()),
         ..ContainerRecommendation::default()
     }
 }
