@@ -188,7 +188,7 @@ impl Bench {
         let t = Instant::now();
         let g = synth::generate(&repo, files, workloads, self.a.seed, false)?;
         let policies = dir.join("policies.yaml");
-        std::fs::write(&policies, &g.policies)?;
+        std::fs::write(&policies, g.policies_list())?;
         eprintln!(
             "{files}: generated {:.1} MiB, {workloads} workloads in {:.0} ms",
             g.bytes as f64 / 1048576.0,

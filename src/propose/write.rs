@@ -9,10 +9,12 @@
 //! the temporaries renamed into place; a rename that still fails puts back the files already
 //! renamed. A failed run leaves the checkout as it was.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, Permissions};
@@ -68,7 +70,8 @@ pub(crate) struct Staged {
     rel: String,
     /// Where it is written, relative to the root, after following symlinks inside it.
     resolved: PathBuf,
-    dir: Dir,
+    /// The directory's handle, shared by every file staged in it.
+    dir: Arc<Dir>,
     name: OsString,
     tmp: OsString,
     /// A hard link to the file being replaced, absent for a new file.
@@ -103,47 +106,47 @@ pub(crate) fn write_with(
     let canonical_root = root.canonicalize().map_err(io("open the repository"))?;
     let dir = Dir::open_ambient_dir(&canonical_root, cap_std::ambient_authority())
         .map_err(io("open the repository"))?;
-    let mut staged: Vec<Staged> = Vec::new();
     let mut root = Root {
         canonical: canonical_root,
-        dirs: std::collections::HashMap::new(),
+        dirs: HashMap::new(),
+        handles: HashMap::new(),
+        targets: HashMap::new(),
     };
-    for f in files {
-        match stage(&dir, &mut root, f, &staged) {
-            Ok(s) => staged.push(s),
-            Err(e) => {
-                // Nothing was renamed yet; what cannot be removed is only a stray temporary.
-                let _ = discard(&staged);
-                return Err(e);
-            }
-        }
-    }
+    let targets = files
+        .iter()
+        .map(|f| locate(&dir, &mut root, f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let staged = stage_all(&targets)?;
     commit(&staged, rename)
 }
 
-/// The repository's canonical path and the canonical form of each directory met so far: a
-/// run writes many files per directory, and resolving every path anew costs a `readlink` per
-/// component per file.
+/// What a run has learnt of the repository so far. A run writes many files per directory:
+/// resolving every path anew costs a `readlink` per component per file, and opening its
+/// directory beneath the root anew an `openat2` per file.
 struct Root {
     canonical: PathBuf,
-    dirs: std::collections::HashMap<PathBuf, PathBuf>,
+    /// The canonical form of each directory met, by its path as given.
+    dirs: HashMap<PathBuf, PathBuf>,
+    /// The handle of each directory written into, by its path relative to the root.
+    handles: HashMap<PathBuf, Arc<Dir>>,
+    /// Each file located so far (its path as the change set names it), by where it is written.
+    targets: HashMap<PathBuf, String>,
 }
 
-fn stage(
-    root: &Dir,
-    paths: &mut Root,
-    f: &FileChange,
-    staged: &[Staged],
-) -> Result<Staged, WriteError> {
-    let io = |step| {
-        let path = f.path.clone();
-        move |source| WriteError::Io { step, path, source }
-    };
+/// Where one file of the change set goes, found before anything is created.
+struct Target<'f> {
+    f: &'f FileChange,
+    resolved: PathBuf,
+    dir: Arc<Dir>,
+    name: OsString,
+}
+
+fn locate<'f>(root: &Dir, paths: &mut Root, f: &'f FileChange) -> Result<Target<'f>, WriteError> {
     let resolved = resolve(paths, &f.path)?;
-    if let Some(other) = staged.iter().find(|s| s.resolved == resolved) {
+    if let Some(other) = paths.targets.get(&resolved) {
         return Err(WriteError::SameFile {
             path: f.path.clone(),
-            other: other.rel.clone(),
+            other: other.clone(),
         });
     }
     let name = resolved
@@ -152,27 +155,115 @@ fn stage(
         .ok_or_else(|| WriteError::Outside {
             path: f.path.clone(),
         })?;
-    let dir = match resolved.parent() {
-        Some(p) if !p.as_os_str().is_empty() => root.open_dir(p),
-        _ => root.try_clone(),
+    let parent = resolved.parent().unwrap_or(Path::new(""));
+    let dir = match paths.handles.get(parent) {
+        Some(dir) => Arc::clone(dir),
+        None => {
+            let dir = if parent.as_os_str().is_empty() {
+                root.try_clone()
+            } else {
+                root.open_dir(parent)
+            }
+            .map(Arc::new)
+            .map_err(|source| WriteError::Io {
+                step: "open the directory of",
+                path: f.path.clone(),
+                source,
+            })?;
+            paths.handles.insert(parent.to_owned(), Arc::clone(&dir));
+            dir
+        }
+    };
+    paths.targets.insert(resolved.clone(), f.path.clone());
+    Ok(Target {
+        f,
+        resolved,
+        dir,
+        name,
+    })
+}
+
+/// Stages every target, on up to [`WRITERS`] threads over consecutive runs of targets (file
+/// creation is system calls and journal waits, which overlap). On a failure every temporary
+/// and backup made is removed, and the error of the first failing file in change-set order
+/// is returned, as one thread going through them in order would.
+fn stage_all(targets: &[Target]) -> Result<Vec<Staged>, WriteError> {
+    let parts = in_parts(targets, |part| {
+        let mut done = Vec::with_capacity(part.len());
+        for t in part {
+            match stage(t) {
+                Ok(s) => done.push(s),
+                Err(e) => return (done, Some(e)),
+            }
+        }
+        (done, None)
+    });
+    let mut staged = Vec::with_capacity(targets.len());
+    let mut first_error = None;
+    for (done, error) in parts {
+        staged.extend(done);
+        if first_error.is_none() {
+            first_error = error;
+        }
     }
-    .map_err(io("open the directory of"))?;
-    let mode = match dir.symlink_metadata(&name) {
+    match first_error {
+        None => Ok(staged),
+        Some(e) => {
+            // Nothing was renamed yet; what cannot be removed is only a stray temporary.
+            let _ = discard(&staged);
+            Err(e)
+        }
+    }
+}
+
+/// Threads that stage and clean up files at the same time.
+const WRITERS: usize = 4;
+
+/// `work` over consecutive parts of `items`, one thread per part; the results in order.
+fn in_parts<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, WRITERS)
+        .min(items.len().div_ceil(32).max(1));
+    if threads < 2 {
+        return vec![work(items)];
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(|| work(part)))
+            .collect();
+        handles
+            .into_iter()
+            // A panic here is a bug; surface it on this thread.
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+fn stage(t: &Target) -> Result<Staged, WriteError> {
+    let io = |step| {
+        let path = t.f.path.clone();
+        move |source| WriteError::Io { step, path, source }
+    };
+    let (dir, name) = (&t.dir, &t.name);
+    let mode = match dir.symlink_metadata(name) {
         Ok(meta) if meta.is_file() => Some(meta.permissions()),
         Ok(meta) => {
             return Err(WriteError::NotRegular {
-                path: f.path.clone(),
+                path: t.f.path.clone(),
                 what: kind_of(&meta.file_type()),
             });
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io("inspect")(e)),
     };
-    let tmp = create_temp(&dir, &name, f.after.as_bytes(), mode.clone())
+    let tmp = create_temp(dir, name, t.f.after.as_bytes(), mode.clone())
         .map_err(io("write a temporary file beside"))?;
     let backup = match mode {
         None => None,
-        Some(_) => match link_backup(&dir, &name) {
+        Some(_) => match link_backup(dir, name) {
             Ok(b) => Some(b),
             Err(e) => {
                 let _ = dir.remove_file(&tmp);
@@ -181,10 +272,10 @@ fn stage(
         },
     };
     Ok(Staged {
-        rel: f.path.clone(),
-        resolved,
-        dir,
-        name,
+        rel: t.f.path.clone(),
+        resolved: t.resolved.clone(),
+        dir: Arc::clone(dir),
+        name: name.clone(),
         tmp,
         backup,
     })
@@ -338,13 +429,15 @@ fn commit(
             });
         }
     }
-    let leftovers: Vec<String> = staged
-        .iter()
-        .filter_map(|s| {
-            let b = s.backup.as_ref()?;
-            s.dir.remove_file(b).err().map(|_| s.shown(b))
-        })
-        .collect();
+    let leftovers: Vec<String> = in_parts(staged, |part| {
+        part.iter()
+            .filter_map(|s| {
+                let b = s.backup.as_ref()?;
+                s.dir.remove_file(b).err().map(|_| s.shown(b))
+            })
+            .collect::<Vec<_>>()
+    })
+    .concat();
     if leftovers.is_empty() {
         Ok(())
     } else {

@@ -49,7 +49,8 @@ impl Object {
 /// most of a large repository) is only checked for syntax, so a broken file is still reported,
 /// but no tree is built for it, which was most of the cost of a run. The test is textual: a
 /// workload's `kind`, a List of them or a marker cannot be written without one of
-/// [`INTERESTING`] appearing literally (short of YAML escapes inside a kind name).
+/// [`INTERESTING`] appearing literally, or else an escape in a double-quoted scalar (see
+/// [`wanted`]).
 pub fn parse_files(raw: Vec<RawFile>, notices: &mut Vec<Notice>) -> Vec<ParsedFile> {
     let (kustomizations, rest): (Vec<RawFile>, Vec<RawFile>) =
         raw.into_iter().partition(|f| is_kustomization_name(&f.rel));
@@ -246,9 +247,13 @@ fn check_syntax(text: &str) -> Result<(), yamledit::YamlError> {
 }
 
 /// Whether a file that is not a kustomization needs a tree: it could hold a workload or a
-/// marker (see [`parse_files`]), or a kustomization names it as a patch.
+/// marker (see [`parse_files`]), or a kustomization names it as a patch. A double-quoted
+/// scalar with an escape (`"Deploy\u006dent"`, or a line joined by `\`) can spell a kind no
+/// textual search finds, so a file with both a `"` and a `\` is parsed too.
 pub(super) fn wanted(rel: &str, text: &str, referenced: &BTreeSet<String>) -> bool {
-    referenced.contains(rel) || INTERESTING.iter().any(|w| text.contains(w))
+    referenced.contains(rel)
+        || INTERESTING.iter().any(|w| text.contains(w))
+        || (text.contains('\\') && text.contains('"'))
 }
 
 /// Whether a file declares a Flux `HelmRelease` (see [`Layout`]).

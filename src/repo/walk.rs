@@ -142,7 +142,9 @@ fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
             "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped"
         ));
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file and one byte more: two `read`s (the text, then end of file)
+    // instead of a `read` per doubling of the buffer.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     // A file that grows while being read stops at the limit too.
     file.take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

@@ -246,6 +246,13 @@ impl TreeBuilder {
 /// Fixes up where a collection ends: flow collections end at their closing bracket, block
 /// collections at the end of their last child (the parser reports the next token instead).
 fn close_collection(node: &mut Node, closing_end: usize) {
+    // A closed collection never grows again: give back what doubling reserved (parsed trees
+    // are most of a large run's heap).
+    match &mut node.kind {
+        Kind::Map { entries, .. } => entries.shrink_to_fit(),
+        Kind::Seq { items, .. } => items.shrink_to_fit(),
+        _ => {}
+    }
     let flow = node.is_flow();
     let last_end = match &node.kind {
         Kind::Map { entries, .. } => entries.last().map(|(_, v)| v.end),

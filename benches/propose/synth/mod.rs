@@ -143,6 +143,20 @@ pub struct Gen {
 }
 
 impl Gen {
+    /// The policies as one `kind: List` document, as `kubectl get attunepolicies -A -o yaml`
+    /// gives them: a file of more than 1,024 documents is refused by the policy reader.
+    pub fn policies_list(&self) -> String {
+        let mut out = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for doc in self.policies.split("---\n").filter(|d| !d.is_empty()) {
+            for (i, line) in doc.lines().enumerate() {
+                out.push_str(if i == 0 { "- " } else { "  " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     pub(crate) fn write(&mut self, rel: &str, text: &str) -> Res<()> {
         let path = self.root.join(rel);
         if let Some(dir) = path.parent() {

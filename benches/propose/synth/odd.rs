@@ -1,6 +1,6 @@
 //! Files the fast reader must treat exactly like the reference reader: anchors, flow style,
-//! several documents, a JSON 6902 patch that names no kind, broken YAML, a template, CRLF,
-//! non-ASCII and non-UTF-8 text. Some of them are recommended workloads, so they are edited or
+//! several documents, a JSON 6902 patch that names no kind, kinds spelt with escapes, broken
+//! YAML, a template, CRLF, non-ASCII and non-UTF-8 text. Some of them are recommended workloads, so they are edited or
 //! reported, not only read.
 
 use super::{Ctr, Gen, Res};
@@ -68,6 +68,18 @@ impl Gen {
             ),
         )?;
         self.policy("odd", "Deployment", &name, &ctrs, false);
+        // Kinds no textual search finds: spelt with escapes in double-quoted scalars, one a
+        // plain manifest, one a StatefulSet joined across a line by an escaped line break.
+        let name = format!("escaped-{i}");
+        let (w, ctrs) = self.workload_doc("Deployment", &name, "odd", 0);
+        let w = w.replacen("kind: Deployment", "kind: \"Deploy\\u006dent\"", 1);
+        self.write(&format!("{dir}/escaped.yaml"), &w)?;
+        self.policy("odd", "Deployment", &name, &ctrs, false);
+        let name = format!("joined-{i}");
+        let (w, ctrs) = self.workload_doc("StatefulSet", &name, "odd", 0);
+        let w = w.replacen("kind: StatefulSet", "kind: \"Stateful\\\n  Set\"", 1);
+        self.write(&format!("{dir}/joined.yaml"), &w)?;
+        self.policy("odd", "StatefulSet", &name, &ctrs, false);
         // Broken files: one that could hold a workload, one that could not, a tab, a template,
         // non-ASCII text, text that is not UTF-8, a marker in flow style.
         self.write(
