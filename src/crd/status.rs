@@ -199,8 +199,9 @@ pub struct ContainerRecommendation {
     /// When the recommendation was computed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    /// Value after each stage of the recommendation chain, per resource; free-form. Kept as
-    /// compact text ([`ExplanationJson`]): every cached policy carries one per container.
+    // Kept as compact text ([`ExplanationJson`]), not a JSON tree: every cached policy carries
+    // one per container, and the doc line below is the CRD's description.
+    /// Value after each stage of the recommendation chain, per resource; free-form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::free_form_object")]
     pub explanation: Option<ExplanationJson>,
