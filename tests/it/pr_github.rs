@@ -41,17 +41,25 @@ fn policies(w: &World, cpu: &str) -> PathBuf {
     path
 }
 
-fn propose(w: &World, cpu: &str, extra: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .args(["propose", "--open-pr", "--output", "json"])
+/// `attune propose --open-pr` at the fake for `repository`, with the policies asking `cpu`.
+fn open_pr(w: &World, repository: &str, cpu: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune"));
+    cmd.args(["propose", "--open-pr"])
         .arg("--policies")
         .arg(policies(w, cpu))
-        .args(["--repository", REPO, "--repo-url", &w.server.url("gitops")])
+        .args(["--repository", repository])
+        .args(["--repo-url", &w.server.url("gitops")])
         .args(["--api-url", w.fake.base.as_str()])
         .arg("--cache-dir")
         .arg(w.tmp.path().join("cache"))
+        .env("ATTUNE_GIT_TOKEN", TOKEN);
+    cmd
+}
+
+fn propose(w: &World, cpu: &str, extra: &[&str]) -> (i32, Value, String) {
+    let out = open_pr(w, REPO, cpu)
+        .args(["--output", "json"])
         .args(extra)
-        .env("ATTUNE_GIT_TOKEN", TOKEN)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -154,17 +162,7 @@ fn a_near_reset_is_waited_out() {
 #[test]
 fn dry_run_makes_no_write_call() {
     let w = world();
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .args(["propose", "--open-pr", "--dry-run"])
-        .arg("--policies")
-        .arg(policies(&w, "250m"))
-        .args(["--repository", REPO, "--repo-url", &w.server.url("gitops")])
-        .args(["--api-url", w.fake.base.as_str()])
-        .arg("--cache-dir")
-        .arg(w.tmp.path().join("cache"))
-        .env("ATTUNE_GIT_TOKEN", TOKEN)
-        .output()
-        .unwrap();
+    let out = open_pr(&w, REPO, "250m").arg("--dry-run").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -244,16 +242,7 @@ fn an_obsolete_pr_is_closed_with_one_comment_even_when_answers_are_lost() {
 #[test]
 fn a_nested_group_path_is_bad_input_before_any_call() {
     let w = world();
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .args(["propose", "--open-pr"])
-        .arg("--policies")
-        .arg(policies(&w, "250m"))
-        .args(["--repository", "acme/platform/gitops"])
-        .args(["--repo-url", &w.server.url("gitops")])
-        .args(["--api-url", w.fake.base.as_str()])
-        .arg("--cache-dir")
-        .arg(w.tmp.path().join("cache"))
-        .env("ATTUNE_GIT_TOKEN", TOKEN)
+    let out = open_pr(&w, "acme/platform/gitops", "250m")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
