@@ -4,8 +4,8 @@
 use git2::Oid;
 
 use crate::git::{GitError, ReadLimits, TreeFile, TreeReader, Workspace};
-use crate::repo::needed;
 use crate::repo::walk::is_yaml_name;
+use crate::repo::{Notice, needed};
 use crate::yamledit::MAX_FILE_BYTES;
 
 /// The YAML files of `commit` that a run under `scopes` (`""` for the whole repository) needs,
@@ -25,6 +25,21 @@ pub fn read_needed(
     let mut tree = TreeReader::open(ws, commit, is_yaml_name, limits)?;
     let paths = tree.paths();
     needed::read_needed(&paths, scopes, |path| tree.load(path), text_of)
+}
+
+/// The files read, as (path, text), and a notice for each one the reader passed over.
+pub(super) fn texts(files: Vec<TreeFile>) -> (Vec<(String, String)>, Vec<Notice>) {
+    let mut texts = Vec::new();
+    let mut skipped = Vec::new();
+    for file in files {
+        match file {
+            TreeFile::Text { path, text } => texts.push((path, text)),
+            TreeFile::Skipped { path, why } => {
+                skipped.push(Notice::new(path, format!("{why}; skipped")))
+            }
+        }
+    }
+    (texts, skipped)
 }
 
 fn text_of(file: &TreeFile) -> Option<&str> {
