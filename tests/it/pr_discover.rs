@@ -6,14 +6,16 @@
 //! overlays with a new patch file, a chart with markers, an Application of another repository)
 //! and `fixtures/repos/helm-trace-argo-inline-values` (charts without markers traced with the
 //! real `helm`, inline `helm.valuesObject`/`helm.values` edited in the Applications' files).
-//! Needs the Gitea and helm that `tests/run` starts and builds.
+//! Needs the Gitea and helm that `tests/run` starts and builds. The dry run is also checked at
+//! the GitHub fake over real smart HTTP, which records every API call: reads only, no push.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::git_http::{files_of, git};
+use crate::support::git_http::{GitServer, TOKEN, files_of, git};
 use crate::support::gitea_repo::Gitea;
+use crate::support::github_fake::GitHubFake;
 use serde_json::Value;
 
 /// The URL the fixtures' Applications name as this repository.
@@ -135,6 +137,14 @@ fn heads(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The case's files, with its Applications naming `this_repo` as their repository.
+fn seed(case: &Case, this_repo: &str) -> Vec<(String, String)> {
+    files_of(Path::new(case.repo))
+        .into_iter()
+        .map(|(p, t)| (p, t.replace(FIXTURE_URL, this_repo)))
+        .collect()
+}
+
 #[tokio::test]
 async fn discovered_pull_requests_carry_exactly_the_checkouts_edits() {
     std::env::var("ATTUNE_HELM").expect("ATTUNE_HELM: run through tests/run");
@@ -142,10 +152,7 @@ async fn discovered_pull_requests_carry_exactly_the_checkouts_edits() {
     for (i, case) in CASES.iter().enumerate() {
         let repo = format!("discover-{}-{i}", std::process::id());
         let this_repo = g.clone_url(&repo);
-        let files: Vec<(String, String)> = files_of(Path::new(case.repo))
-            .into_iter()
-            .map(|(p, t)| (p, t.replace(FIXTURE_URL, &this_repo)))
-            .collect();
+        let files = seed(case, &this_repo);
         let seeded: Vec<(&str, String)> =
             files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
         g.create_repo(&repo, &seeded).await;
@@ -248,4 +255,53 @@ async fn check_case(g: &Gitea, case: &Case, repo: &str) {
     }
     assert_eq!(heads(&auth), before, "a second run pushes nothing");
     assert_eq!(g.pulls(repo).await.len(), pulls.len());
+}
+
+#[test]
+fn a_discovering_dry_run_on_github_makes_no_write_call() {
+    let case = &CASES[0];
+    let server = GitServer::start();
+    server.add_user("x-access-token", TOKEN);
+    // owner/name, as a forge URL has it: a URL without an owner names no repository to
+    // compare the Applications' repoURL with.
+    let url = server.url("acme/gitops");
+    let tmp = tempfile::tempdir().unwrap();
+    let files = tmp.path().join("files");
+    for (path, text) in seed(case, &url) {
+        let file = files.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    server.create_repo("acme/gitops", &files, 0);
+    let fake = GitHubFake::start(TOKEN);
+    fake.link_git("acme/gitops", &server.bare("acme/gitops"));
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .args(["propose", "--discover", "--open-pr", "--dry-run"])
+        .args(["--policies", case.policies, "--repository", "acme/gitops"])
+        .args(["--repo-url", &url, "--api-url", fake.base.as_str()])
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache"))
+        .env("ATTUNE_GIT_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for line in case.stderr {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
+    }
+    assert!(
+        stdout.contains("+++ b/apps/shop/overlays/prod/attune-deployment-api.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("plan for attune/prod/api: created"),
+        "{stderr}"
+    );
+    let requests = fake.requests();
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
+    assert!(server.tip("acme/gitops", "main").is_some());
+    assert_eq!(server.tip("acme/gitops", "attune/prod/api"), None);
+    assert_eq!(server.tip("acme/gitops", "attune/web/web"), None);
 }
