@@ -74,26 +74,13 @@ struct Run {
 }
 
 fn open_pr(g: &Gitea, repo: &str, policies: &str, cache: &Path, extra: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .args(["propose", "--discover", "--open-pr", "--forge", "gitea"])
-        .args(["--output", "json", "--policies", policies])
-        .args(["--repository", &format!("{}/{repo}", g.user)])
-        .args(["--api-url", &g.url])
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(["--pr-hourly-limit", "0"])
-        .args(extra)
-        .env("ATTUNE_GIT_TOKEN", &g.token)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stdout.contains(&g.token) && !stderr.contains(&g.token),
-        "token leaked"
-    );
+    let flags: Vec<&str> = ["--discover", "--pr-hourly-limit", "0"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let (code, stdout, stderr) = g.open_pr(repo, Path::new(policies), cache, &flags);
     Run {
-        code: out.status.code().unwrap_or(-1),
+        code,
         results: stdout
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
