@@ -48,3 +48,36 @@ fn text_of(file: &TreeFile) -> Option<&str> {
         TreeFile::Skipped { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_keep_the_order_and_a_file_passed_over_is_a_notice() {
+        let (texts, notices) = texts(vec![
+            TreeFile::Text {
+                path: "a.yaml".into(),
+                text: "a: 1\n".into(),
+            },
+            TreeFile::Skipped {
+                path: "link.yaml".into(),
+                why: "a symbolic link; not followed".into(),
+            },
+            TreeFile::Text {
+                path: "b/c.yaml".into(),
+                text: "c: 2\n".into(),
+            },
+        ]);
+        assert_eq!(
+            texts,
+            [
+                ("a.yaml".to_owned(), "a: 1\n".to_owned()),
+                ("b/c.yaml".to_owned(), "c: 2\n".to_owned())
+            ]
+        );
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].file, "link.yaml");
+        assert_eq!(notices[0].message, "a symbolic link; not followed; skipped");
+    }
+}
