@@ -5,6 +5,8 @@
 //! branch, updated in place, a human's commit or close respected, merged means done. The forge,
 //! repository, API URL, base branch and path default to the policy's `export.pullRequest`;
 //! the token comes from `ATTUNE_GIT_TOKEN` and goes only to the API and clone URL these name.
+//! `--discover` has the pipeline search each workload where the repository's own Applications,
+//! Kustomizations and HelmReleases deploy it, as `attune propose --discover --open-pr`.
 //! I/O: the cluster, git and the forge.
 
 use std::path::PathBuf;
