@@ -6,7 +6,7 @@
 use std::process::Output;
 
 use assert_cmd::Command;
-use attune::crd::{AttunePolicy, load_policies};
+use attune::crd::{AttunePolicy, WorkloadRecommendation, load_policies};
 use serde_json::json;
 
 use crate::support::cluster::{self, TestNamespace};
@@ -62,6 +62,16 @@ fn policy(name: &str, g: &Gitea, repository: Option<&str>) -> AttunePolicy {
     p
 }
 
+/// The policy `api` in `ns`, exporting to `repo` on `g`, with the demo's recommendations in
+/// its status (returned).
+async fn live_api_policy(ns: &TestNamespace, g: &Gitea, repo: &str) -> Vec<WorkloadRecommendation> {
+    let p = policy("api", g, Some(&format!("{}/{repo}", g.user)));
+    cluster::apply_policy(ns, &p).await;
+    let recommendations = p.status.as_ref().unwrap().recommendations.clone();
+    cluster::set_recommendations(ns, "api", &recommendations).await;
+    recommendations
+}
+
 struct Plugin<'a> {
     g: &'a Gitea,
     ns: &'a str,
@@ -99,10 +109,7 @@ async fn pr_opens_leaves_and_updates_the_live_policys_pull_request() {
     let repo = format!("plugin-pr-{}", cluster::suffix());
     g.create_repo(&repo, &[("deploy/api.yaml", deployment(&ns.name))])
         .await;
-    let p = policy("api", &g, Some(&format!("{}/{repo}", g.user)));
-    cluster::apply_policy(&ns, &p).await;
-    let mut recommendations = p.status.as_ref().unwrap().recommendations.clone();
-    cluster::set_recommendations(&ns, "api", &recommendations).await;
+    let mut recommendations = live_api_policy(&ns, &g, &repo).await;
     let cache = tempfile::tempdir().unwrap();
     let plugin = Plugin {
         g: &g,
@@ -223,10 +230,7 @@ async fn pr_discover_searches_the_workload_where_its_application_deploys_it() {
         ),
     ];
     g.create_repo(&repo, &files).await;
-    let p = policy("api", &g, Some(&format!("{}/{repo}", g.user)));
-    cluster::apply_policy(&ns, &p).await;
-    let recommendations = p.status.as_ref().unwrap().recommendations.clone();
-    cluster::set_recommendations(&ns, "api", &recommendations).await;
+    live_api_policy(&ns, &g, &repo).await;
     let cache = tempfile::tempdir().unwrap();
     let plugin = Plugin {
         g: &g,
