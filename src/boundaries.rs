@@ -49,6 +49,11 @@ const CONTROLLER_DENIES: &[(&str, &str)] = &[(
     "the CLI's orchestration; the controller calls the pipeline",
 )];
 
+const PR_DENIES: &[(&str, &str)] = &[(
+    "discover::run",
+    "the checkout's I/O layer; the pipeline reads the commit and calls discover::outcome",
+)];
+
 const PLUGIN_DENIES: &[(&str, &str)] = &[
     (
         "pr::sync",
@@ -90,9 +95,11 @@ const RULES: &[Rule] = &[
     rule(
         "pr",
         &[
-            "crd", "quantity", "repo", "yamledit", "propose", "git", "forge", "secret", "text",
+            "crd", "quantity", "repo", "yamledit", "propose", "discover", "git", "forge", "secret",
+            "text",
         ],
-    ),
+    )
+    .denies(PR_DENIES),
     rule(
         "controller",
         &[

@@ -12,9 +12,14 @@
 //! it ([`helm`]: a chart directory of this repository with the owner's values files and inline
 //! values, edited where they are written), as `propose --helm-chart` does.
 //!
-//! Pure over texts already read, except [`run`], the command's I/O layer.
+//! The same steps serve a checkout ([`run`], the command's I/O layer) and a commit (`pr`'s
+//! pipeline reads the files and charts, then calls [`outcome`]). Pure over texts already read,
+//! except [`run`].
+//!
+//! Must not know: the cluster, forges, how edits are made.
 
 mod appset;
+mod edits;
 mod helm;
 mod map;
 mod objects;
@@ -26,6 +31,7 @@ use serde::Serialize;
 use crate::locate::{ObjectRef, Settings, Source};
 use crate::repo::{ManifestTree, Notice};
 
+pub use edits::{Placement, Read, Request, describe, outcome, placement};
 pub use map::discover;
 
 /// What discovery reads: every YAML file's text, the same files as a manifest tree, and how to
@@ -40,7 +46,7 @@ pub struct Input<'a> {
 }
 
 /// Every application found and what it deploys.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Discovery {
     pub applications: Vec<Application>,
     pub problems: Vec<Problem>,

@@ -5,6 +5,8 @@
 //! branch, updated in place, a human's commit or close respected, merged means done. The forge,
 //! repository, API URL, base branch and path default to the policy's `export.pullRequest`;
 //! the token comes from `ATTUNE_GIT_TOKEN` and goes only to the API and clone URL these name.
+//! `--discover` has the pipeline search each workload where the repository's own Applications,
+//! Kustomizations and HelmReleases deploy it, as `attune propose --discover --open-pr`.
 //! I/O: the cluster, git and the forge.
 
 use std::path::PathBuf;
@@ -14,7 +16,9 @@ use clap::Args;
 use super::PluginError;
 use super::client::{self, Connection};
 use crate::crd::{AttunePolicy, FilePolicy, GitProvider, PullRequestExport};
-use crate::pr::command::{self, BranchPer, CommandError, Console, Env, ForgeKind, Options, Output};
+use crate::pr::command::{
+    self, BranchPer, CommandError, Console, Discover, Env, ForgeKind, Options, Output,
+};
 use crate::propose::Place;
 
 /// Bytes of YAML read from the repository, as `attune propose`'s default.
@@ -83,6 +87,19 @@ pub struct PrArgs {
     /// One JSON line per result instead of `ACTION URL`.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,
+    /// Read the Argo CD Applications and ApplicationSets and Flux Kustomizations and
+    /// HelmReleases in the repository and search each workload where its own application
+    /// deploys it, as `attune propose --discover --open-pr` (the path is then the default for
+    /// workloads no application deploys).
+    #[arg(long)]
+    pub discover: bool,
+    /// With --discover: the helm binary (Helm 3) that renders the charts the applications
+    /// name, a path or a name looked up on PATH.
+    #[arg(long, env = "ATTUNE_HELM", default_value = "helm")]
+    pub helm: PathBuf,
+    /// With --discover: longest one `helm template` may run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub helm_timeout: u64,
 }
 
 /// Runs the pipeline for the policy `args.policy` in `namespace`.
@@ -175,6 +192,10 @@ fn options(args: &PrArgs, export: &PullRequestExport) -> Result<Options, PluginE
         concurrent_limit: args.pr_concurrent_limit,
         draft: args.draft,
         read_budget: READ_BUDGET,
+        discover: args.discover.then(|| Discover {
+            helm: args.helm.clone(),
+            helm_timeout: std::time::Duration::from_secs(args.helm_timeout.max(1)),
+        }),
     })
 }
 
@@ -250,6 +271,15 @@ mod tests {
         );
         assert_eq!(overridden.repository, "o/r");
         assert_eq!(overridden.api_url.as_deref(), Some("http://g"));
+        assert!(overridden.discover.is_none());
+        let discovering = options(
+            &args(&["--discover", "--helm", "/opt/helm", "--helm-timeout", "5"]),
+            &export,
+        )
+        .unwrap();
+        let discover = discovering.discover.unwrap();
+        assert_eq!(discover.helm, std::path::Path::new("/opt/helm"));
+        assert_eq!(discover.helm_timeout, std::time::Duration::from_secs(5));
     }
 
     #[test]

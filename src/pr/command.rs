@@ -62,6 +62,19 @@ pub struct Options {
     pub draft: bool,
     /// Bytes of YAML text read from the repository per branch.
     pub read_budget: u64,
+    /// `--discover`: the applications the repository describes decide where each workload
+    /// is searched (`propose --discover` on the base commit).
+    pub discover: Option<Discover>,
+}
+
+/// How `--discover` renders the charts the repository's applications name; the repository's
+/// own URL is the one fetched.
+#[derive(Debug, Clone)]
+pub struct Discover {
+    /// `helm` (looked up on `PATH`) or a path.
+    pub helm: PathBuf,
+    /// Longest one `helm template` may run.
+    pub helm_timeout: std::time::Duration,
 }
 
 /// Where results and notes are printed: one result line each on `out`, problems on `err`.
@@ -151,6 +164,9 @@ struct JsonLine<'a> {
     change_hash: &'a str,
     reason: &'a str,
     problems: &'a [crate::repo::Problem],
+    /// With `--discover`: the applications, problems and notices found in the base commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovery: Option<&'a crate::discover::Discovery>,
 }
 
 /// Runs the pipeline for every branch, printing one result line each (the last line says what
@@ -204,13 +220,18 @@ pub async fn run_policies<F: Forge>(
             .map_err(|e| CommandError::Input(format!("--repo-url/--api-url: {e}")))?;
         let target = Target {
             repo: repo.clone(),
-            url,
+            url: url.clone(),
             base,
             scope: scope.clone(),
             scopes: Default::default(),
             clearance,
             look_for: Vec::new(),
             helm: Vec::new(),
+            discover: opts.discover.as_ref().map(|d| crate::discover::Request {
+                this_repo: Some(url.clone()),
+                helm: d.helm.clone(),
+                helm_timeout: d.helm_timeout,
+            }),
         };
         let settings = Settings::for_branch(branch.clone(), &operator, export);
         let result = sync(forge, &target, &unit, &settings)
@@ -254,6 +275,9 @@ fn report(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
+    if let Some(discovery) = &r.discovery {
+        crate::discover::describe(discovery, err)?;
+    }
     crate::propose::problems_and_notices(&r.outcome, err)?;
     if opts.dry_run {
         writeln!(err, "plan for {}: {} ({})", r.branch, r.action, r.reason)?;
@@ -272,6 +296,7 @@ fn report(
                 change_hash: &r.change_hash,
                 reason: &r.reason,
                 problems: &r.outcome.problems,
+                discovery: r.discovery.as_ref(),
             };
             serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::other)?;
             writeln!(out)

@@ -8,9 +8,10 @@ use git2::Oid;
 use super::plan::Branch;
 use super::{PrError, Target, Write, WriteGate};
 use crate::crd::FilePolicy;
-use crate::git::{self, Credentials, FileWrite, Identity, Lease, PushOutcome, TreeFile, Workspace};
+use crate::discover::Discovery;
+use crate::git::{self, Credentials, FileWrite, Identity, Lease, PushOutcome, Workspace};
 use crate::propose::{FileChange, Outcome, outcome_scoped};
-use crate::repo::{ManifestTree, Notice};
+use crate::repo::ManifestTree;
 
 /// Owns the cache clone between jobs.
 pub(super) struct GitWorker {
@@ -79,6 +80,8 @@ pub(super) struct Survey {
     pub outcome: Outcome,
     /// The files of [`Target::look_for`] that the base commit has.
     pub found: Vec<String>,
+    /// What discovery found, with [`Target::discover`].
+    pub discovery: Option<Discovery>,
 }
 
 /// What a survey looks at, owned so that it can move to the blocking pool.
@@ -99,7 +102,7 @@ pub(super) fn survey(
 ) -> impl FnOnce(&Workspace) -> Result<Survey, PrError> + Send + 'static {
     move |ws| {
         let remote = look(ws, &job.target, &job.branch, &job.identity)?;
-        let outcome = edit(ws, remote.base, &job)?;
+        let (outcome, discovery) = edit(ws, remote.base, &job)?;
         let found = job
             .target
             .look_for
@@ -111,6 +114,7 @@ pub(super) fn survey(
             remote,
             outcome,
             found,
+            discovery,
         })
     }
 }
@@ -164,7 +168,11 @@ fn look(
     })
 }
 
-fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> {
+fn edit(
+    ws: &Workspace,
+    base: Oid,
+    job: &SurveyJob,
+) -> Result<(Outcome, Option<Discovery>), PrError> {
     let target = &job.target;
     if !git::is_dir(ws, base, &target.scope.dir) {
         return Err(PrError::BadPath {
@@ -172,25 +180,20 @@ fn edit(ws: &Workspace, base: Oid, job: &SurveyJob) -> Result<Outcome, PrError> 
             branch: target.base.clone(),
         });
     }
-    let mut texts = Vec::new();
-    let mut skipped = Vec::new();
+    if let Some(request) = &target.discover {
+        let (discovery, outcome) = super::discovered::edit(ws, base, job, request)?;
+        return Ok((outcome, Some(discovery)));
+    }
     // Directories to read below: a source scope reads only its own files, but the reader's
     // budget and kustomization references work per directory, so a superset is read here.
     let mut scopes: Vec<String> = target.scopes.values().map(|s| s.dir.clone()).collect();
     scopes.push(target.scope.dir.clone());
-    for file in super::read_needed(ws, base, &scopes, job.budget)? {
-        match file {
-            TreeFile::Text { path, text } => texts.push((path, text)),
-            TreeFile::Skipped { path, why } => {
-                skipped.push(Notice::new(path, format!("{why}; skipped")))
-            }
-        }
-    }
+    let (texts, skipped) = super::read::texts(super::read_needed(ws, base, &scopes, job.budget)?);
     let mut repo = ManifestTree::from_texts(texts);
     repo.notices.extend(skipped);
     let mut outcome = outcome_scoped(&repo, &target.scope, &target.scopes, &job.policies);
     super::helm::trace_all(ws, base, target, &job.policies, &mut outcome)?;
-    Ok(outcome)
+    Ok((outcome, None))
 }
 
 /// The bot commit to push: the files on the base, with the change set's trailer in `message`.

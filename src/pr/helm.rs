@@ -11,7 +11,7 @@ use crate::crd::FilePolicy;
 use crate::git::TreeFile;
 use crate::git::{GitError, ReadLimits, TreeReader, Workspace};
 use crate::propose::{
-    CHART_BYTES, CHART_FILES, HelmSource, Outcome, trace_chart_files, unlocated, wants,
+    CHART_BYTES, CHART_FILES, ChartRead, HelmSource, Outcome, trace_chart_files, unlocated, wants,
 };
 use crate::repo::Want;
 
@@ -66,12 +66,9 @@ pub(super) fn trace_all(
     Ok(())
 }
 
-/// A chart's files (path relative to the chart directory, bytes), or why it cannot be used.
-type ChartRead = Result<Vec<(String, Vec<u8>)>, String>;
-
 /// The chart directory's files, relative to it; `Ok(Err(why))` when the chart cannot be used
 /// (no `Chart.yaml`, a symbolic link, a file or the whole over the limits).
-fn read_chart(ws: &Workspace, commit: Oid, dir: &str) -> Result<ChartRead, GitError> {
+pub(super) fn read_chart(ws: &Workspace, commit: Oid, dir: &str) -> Result<ChartRead, GitError> {
     let prefix = if dir.is_empty() || dir == "." {
         String::new()
     } else {

@@ -12,6 +12,7 @@ pub mod body;
 mod changeset;
 pub mod command;
 mod connect;
+mod discovered;
 pub mod evidence;
 mod forge_writes;
 pub mod gate;

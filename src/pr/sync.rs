@@ -41,6 +41,11 @@ pub struct Target {
     /// Charts of the repository that render workloads no manifest renders: those are traced
     /// through the chart's values ([`super::helm`]).
     pub helm: Vec<super::HelmTarget>,
+    /// Discover the applications the base commit's own files describe, and search each
+    /// workload where its application deploys it (`propose --discover` on that commit):
+    /// `scopes` and `helm` are then what discovery finds, and `scope` is the default for
+    /// workloads no application deploys ([`super::discovered`]).
+    pub discover: Option<crate::discover::Request>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,6 +93,9 @@ pub struct RunResult {
     /// The files of [`Target::look_for`] the base commit has.
     #[serde(skip)]
     pub found: Vec<String>,
+    /// What discovery found in the base commit, with [`Target::discover`].
+    #[serde(skip)]
+    pub discovery: Option<crate::discover::Discovery>,
 }
 
 /// One run's inputs, shared by its steps.
@@ -251,6 +259,7 @@ fn first_result<F>(run: &Run<'_, F>, changes: &ChangeSet, survey: &Survey) -> Ru
         body: None,
         outcome: survey.outcome.clone(),
         found: survey.found.clone(),
+        discovery: survey.discovery.clone(),
     }
 }
 

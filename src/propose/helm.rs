@@ -177,7 +177,7 @@ pub fn add_helm(
         namespace: source.namespace.clone(),
     };
     let helm = Helm::new(source.helm.clone(), source.timeout);
-    trace_release(repo_dir, &release, &helm, wants, outcome);
+    trace_release(&mut Charts::Disk(repo_dir), &release, &helm, wants, outcome);
     Ok(())
 }
 
@@ -193,18 +193,42 @@ pub fn current_text(
     }
 }
 
+/// A chart's files (path relative to the chart directory, bytes), or why it cannot be used.
+pub type ChartRead = Result<Vec<(String, Vec<u8>)>, String>;
+
+/// Where a run reads a release's chart: the checkout on disk, or files the caller read (a
+/// commit's, within its limits): each file by path relative to the chart directory, or why the
+/// chart cannot be used.
+pub enum Charts<'a> {
+    Disk(&'a std::path::Path),
+    Read(&'a mut dyn FnMut(&str) -> ChartRead),
+}
+
+impl Charts<'_> {
+    fn chart(&mut self, dir: &str) -> Result<ChartFiles, String> {
+        match self {
+            Charts::Disk(repo_dir) => {
+                ChartFiles::read(&repo_dir.join(dir), dir).map_err(|e| e.to_string())
+            }
+            Charts::Read(read) => read(dir).map(|files| ChartFiles::from_files(dir, files)),
+        }
+    }
+}
+
 /// Traces `wants` through one release and merges the result into `outcome`, replacing their
 /// "no manifest renders" problems. A chart that cannot be read, `helm` failing, or `--set`
 /// values Helm would not read the same from a values file are problems for these wants.
 pub fn trace_release(
-    repo_dir: &std::path::Path,
+    charts: &mut Charts<'_>,
     release: &HelmRelease,
     helm: &Helm,
     wants: &[Want],
     outcome: &mut Outcome,
 ) {
-    let chart =
-        ChartFiles::read(&repo_dir.join(&release.chart), &release.chart).map_err(|e| e.to_string());
+    if wants.is_empty() {
+        return;
+    }
+    let chart = charts.chart(&release.chart);
     trace_chart(chart, release, helm, wants, outcome);
 }
 
@@ -212,7 +236,7 @@ pub fn trace_release(
 /// to the chart directory, or why they could not be read; `values` are the values files (path,
 /// text as it is now) in `-f` order, and `source.fixed` the owner's inline values after them.
 pub fn trace_chart_files(
-    chart: Result<Vec<(String, Vec<u8>)>, String>,
+    chart: ChartRead,
     values: Vec<(String, String)>,
     source: &HelmSource,
     wants: &[Want],
@@ -362,12 +386,11 @@ fn merge(outcome: &mut Outcome, traced: helmtrace::HelmOutcome) {
 /// The workloads (`namespace/Kind/name`) the release renders as given: which release a
 /// discovered workload belongs to. The render is cached, so tracing it next costs nothing.
 pub fn rendered_ids(
-    repo_dir: &std::path::Path,
+    charts: &mut Charts<'_>,
     release: &HelmRelease,
     helm: &Helm,
 ) -> Result<BTreeSet<String>, String> {
-    let chart = ChartFiles::read(&repo_dir.join(&release.chart), &release.chart)
-        .map_err(|e| e.to_string())?;
+    let chart = charts.chart(&release.chart)?;
     let layers = with_set(helm, &chart, release)?;
     let values: Vec<String> = layers
         .iter()

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::controller_gitops_cluster::{
     cluster, context_with, create, host_path, policy, secret, workload,
 };
+use crate::support::git_http::files_of;
 use crate::support::gitea_repo::Gitea;
 use attune::controller::gitops;
 use attune::controller::{Config, Context};
@@ -24,21 +25,7 @@ const PRODUCTION: &str = "envs/production/values-production.yaml";
 
 /// Every file of fixtures/helm-controller/repo, by path from its root.
 fn seed() -> Vec<(String, String)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().display().to_string();
-                out.push((rel, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    let root = Path::new("fixtures/helm-controller/repo");
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out
+    files_of(Path::new("fixtures/helm-controller/repo"))
 }
 
 /// The Application `argocd/<app>`: the chart at charts/api with the production values file,

@@ -55,6 +55,7 @@ mod plugin_cluster;
 mod plugin_format;
 mod plugin_pr;
 mod plugin_propose;
+mod pr_discover;
 mod pr_evidence;
 mod pr_gitea;
 mod pr_github;

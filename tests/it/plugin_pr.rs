@@ -6,7 +6,7 @@
 use std::process::Output;
 
 use assert_cmd::Command;
-use attune::crd::{AttunePolicy, load_policies};
+use attune::crd::{AttunePolicy, WorkloadRecommendation, load_policies};
 use serde_json::json;
 
 use crate::support::cluster::{self, TestNamespace};
@@ -62,6 +62,16 @@ fn policy(name: &str, g: &Gitea, repository: Option<&str>) -> AttunePolicy {
     p
 }
 
+/// The policy `api` in `ns`, exporting to `repo` on `g`, with the demo's recommendations in
+/// its status (returned).
+async fn live_api_policy(ns: &TestNamespace, g: &Gitea, repo: &str) -> Vec<WorkloadRecommendation> {
+    let p = policy("api", g, Some(&format!("{}/{repo}", g.user)));
+    cluster::apply_policy(ns, &p).await;
+    let recommendations = p.status.as_ref().unwrap().recommendations.clone();
+    cluster::set_recommendations(ns, "api", &recommendations).await;
+    recommendations
+}
+
 struct Plugin<'a> {
     g: &'a Gitea,
     ns: &'a str,
@@ -99,10 +109,7 @@ async fn pr_opens_leaves_and_updates_the_live_policys_pull_request() {
     let repo = format!("plugin-pr-{}", cluster::suffix());
     g.create_repo(&repo, &[("deploy/api.yaml", deployment(&ns.name))])
         .await;
-    let p = policy("api", &g, Some(&format!("{}/{repo}", g.user)));
-    cluster::apply_policy(&ns, &p).await;
-    let mut recommendations = p.status.as_ref().unwrap().recommendations.clone();
-    cluster::set_recommendations(&ns, "api", &recommendations).await;
+    let mut recommendations = live_api_policy(&ns, &g, &repo).await;
     let cache = tempfile::tempdir().unwrap();
     let plugin = Plugin {
         g: &g,
@@ -187,4 +194,65 @@ async fn pr_errors_are_one_line_with_their_exit_code() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// An Argo CD Application of the repository itself, deploying `path` into `namespace`.
+fn application(name: &str, repo_url: &str, path: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}, namespace: argocd}}\n\
+         spec:\n  source: {{repoURL: \"{repo_url}\", path: {path}, targetRevision: main}}\n  \
+         destination: {{namespace: {namespace}}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pr_discover_searches_the_workload_where_its_application_deploys_it() {
+    let _no_controller = crate::support::controller_lock::exclusive().await;
+    let client = cluster::client().await;
+    cluster::install_crds(&client).await;
+    let ns = TestNamespace::new(&client, "plugin-pr-discover").await;
+    let g = Gitea::from_env();
+    let repo = format!("plugin-pr-discover-{}", cluster::suffix());
+    let url = g.clone_url(&repo);
+    // The same namespaceless manifest twice: only the Applications tell which one is deployed
+    // into the policy's namespace.
+    let api = deployment(&ns.name).replace(&format!("  namespace: {}\n", ns.name), "");
+    let files = [
+        ("apps/api/api.yaml", api.clone()),
+        ("apps/copy/api.yaml", api),
+        (
+            "argocd/api.yaml",
+            application("api", &url, "apps/api", &ns.name),
+        ),
+        (
+            "argocd/copy.yaml",
+            application("copy", &url, "apps/copy", "elsewhere"),
+        ),
+    ];
+    g.create_repo(&repo, &files).await;
+    live_api_policy(&ns, &g, &repo).await;
+    let cache = tempfile::tempdir().unwrap();
+    let plugin = Plugin {
+        g: &g,
+        ns: &ns.name,
+        cache: cache.path(),
+    };
+
+    let (code, _, err) = plugin.pr(&["api", "--dry-run"]);
+    assert_eq!(
+        code, 1,
+        "without --discover both manifests are candidates: {err}"
+    );
+    assert!(err.contains("ambiguous"), "{err}");
+
+    let (code, out, err) = plugin.pr(&["api", "--dry-run", "--discover"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("attune: discovered 2 application(s), 0 discovery problem(s)"),
+        "{err}"
+    );
+    assert!(out.contains("+++ b/apps/api/api.yaml"), "{out}");
+    assert!(!out.contains("apps/copy"), "{out}");
+    assert!(out.lines().last().unwrap().starts_with("created"), "{out}");
+    assert!(g.pulls(&repo).await.is_empty(), "a dry run opens nothing");
 }

@@ -3,7 +3,6 @@
 //! PR after the merge, close when obsolete. Needs the Gitea that `tests/run` starts.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::support::git_http::{copy_tree, git};
@@ -26,34 +25,11 @@ struct Run {
 }
 
 fn propose(g: &Gitea, repo: &str, cache: &Path, policies: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .args([
-            "propose",
-            "--open-pr",
-            "--forge",
-            "gitea",
-            "--output",
-            "json",
-        ])
-        .arg("--policies")
-        .arg(policies)
-        .args(["--repository", &format!("{}/{repo}", g.user)])
-        .args(["--api-url", &g.url])
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(["--label", "attune", "--pr-hourly-limit", "0"])
-        .env("ATTUNE_GIT_TOKEN", &g.token)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stdout.contains(&g.token) && !stderr.contains(&g.token),
-        "token leaked"
-    );
+    let extra = ["--label", "attune", "--pr-hourly-limit", "0"];
+    let (code, stdout, stderr) = g.open_pr(repo, policies, cache, &extra);
     let last = stdout.lines().last().unwrap_or("null").to_owned();
     Run {
-        code: out.status.code().unwrap_or(-1),
+        code,
         json: serde_json::from_str(&last).unwrap_or(Value::Null),
         stderr,
     }

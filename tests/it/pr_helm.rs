@@ -74,6 +74,7 @@ async fn traced(change: impl Fn(&Path), values: &[&str]) -> RunResult {
                 timeout: Duration::from_secs(30),
             },
         }],
+        discover: None,
     };
     let text = std::fs::read_to_string("fixtures/demo/policies.yaml").unwrap();
     let policies = load_policy_files(&text).unwrap();

@@ -79,6 +79,7 @@ fn world() -> World {
         clearance: attune::pr::Clearance::new(&forge.api_base(), &server.url(REPO)).unwrap(),
         look_for: Vec::new(),
         helm: Vec::new(),
+        discover: None,
     };
     World {
         server,

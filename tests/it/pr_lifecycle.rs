@@ -66,6 +66,7 @@ fn world() -> World {
         clearance: Clearance::new(&forge.api_base(), &server.url("gitops")).unwrap(),
         look_for: Vec::new(),
         helm: Vec::new(),
+        discover: None,
     };
     World {
         server,

@@ -64,14 +64,18 @@ struct ProposeArgs {
     #[arg(long)]
     repository: Option<String>,
     /// Git URL to fetch and push (default: the forge's clone URL); file://, http://, https://.
-    /// With --discover: this repository's URL, to tell its applications from other
-    /// repositories' (default: the checkout's origin remote).
+    /// With --discover: also this repository's URL, to tell its applications from other
+    /// repositories' (default: with --repo the checkout's origin remote, with --open-pr the
+    /// URL fetched).
     #[arg(long)]
     repo_url: Option<String>,
     /// Read the Argo CD Applications and ApplicationSets and Flux Kustomizations and
-    /// HelmReleases in the repository, and search each workload where its own application
-    /// deploys it (as the controller does from the live objects).
-    #[arg(long, requires = "repo")]
+    /// HelmReleases in the repository (--repo, or the base commit with --open-pr), and search
+    /// each workload where its own application deploys it, as the controller does from the
+    /// live objects; --path/--scope are the default for workloads no application deploys.
+    /// With --open-pr the pull request carries the edits --discover --repo makes on a checkout
+    /// of the same commit.
+    #[arg(long)]
     discover: bool,
     /// Base branch of the pull request (default: the policy's baseBranch, else main).
     #[arg(long)]
@@ -166,7 +170,8 @@ struct ProposeArgs {
     /// The release's namespace (with --helm-chart).
     #[arg(long, requires = "helm_chart")]
     namespace: Option<String>,
-    /// The helm binary (Helm 3): a path, or a name looked up on PATH.
+    /// The helm binary (Helm 3) for --helm-chart and --discover: a path, or a name looked up on
+    /// PATH.
     #[arg(long, env = "ATTUNE_HELM", default_value = "helm")]
     helm: PathBuf,
     /// Longest one `helm template` may run, in seconds.
@@ -311,6 +316,10 @@ fn open_pr(args: ProposeArgs) -> i32 {
         concurrent_limit: args.pr_concurrent_limit,
         draft: args.draft,
         read_budget: args.repo_read_budget,
+        discover: args.discover.then(|| command::Discover {
+            helm: args.helm,
+            helm_timeout: std::time::Duration::from_secs(args.helm_timeout.max(1)),
+        }),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

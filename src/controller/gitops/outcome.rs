@@ -328,6 +328,7 @@ mod tests {
             body: None,
             outcome: Default::default(),
             found: Vec::new(),
+            discovery: None,
         }
     }
 

@@ -81,6 +81,7 @@ fn target(g: &Group, clearance: pr::Clearance, config: &Config) -> Target {
         clearance,
         look_for: g.checks.iter().map(|c| c.file.clone()).collect(),
         helm: helm_targets(g, config),
+        discover: None,
     }
 }
 

@@ -68,6 +68,44 @@ impl Gitea {
         url.to_string()
     }
 
+    /// Runs `attune propose --open-pr --forge gitea --output json` for `repo` with `policies`,
+    /// the token in the environment and `extra` flags; checks that neither output holds the
+    /// token. Returns the exit code, stdout and stderr.
+    pub fn open_pr(
+        &self,
+        repo: &str,
+        policies: &Path,
+        cache: &Path,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_attune"))
+            .args([
+                "propose",
+                "--open-pr",
+                "--forge",
+                "gitea",
+                "--output",
+                "json",
+            ])
+            .arg("--policies")
+            .arg(policies)
+            .args(["--repository", &format!("{}/{repo}", self.user)])
+            .args(["--api-url", &self.url])
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(extra)
+            .env("ATTUNE_GIT_TOKEN", &self.token)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stdout.contains(&self.token) && !stderr.contains(&self.token),
+            "token leaked"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
     /// Creates `repo` with `files` (path, content) as the one commit on `main`; returns its sha.
     pub async fn create_repo(&self, repo: &str, files: &[(&str, String)]) -> String {
         let (status, created) = self
