@@ -120,6 +120,7 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
                 .map(|ns| Namespacing::Default(ns.to_owned())),
         },
         helm,
+        helm_refusal: None,
         names: Renaming {
             prefix: text(source, "/kustomize/namePrefix")
                 .unwrap_or_default()

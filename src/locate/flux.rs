@@ -79,6 +79,7 @@ pub(crate) fn kustomization_source(
         hints,
         namespace: text(ks, "/spec/targetNamespace").map(|ns| Namespacing::Override(ns.to_owned())),
         helm: None,
+        helm_refusal: None,
         names: Default::default(),
     })
 }
@@ -144,6 +145,7 @@ pub(crate) fn helm_release_source(
     let release_namespace = text(hr, "/spec/targetNamespace").unwrap_or(&key.namespace);
     source.namespace = Some(Namespacing::Default(release_namespace.to_owned()));
     source.helm = super::helm::flux_chart(key, hr, lookup, &mut source.hints)?;
+    source.helm_refusal = super::helm::flux_refusal(key, hr);
     Ok(source)
 }
 

@@ -47,6 +47,11 @@ pub struct Source {
     /// The chart, when the owner renders one kept as a directory in Git.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helm: Option<super::HelmChart>,
+    /// Why the owner's chart is not traced through its values although it renders the
+    /// workload: a chart that is not a directory of the repository, or values the tool merges
+    /// from objects attune does not read. The caller reports it instead of "no manifest renders".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helm_refusal: Option<String>,
     /// How the owner renames every object it deploys (Argo CD `kustomize.namePrefix` and
     /// `nameSuffix`).
     #[serde(skip_serializing_if = "Renaming::is_none")]
