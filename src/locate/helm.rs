@@ -194,6 +194,17 @@ pub(crate) fn flux_refusal(key: &ObjectRef, hr: &Value) -> Option<String> {
                  GitRepository: attune traces only charts kept in the repository; {markers}"
             ));
         }
+        let mut leaving = std::iter::once(chart).chain(
+            items(hr, "/spec/chart/spec/valuesFiles")
+                .iter()
+                .filter_map(Value::as_str),
+        );
+        if let Some(path) = leaving.find(|p| join_relative(".", p).is_none()) {
+            return Some(format!(
+                "{key} names {path} in spec.chart.spec, which leaves its GitRepository's root, so \
+                 the chart or values Flux renders are unknown"
+            ));
+        }
     } else if let Some(from) = hr.pointer("/spec/chartRef") {
         return Some(format!(
             "{key} renders the chart of {} (spec.chartRef), not a directory of a \
@@ -386,6 +397,16 @@ mod tests {
         let why = flux_refusal(&key, &chart_ref).unwrap();
         assert!(
             why.contains("renders the chart of OCIRepository prod/web (spec.chartRef)"),
+            "{why}"
+        );
+        let mut outside = git.clone();
+        outside["spec"]["chart"]["spec"]["valuesFiles"] =
+            json!(["charts/web/values.yaml", "../prod.yaml"]);
+        let why = flux_refusal(&key, &outside).unwrap();
+        assert!(
+            why.contains(
+                "names ../prod.yaml in spec.chart.spec, which leaves its GitRepository's root"
+            ),
             "{why}"
         );
         let mut patched = git.clone();
