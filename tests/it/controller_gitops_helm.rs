@@ -5,7 +5,8 @@
 //! `ATTUNE_HELM`) to find the values key behind each container field, edits the last values file
 //! and opens the pull request on a real Gitea. Inline values in the live Application
 //! (`helm.valuesObject`) win over every file, so a key they set is a named problem, never an
-//! edit that would not take effect. `tests/run -- controller_gitops_helm::`.
+//! edit that would not take effect. The set-up ([`Scene`]) and the edit's checks serve the
+//! Flux HelmRelease case too (controller_gitops_helm_flux.rs). `tests/run -- controller_gitops_helm`.
 
 use std::path::{Path, PathBuf};
 
@@ -149,6 +150,25 @@ impl Scene {
             .collect()
     }
 
+    /// The one pull request, which edits the production values file alone (never the chart's
+    /// defaults, nor the owner's file) as [`assert_production_edit`] says and names each of
+    /// `keys` in its body: the edited file's text and the body.
+    pub(crate) async fn production_pull(&self, cpu_line: &str, keys: &[&str]) -> (String, String) {
+        let pull = self.only_pull().await;
+        assert_eq!(
+            self.changed_files(&pull).await,
+            [PRODUCTION],
+            "only the last values file is edited"
+        );
+        let edited = self.file_of(&pull, PRODUCTION).await;
+        assert_production_edit(&edited, cpu_line);
+        let body = pull["body"].as_str().unwrap().to_owned();
+        for key in keys {
+            assert!(body.contains(&format!("`{key}`")), "{key} in {body}");
+        }
+        (edited, body)
+    }
+
     /// `path` on the pull request's branch.
     pub(crate) async fn file_of(&self, pull: &Value, path: &str) -> String {
         gitea_file(&self.gitea, &self.repo, &pull["head"]["ref"], path).await
@@ -190,22 +210,14 @@ async fn a_chart_without_markers_gets_its_values_file_edited() {
         "{:?}",
         report.condition
     );
-    let pull = scene.only_pull().await;
-    assert_eq!(
-        scene.changed_files(&pull).await,
-        [PRODUCTION],
-        "only the last values file is edited, never the chart's defaults"
-    );
-    let edited = scene.file_of(&pull, PRODUCTION).await;
-    assert_production_edit(&edited, "      cpu: 250m # sized in 2025");
-    let body = pull["body"].as_str().unwrap();
-    for key in [
+    let keys = [
         "app.resources.requests.cpu",
         "app.resources.requests.memory",
         "logShipper.resources.requests.cpu",
-    ] {
-        assert!(body.contains(&format!("`{key}`")), "{key} in {body}");
-    }
+    ];
+    let (edited, body) = scene
+        .production_pull("      cpu: 250m # sized in 2025", &keys)
+        .await;
     assert!(body.contains(PRODUCTION), "{body}");
     // The rendered release after the edit: what Argo CD will apply.
     let rendered = helm_template(&edited);
@@ -227,11 +239,10 @@ async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_
         "{message}"
     );
     // The other keys are the files' own: they are still proposed, the inline one is not.
-    let pull = scene.only_pull().await;
-    let edited = scene.file_of(&pull, PRODUCTION).await;
     // The inline key's file value is left alone.
-    assert_production_edit(&edited, "      cpu: 500m # sized in 2025");
-    let body = pull["body"].as_str().unwrap();
+    let (_, body) = scene
+        .production_pull("      cpu: 500m # sized in 2025", &[])
+        .await;
     assert!(!body.contains("`app.resources.requests.cpu`"), "{body}");
 }
 

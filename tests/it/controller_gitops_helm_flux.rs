@@ -13,9 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::controller_gitops_cluster::create;
-use crate::controller_gitops_helm::{
-    CHART, PRODUCTION, Scene, assert_production_edit, helm_bin, helm_template,
-};
+use crate::controller_gitops_helm::{CHART, PRODUCTION, Scene, helm_bin, helm_template};
 use crate::support::cluster::{ensure_namespace, install_crds};
 use crate::support::controller_lock::helm_releases_served;
 use attune::controller::gitops;
@@ -150,23 +148,16 @@ async fn a_helm_release_gets_its_last_values_file_edited_and_its_inline_key_name
         )) && message.contains("which attune does not edit"),
         "{message}"
     );
-    let pull = scene.only_pull().await;
-    assert_eq!(
-        scene.changed_files(&pull).await,
-        [PRODUCTION],
-        "only the last of valuesFiles is edited: not the chart's values, not the HelmRelease"
-    );
-    let edited = scene.file_of(&pull, PRODUCTION).await;
-    // The key spec.values sets keeps its file value.
-    assert_production_edit(&edited, "      cpu: 500m # sized in 2025");
-    let body = pull["body"].as_str().unwrap();
-    for key in [
+    // The last of valuesFiles alone is edited (not the chart's values, not the HelmRelease's
+    // file), and the key spec.values sets keeps its file value.
+    let keys = [
         "app.resources.requests.memory",
         "logShipper.resources.requests.cpu",
         "logShipper.resources.requests.memory",
-    ] {
-        assert!(body.contains(&format!("`{key}`")), "{key} in {body}");
-    }
+    ];
+    let (edited, body) = scene
+        .production_pull("      cpu: 500m # sized in 2025", &keys)
+        .await;
     assert!(!body.contains("`app.resources.requests.cpu`"), "{body}");
     assert!(
         body.contains(&format!("`{PRODUCTION}`: the Helm values key"))
