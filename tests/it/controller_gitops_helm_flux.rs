@@ -217,3 +217,17 @@ async fn a_chart_from_a_helm_repository_is_a_named_problem_and_nothing_is_edited
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_with_post_renderers_is_a_named_problem_and_nothing_is_edited() {
+    refused(
+        "helm-flux-post",
+        |hr| {
+            hr["spec"]["postRenderers"] = json!([{"kustomize": {"patches": [{
+                "target": {"kind": "Deployment", "name": "api"},
+                "patch": "- op: add\n  path: /metadata/labels/team\n  value: a\n"}]}}]);
+        },
+        "patches what the chart renders with 1 post-renderer(s) (spec.postRenderers)",
+    )
+    .await;
+}
