@@ -6,8 +6,8 @@
 //! on what they install. The controller reads the chart from the commit, runs the real `helm`,
 //! edits the last values file and opens the pull request on Gitea; the live `spec.values` win
 //! over the files, so a key they set is a named problem. A HelmRelease whose values attune
-//! cannot see (`valuesFrom`) or whose chart is not in the repository is a named problem with
-//! nothing edited. Set-up shared with the Argo CD case (tests/it/controller_gitops_helm.rs).
+//! cannot see (`valuesFrom`), whose render is patched afterwards (`postRenderers`) or whose
+//! chart is not in the repository is a named problem with nothing edited. Set-up shared with the Argo CD case (tests/it/controller_gitops_helm.rs).
 //! `tests/run -- controller_gitops_helm`.
 
 use std::collections::BTreeMap;
