@@ -7,7 +7,8 @@ use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::ArgoApp;
 use super::revision::Revision;
 use super::source::{
-    Namespacing, Renaming, RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, join,
+    Namespacing, Renaming, RepoCheck, Shadow, ShadowKind, Source, Tool, clean_path, identity_hint,
+    join,
 };
 use super::{LocateError, Settings, Workload, verify};
 
@@ -120,6 +121,7 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
                 .map(|ns| Namespacing::Default(ns.to_owned())),
         },
         helm,
+        helm_refusal: None,
         names: Renaming {
             prefix: text(source, "/kustomize/namePrefix")
                 .unwrap_or_default()
@@ -332,9 +334,8 @@ fn identity_hints(source: &Value) -> Vec<String> {
     ]
     .into_iter()
     .filter_map(|(pointer, field)| {
-        text(source, pointer).map(|v| {
-            format!("the application sets kustomize.{field} {v}: live names differ from those in the files")
-        })
+        text(source, pointer)
+            .map(|v| identity_hint("the application", &format!("kustomize.{field}"), v))
     })
     .collect()
 }

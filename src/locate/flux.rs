@@ -8,7 +8,9 @@ use super::argocd::{self, patch_target, sorted_keys};
 use super::known::{Lookup, ObjectKind, ObjectRef, Stop, items, text};
 use super::marker::{self, Owner};
 use super::revision::{Revision, flux_commit};
-use super::source::{Namespacing, Shadow, ShadowKind, Source, Tool, clean_path};
+use super::source::{
+    Namespacing, Renaming, Shadow, ShadowKind, Source, Tool, clean_path, identity_hint,
+};
 use super::{LocateError, Settings, Workload, verify};
 
 /// Kustomization → GitRepository, once the Kustomization's inventory lists `subject`.
@@ -79,7 +81,11 @@ pub(crate) fn kustomization_source(
         hints,
         namespace: text(ks, "/spec/targetNamespace").map(|ns| Namespacing::Override(ns.to_owned())),
         helm: None,
-        names: Default::default(),
+        helm_refusal: None,
+        names: Renaming {
+            prefix: text(ks, "/spec/namePrefix").unwrap_or_default().to_owned(),
+            suffix: text(ks, "/spec/nameSuffix").unwrap_or_default().to_owned(),
+        },
     })
 }
 
@@ -143,7 +149,10 @@ pub(crate) fn helm_release_source(
     }
     let release_namespace = text(hr, "/spec/targetNamespace").unwrap_or(&key.namespace);
     source.namespace = Some(Namespacing::Default(release_namespace.to_owned()));
+    // The applier's renaming applies to the HelmRelease object, not to what Helm renders.
+    source.names = Renaming::default();
     source.helm = super::helm::flux_chart(key, hr, lookup, &mut source.hints)?;
+    source.helm_refusal = super::helm::flux_refusal(key, hr);
     Ok(source)
 }
 
@@ -204,9 +213,7 @@ fn kustomization_hints(ks: &Value) -> Vec<String> {
     ]
     .into_iter()
     .filter_map(|(pointer, field)| {
-        text(ks, pointer).map(|v| {
-            format!("the kustomization sets {field} {v}: live names differ from those in the files")
-        })
+        text(ks, pointer).map(|v| identity_hint("the kustomization", field, v))
     })
     .collect();
     let components = items(ks, "/spec/components");
@@ -288,4 +295,51 @@ fn kind_name(reference: &Value) -> String {
         text(reference, "/kind").unwrap_or("?"),
         text(reference, "/name").unwrap_or("?")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locate::Known;
+    use serde_json::json;
+
+    #[test]
+    fn identity_settings_are_mapped_and_their_hints_say_how() {
+        let key = ObjectRef::new(ObjectKind::Kustomization, "flux-system", "apps");
+        let ks = json!({"spec": {"path": "./apps", "targetNamespace": "shop", "namePrefix": "eu-",
+            "nameSuffix": "-v2", "sourceRef": {"kind": "GitRepository", "name": "fleet"}}});
+        let known = Known::from_objects([json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "fleet", "namespace": "flux-system"},
+            "spec": {"url": "https://g/fleet.git", "ref": {"branch": "main"}}})]);
+        let lookup = Lookup {
+            known: &known,
+            open: false,
+        };
+        let source = kustomization_source(&key, &ks, &lookup).ok().unwrap();
+        assert_eq!(source.names.apply("web"), "eu-web-v2");
+        assert_eq!(
+            source.namespace,
+            Some(Namespacing::Override("shop".to_owned()))
+        );
+        assert_eq!(
+            source.hints,
+            [
+                "the kustomization sets targetNamespace shop: live objects are in namespace shop \
+                 whatever namespace the files give, and the files are searched accordingly",
+                "the kustomization sets namePrefix eu-: live names are eu-<name in the files>, and \
+                 the files are searched accordingly",
+                "the kustomization sets nameSuffix -v2: live names are <name in the files>-v2, and \
+                 the files are searched accordingly",
+            ]
+        );
+        // What a HelmRelease it applies renders keeps the chart's names.
+        let hr_key = ObjectRef::new(ObjectKind::HelmRelease, "shop", "web");
+        let hr = json!({"spec": {"chart": {"spec": {"chart": "web",
+            "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}});
+        let release = helm_release_source(&hr_key, &hr, &lookup, source)
+            .ok()
+            .unwrap();
+        assert!(release.names.is_none(), "{:?}", release.names);
+    }
 }

@@ -169,6 +169,77 @@ pub(crate) fn flux_chart(
     }))
 }
 
+/// Why the chart of HelmRelease `key` is not traced through its values, when it is not: a chart
+/// that is no directory of a GitRepository has no files here to render; post-renderers patch
+/// the render after the values (`propose --discover` refuses them too); and values merged from
+/// `valuesFrom` objects (which attune does not read) win over every values file, so an edit
+/// there could have no effect. Markers still work: the walk only reports this instead of
+/// "no manifest renders".
+pub(crate) fn flux_refusal(key: &ObjectRef, hr: &Value) -> Option<String> {
+    let markers = "mark each value in the HelmRelease's spec.values or in a values file with a \
+                   `$attune` comment to have it edited";
+    let reference = |r: &Value| {
+        let kind = text(r, "/kind").unwrap_or("?");
+        let namespace = text(r, "/namespace").unwrap_or(&key.namespace);
+        format!("{kind} {namespace}/{}", text(r, "/name").unwrap_or("?"))
+    };
+    if let Some(chart) = text(hr, "/spec/chart/spec/chart") {
+        let from = hr.pointer("/spec/chart/spec/sourceRef");
+        if from.and_then(|r| text(r, "/kind")) != Some("GitRepository") {
+            let from = from
+                .map(reference)
+                .unwrap_or_else(|| "no sourceRef".to_owned());
+            return Some(format!(
+                "{key} renders chart {chart} from {from}, not from a directory of a \
+                 GitRepository: attune traces only charts kept in the repository; {markers}"
+            ));
+        }
+        let mut leaving = std::iter::once(chart).chain(
+            items(hr, "/spec/chart/spec/valuesFiles")
+                .iter()
+                .filter_map(Value::as_str),
+        );
+        if let Some(path) = leaving.find(|p| join_relative(".", p).is_none()) {
+            return Some(format!(
+                "{key} names {path} in spec.chart.spec, which leaves its GitRepository's root, so \
+                 the chart or values Flux renders are unknown"
+            ));
+        }
+    } else if let Some(from) = hr.pointer("/spec/chartRef") {
+        return Some(format!(
+            "{key} renders the chart of {} (spec.chartRef), not a directory of a \
+             GitRepository: attune traces only charts kept in the repository; {markers}",
+            reference(from)
+        ));
+    }
+    let renderers = items(hr, "/spec/postRenderers").len();
+    if renderers > 0 {
+        return Some(format!(
+            "{key} patches what the chart renders with {renderers} post-renderer(s) \
+             (spec.postRenderers), which a trace by rendering does not apply, so it cannot tell \
+             which values key ends up in a container; {markers}"
+        ));
+    }
+    let from: Vec<String> = items(hr, "/spec/valuesFrom")
+        .iter()
+        .map(|v| {
+            format!(
+                "{}/{}",
+                text(v, "/kind").unwrap_or("?"),
+                text(v, "/name").unwrap_or("?")
+            )
+        })
+        .collect();
+    (!from.is_empty()).then(|| {
+        format!(
+            "{key} merges values from {} (spec.valuesFrom) over its values files, and attune \
+             does not read those objects, so an edited values file might not take effect: move \
+             those values into a values file or spec.values, or {markers}",
+            from.join(", ")
+        )
+    })
+}
+
 /// `dir/file` resolved the way a tool joins a relative path, `None` when `..` leaves the root.
 pub(crate) fn join_relative(dir: &str, file: &str) -> Option<String> {
     let mut parts: Vec<&str> = if dir == "." {
@@ -306,5 +377,54 @@ mod tests {
                 .is_none()
         );
         assert_eq!(hints.len(), 1);
+    }
+
+    #[test]
+    fn flux_refusal_names_charts_not_in_git_and_values_from_objects() {
+        let key = ObjectRef::new(ObjectKind::HelmRelease, "prod", "web");
+        let git = json!({"spec": {"chart": {"spec": {"chart": "./charts/web",
+            "sourceRef": {"kind": "GitRepository", "name": "repo"}}}}});
+        assert_eq!(flux_refusal(&key, &git), None);
+        let helm_repo = json!({"spec": {"chart": {"spec": {"chart": "web",
+            "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}},
+            "valuesFrom": [{"kind": "Secret", "name": "s"}]}});
+        let why = flux_refusal(&key, &helm_repo).unwrap();
+        assert!(
+            why.starts_with("flux helmrelease prod/web renders chart web from HelmRepository flux-system/charts, not from a directory of a GitRepository"),
+            "{why}"
+        );
+        let chart_ref = json!({"spec": {"chartRef": {"kind": "OCIRepository", "name": "web"}}});
+        let why = flux_refusal(&key, &chart_ref).unwrap();
+        assert!(
+            why.contains("renders the chart of OCIRepository prod/web (spec.chartRef)"),
+            "{why}"
+        );
+        let mut outside = git.clone();
+        outside["spec"]["chart"]["spec"]["valuesFiles"] =
+            json!(["charts/web/values.yaml", "../prod.yaml"]);
+        let why = flux_refusal(&key, &outside).unwrap();
+        assert!(
+            why.contains(
+                "names ../prod.yaml in spec.chart.spec, which leaves its GitRepository's root"
+            ),
+            "{why}"
+        );
+        let mut patched = git.clone();
+        patched["spec"]["postRenderers"] = json!([{"kustomize": {"patches": []}}]);
+        let why = flux_refusal(&key, &patched).unwrap();
+        assert!(
+            why.contains("with 1 post-renderer(s) (spec.postRenderers)"),
+            "{why}"
+        );
+        let mut from = git.clone();
+        from["spec"]["valuesFrom"] =
+            json!([{"kind": "ConfigMap", "name": "a"}, {"kind": "Secret", "name": "b"}]);
+        let why = flux_refusal(&key, &from).unwrap();
+        assert!(
+            why.contains(
+                "merges values from ConfigMap/a, Secret/b (spec.valuesFrom) over its values files"
+            ),
+            "{why}"
+        );
     }
 }

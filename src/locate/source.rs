@@ -47,14 +47,20 @@ pub struct Source {
     /// The chart, when the owner renders one kept as a directory in Git.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helm: Option<super::HelmChart>,
+    /// Why the owner's chart is not traced through its values although it renders the
+    /// workload: a chart that is not a directory of the repository, or values the tool merges
+    /// from objects attune does not read. The caller reports it instead of "no manifest renders".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helm_refusal: Option<String>,
     /// How the owner renames every object it deploys (Argo CD `kustomize.namePrefix` and
     /// `nameSuffix`).
     #[serde(skip_serializing_if = "Renaming::is_none")]
     pub names: Renaming,
 }
 
-/// Argo CD's `kustomize.namePrefix`/`nameSuffix`, applied like Kustomize's to the whole render:
-/// an object named `name` in the files lives as `prefix` + `name` + `suffix`.
+/// Argo CD's `kustomize.namePrefix`/`nameSuffix` or a Flux Kustomization's
+/// `namePrefix`/`nameSuffix`, applied like Kustomize's to the whole render: an object named
+/// `name` in the files lives as `prefix` + `name` + `suffix`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Renaming {
     pub prefix: String,
@@ -70,6 +76,20 @@ impl Renaming {
     pub fn apply(&self, name: &str) -> String {
         format!("{}{name}{}", self.prefix, self.suffix)
     }
+}
+
+/// What an owner setting that changes live identities (`field`, ending in `namePrefix`,
+/// `nameSuffix` or a namespace) does, said as a hint: the walk and the file search both apply
+/// it ([`Renaming`], [`Namespacing::Override`]).
+pub(crate) fn identity_hint(owner: &str, field: &str, value: &str) -> String {
+    let effect = if field.ends_with("namePrefix") {
+        format!("live names are {value}<name in the files>")
+    } else if field.ends_with("nameSuffix") {
+        format!("live names are <name in the files>{value}")
+    } else {
+        format!("live objects are in namespace {value} whatever namespace the files give")
+    };
+    format!("{owner} sets {field} {value}: {effect}, and the files are searched accordingly")
 }
 
 /// How an owner places objects in namespaces: the live identity of an object is its namespace

@@ -1,8 +1,9 @@
 //! Helm tracing inside a sync: the workloads of a target that no manifest renders but a chart
 //! of the repository does are traced through the chart's values ([`crate::propose::trace_chart_files`]),
 //! with the chart and its values files read from the commit within limits. Whatever goes wrong
-//! for a chart (too large, a symbolic link, a values file missing, `helm` missing or failing)
-//! is a problem of that chart's workloads, never the sync's failure.
+//! for a chart (too large, a symbolic link, a values file missing, `helm` missing or failing,
+//! or the owner's reason not to trace it at all) is a problem of that chart's workloads, never
+//! the sync's failure.
 
 use git2::Oid;
 
@@ -11,19 +12,22 @@ use crate::crd::FilePolicy;
 use crate::git::TreeFile;
 use crate::git::{GitError, ReadLimits, TreeReader, Workspace};
 use crate::propose::{
-    CHART_BYTES, CHART_FILES, ChartRead, HelmSource, Outcome, trace_chart_files, unlocated, wants,
+    CHART_BYTES, CHART_FILES, ChartRead, HelmSource, Outcome, trace_chart_files, unlocated,
+    untraced, wants,
 };
 use crate::repo::Want;
 
-/// A chart of the repository that renders some of the target's workloads.
+/// A chart that renders some of the target's workloads.
 #[derive(Debug, Clone)]
 pub struct HelmTarget {
     /// The workloads it renders, as `namespace/Kind/name`; empty for every workload of the
     /// policies.
     pub workloads: Vec<String>,
     /// The chart directory and values files (from the repository root), the release, the
-    /// owner's inline values, and the `helm` to run.
-    pub source: HelmSource,
+    /// owner's inline values, and the `helm` to run; `Err` says why the chart is not traced
+    /// (not a directory of the repository, values from objects not read), which becomes the
+    /// problem of its workloads that no manifest renders.
+    pub source: Result<HelmSource, String>,
 }
 
 /// Traces every chart of `target` for the workloads `outcome` left unlocated.
@@ -52,16 +56,23 @@ pub(super) fn trace_all(
         if left.is_empty() {
             continue;
         }
-        let chart = read_chart(ws, commit, &h.source.chart)?;
+        let source = match &h.source {
+            Ok(source) => source,
+            Err(why) => {
+                untraced(outcome, &left, why);
+                continue;
+            }
+        };
+        let chart = read_chart(ws, commit, &source.chart)?;
         let values = match &chart {
-            Ok(_) => read_values(ws, commit, &h.source, outcome),
+            Ok(_) => read_values(ws, commit, source, outcome),
             Err(_) => Ok(Vec::new()),
         };
         let (chart, values) = match values {
             Ok(values) => (chart, values),
             Err(why) => (Err(why), Vec::new()),
         };
-        trace_chart_files(chart, values, &h.source, &left, outcome);
+        trace_chart_files(chart, values, source, &left, outcome);
     }
     Ok(())
 }

@@ -269,14 +269,7 @@ fn trace_chart(
     if wants.is_empty() {
         return;
     }
-    let ids: BTreeSet<(String, String, String)> = wants
-        .iter()
-        .map(|w| (w.namespace.clone(), w.kind.clone(), w.workload.clone()))
-        .collect();
-    outcome.problems.retain(|p| {
-        !(ids.contains(&(p.namespace.clone(), p.kind.clone(), p.workload.clone()))
-            && p.reason.contains("no manifest renders"))
-    });
+    forget_unrendered(outcome, wants);
     let traced = chart.and_then(|chart| {
         let layers = with_set(helm, &chart, release)?;
         let plan = Release {
@@ -294,14 +287,40 @@ fn trace_chart(
         };
         Ok(helmtrace::plan_release(&plan, wants, &mut render))
     });
-    let traced = traced.unwrap_or_else(|reason| helmtrace::HelmOutcome {
+    let traced = traced.unwrap_or_else(|reason| untraced_outcome(wants, &reason));
+    merge(outcome, traced);
+}
+
+/// The workloads of `wants` that no manifest renders are rendered by a chart that is not
+/// traced, for `reason`: that is their problem instead.
+pub fn untraced(outcome: &mut Outcome, wants: &[Want], reason: &str) {
+    if wants.is_empty() {
+        return;
+    }
+    forget_unrendered(outcome, wants);
+    merge(outcome, untraced_outcome(wants, reason));
+}
+
+/// Drops the "no manifest renders" problems of `wants`: the chart's answer replaces them.
+fn forget_unrendered(outcome: &mut Outcome, wants: &[Want]) {
+    let ids: BTreeSet<(String, String, String)> = wants
+        .iter()
+        .map(|w| (w.namespace.clone(), w.kind.clone(), w.workload.clone()))
+        .collect();
+    outcome.problems.retain(|p| {
+        !(ids.contains(&(p.namespace.clone(), p.kind.clone(), p.workload.clone()))
+            && p.reason.contains("no manifest renders"))
+    });
+}
+
+fn untraced_outcome(wants: &[Want], reason: &str) -> helmtrace::HelmOutcome {
+    helmtrace::HelmOutcome {
         problems: wants
             .iter()
-            .map(|w| Problem::of(w, None, &[], reason.clone()))
+            .map(|w| Problem::of(w, None, &[], reason.to_owned()))
             .collect(),
         ..Default::default()
-    });
-    merge(outcome, traced);
+    }
 }
 
 /// The release's layers with one fixed layer per `--set` assignment, as Helm parses it. The

@@ -100,6 +100,7 @@ fn located_with(
         hints: vec![],
         namespace: None,
         helm: None,
+        helm_refusal: None,
         names: Default::default(),
     };
     edit(&mut source);

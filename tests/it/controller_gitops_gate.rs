@@ -57,6 +57,7 @@ fn located(server: &GitServer, p: &AttunePolicy) -> Vec<Located> {
         hints: vec![],
         namespace: None,
         helm: None,
+        helm_refusal: None,
         names: Default::default(),
     };
     vec![Located {

@@ -5,7 +5,8 @@
 //! `ATTUNE_HELM`) to find the values key behind each container field, edits the last values file
 //! and opens the pull request on a real Gitea. Inline values in the live Application
 //! (`helm.valuesObject`) win over every file, so a key they set is a named problem, never an
-//! edit that would not take effect. `tests/run -- controller_gitops_helm::`.
+//! edit that would not take effect. The set-up ([`Scene`]) and the edit's checks serve the
+//! Flux HelmRelease case too (controller_gitops_helm_flux.rs). `tests/run -- controller_gitops_helm`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +16,14 @@ use crate::controller_gitops_cluster::{
 use crate::support::git_http::files_of;
 use crate::support::gitea_repo::Gitea;
 use attune::controller::gitops;
-use attune::controller::{Config, Context};
+use attune::controller::{Config, Context, LiveWorkload};
+use attune::locate::Workload;
 use kube::Client;
 use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 
-const CHART: &str = "charts/api";
-const PRODUCTION: &str = "envs/production/values-production.yaml";
+pub(crate) const CHART: &str = "charts/api";
+pub(crate) const PRODUCTION: &str = "envs/production/values-production.yaml";
 
 /// Every file of fixtures/helm-controller/repo, by path from its root.
 fn seed() -> Vec<(String, String)> {
@@ -54,7 +56,7 @@ async fn application(client: &Client, app: &str, repo_url: &str, inline: Option<
     create(&api, object).await;
 }
 
-fn helm_bin() -> PathBuf {
+pub(crate) fn helm_bin() -> PathBuf {
     PathBuf::from(std::env::var("ATTUNE_HELM").expect("ATTUNE_HELM: run through tests/run"))
 }
 
@@ -68,72 +70,141 @@ fn context(client: Client, gitea: &Gitea, cache: &Path, helm: PathBuf) -> Contex
     context_with(client, config)
 }
 
-/// A fresh repository, Application and policy named after `name`; the step's report.
-async fn run(name: &str, inline: Option<Value>, helm: PathBuf) -> (gitops::Report, Gitea, String) {
-    let gitea = Gitea::from_env();
-    let client = cluster().await;
-    let suffix = std::process::id();
-    let repo = format!("{name}-{suffix}");
-    let app = format!("{name}-{suffix}");
-    let files = seed();
-    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
-    gitea.create_repo(&repo, &files).await;
-    application(&client, &app, &gitea.clone_url(&repo), inline).await;
-    secret(&client, "production", &gitea.token).await;
-    let cache = tempfile::tempdir().unwrap();
-    let ctx = context(client, &gitea, cache.path(), helm);
-    let p = policy(&app, &gitea);
-    let report = gitops::reconcile(&ctx, &p, &[workload(&app, &p)]).await;
-    (report, gitea, repo)
+/// A fresh Gitea repository holding the fixture (and `extra` files) and the token Secret of the
+/// policy's namespace: what every test of a chart in the repository starts from.
+pub(crate) struct Scene {
+    pub gitea: Gitea,
+    pub client: Client,
+    /// The repository's name, which also names the test's owners and policy.
+    pub repo: String,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chart_without_markers_gets_its_values_file_edited() {
-    let (report, gitea, repo) = run("helm-ctl", None, helm_bin()).await;
-    assert_eq!(
-        report.condition.reason.as_deref(),
-        Some("PullRequestOpen"),
-        "{:?}",
-        report.condition
-    );
-    let pulls = gitea.pulls(&repo).await;
-    assert_eq!(pulls.len(), 1);
-    let number = pulls[0]["number"].as_u64().unwrap();
-    let diff = gitea.diff(&repo, number).await;
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| l.starts_with("+++ ") || l.starts_with("--- "))
-        .collect();
-    assert_eq!(
-        changed,
-        [
-            format!("--- a/{PRODUCTION}").as_str(),
-            format!("+++ b/{PRODUCTION}").as_str()
-        ],
-        "only the last values file is edited, never the chart's defaults:\n{diff}"
-    );
-    let edited = gitea_file(&gitea, &repo, &pulls[0]["head"]["ref"], PRODUCTION).await;
-    assert!(
-        edited.contains("      cpu: 250m # sized in 2025"),
-        "{edited}"
-    );
+impl Scene {
+    pub(crate) async fn new(name: &str, extra: &[(&str, String)]) -> Scene {
+        let gitea = Gitea::from_env();
+        let client = cluster().await;
+        let repo = format!("{name}-{}", std::process::id());
+        let files = seed();
+        let mut files: Vec<(&str, String)> =
+            files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        files.extend(extra.iter().cloned());
+        gitea.create_repo(&repo, &files).await;
+        secret(&client, "production", &gitea.token).await;
+        Scene {
+            gitea,
+            client,
+            repo,
+        }
+    }
+
+    pub(crate) fn clone_url(&self) -> String {
+        self.gitea.clone_url(&self.repo)
+    }
+
+    /// The step for a policy named after the repository, recommending for `production/api`
+    /// as `identity` shows it (its labels and annotations lead the walk to its owner).
+    pub(crate) async fn reconcile(&self, identity: Workload, helm: PathBuf) -> gitops::Report {
+        let cache = tempfile::tempdir().unwrap();
+        let ctx = context(self.client.clone(), &self.gitea, cache.path(), helm);
+        let p = policy(&self.repo, &self.gitea);
+        let live = LiveWorkload {
+            identity,
+            ..workload(&self.repo, &p)
+        };
+        gitops::reconcile(&ctx, &p, &[live]).await
+    }
+
+    /// The one pull request's branch, after asserting that there is exactly one.
+    pub(crate) async fn only_pull(&self) -> Value {
+        let pulls = self.gitea.pulls(&self.repo).await;
+        assert_eq!(pulls.len(), 1, "{pulls:?}");
+        pulls[0].clone()
+    }
+
+    pub(crate) async fn no_pulls(&self) -> bool {
+        self.gitea.pulls(&self.repo).await.is_empty()
+    }
+
+    /// The files the pull request changes, from its diff's `+++` lines.
+    pub(crate) async fn changed_files(&self, pull: &Value) -> Vec<String> {
+        let diff = self
+            .gitea
+            .diff(&self.repo, pull["number"].as_u64().unwrap())
+            .await;
+        diff.lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The one pull request, which edits the production values file alone (never the chart's
+    /// defaults, nor the owner's file) as [`assert_production_edit`] says and names each of
+    /// `keys` in its body: the edited file's text and the body.
+    pub(crate) async fn production_pull(&self, cpu_line: &str, keys: &[&str]) -> (String, String) {
+        let pull = self.only_pull().await;
+        assert_eq!(
+            self.changed_files(&pull).await,
+            [PRODUCTION],
+            "only the last values file is edited"
+        );
+        let edited = self.file_of(&pull, PRODUCTION).await;
+        assert_production_edit(&edited, cpu_line);
+        let body = pull["body"].as_str().unwrap().to_owned();
+        for key in keys {
+            assert!(body.contains(&format!("`{key}`")), "{key} in {body}");
+        }
+        (edited, body)
+    }
+
+    /// `path` on the pull request's branch.
+    pub(crate) async fn file_of(&self, pull: &Value, path: &str) -> String {
+        gitea_file(&self.gitea, &self.repo, &pull["head"]["ref"], path).await
+    }
+}
+
+/// A fresh repository, Application and policy named after `name`; the step's report.
+async fn run(name: &str, inline: Option<Value>, helm: PathBuf) -> (gitops::Report, Scene) {
+    let scene = Scene::new(name, &[]).await;
+    application(&scene.client, &scene.repo, &scene.clone_url(), inline).await;
+    let p = policy(&scene.repo, &scene.gitea);
+    let identity = workload(&scene.repo, &p).identity;
+    let report = scene.reconcile(identity, helm).await;
+    (report, scene)
+}
+
+/// The production values file after the edit: `cpu_line` for app's CPU request (edited in
+/// place, its comment kept, or left alone), app's memory request edited, log-shipper's
+/// requests (no key in that file) inserted, and nothing else changed.
+pub(crate) fn assert_production_edit(edited: &str, cpu_line: &str) {
+    assert!(edited.contains(cpu_line), "{cpu_line} in {edited}");
     assert!(edited.contains("      memory: 320Mi"), "{edited}");
-    // log-shipper has no key in the production file: it is inserted there.
-    let values: Value = serde_saphyr::from_str(&edited).unwrap();
+    let values: Value = serde_saphyr::from_str(edited).unwrap();
     assert_eq!(
         values["logShipper"]["resources"]["requests"],
         json!({"cpu": "50m", "memory": "64Mi"}),
         "{edited}"
     );
     assert_eq!(values["app"]["image"], "ghcr.io/example/api:1.4.2");
-    let body = pulls[0]["body"].as_str().unwrap();
-    for key in [
+    assert_eq!(values["app"]["resources"]["limits"]["memory"], "1Gi");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_without_markers_gets_its_values_file_edited() {
+    let (report, scene) = run("helm-ctl", None, helm_bin()).await;
+    assert_eq!(
+        report.condition.reason.as_deref(),
+        Some("PullRequestOpen"),
+        "{:?}",
+        report.condition
+    );
+    let keys = [
         "app.resources.requests.cpu",
         "app.resources.requests.memory",
         "logShipper.resources.requests.cpu",
-    ] {
-        assert!(body.contains(&format!("`{key}`")), "{key} in {body}");
-    }
+    ];
+    let (edited, body) = scene
+        .production_pull("      cpu: 250m # sized in 2025", &keys)
+        .await;
     assert!(body.contains(PRODUCTION), "{body}");
     // The rendered release after the edit: what Argo CD will apply.
     let rendered = helm_template(&edited);
@@ -146,7 +217,7 @@ async fn a_chart_without_markers_gets_its_values_file_edited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_proposed() {
     let inline = json!({"app": {"resources": {"requests": {"cpu": "750m"}}}});
-    let (report, gitea, repo) = run("helm-ctl-inline", Some(inline), helm_bin()).await;
+    let (report, scene) = run("helm-ctl-inline", Some(inline), helm_bin()).await;
     let message = report.condition.message.clone().unwrap_or_default();
     assert!(
         message.contains(
@@ -155,26 +226,17 @@ async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_
         "{message}"
     );
     // The other keys are the files' own: they are still proposed, the inline one is not.
-    let pulls = gitea.pulls(&repo).await;
-    assert_eq!(
-        pulls.len(),
-        1,
-        "one pull request for the keys the files decide"
-    );
-    let edited = gitea_file(&gitea, &repo, &pulls[0]["head"]["ref"], PRODUCTION).await;
-    assert!(
-        edited.contains("      cpu: 500m # sized in 2025"),
-        "the inline key's file value is left alone: {edited}"
-    );
-    assert!(edited.contains("      memory: 320Mi"), "{edited}");
-    let body = pulls[0]["body"].as_str().unwrap();
+    // The inline key's file value is left alone.
+    let (_, body) = scene
+        .production_pull("      cpu: 500m # sized in 2025", &[])
+        .await;
     assert!(!body.contains("`app.resources.requests.cpu`"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_helm_is_a_problem_of_the_workload_not_a_failure() {
     let missing = PathBuf::from("/nonexistent/attune-test/helm");
-    let (report, gitea, repo) = run("helm-ctl-missing", None, missing).await;
+    let (report, scene) = run("helm-ctl-missing", None, missing).await;
     assert_ne!(
         report.condition.reason.as_deref(),
         Some("PullRequestFailed"),
@@ -187,7 +249,7 @@ async fn a_missing_helm_is_a_problem_of_the_workload_not_a_failure() {
             && message.contains("helm was not found at /nonexistent/attune-test/helm"),
         "{message}"
     );
-    assert!(gitea.pulls(&repo).await.is_empty(), "no pull request");
+    assert!(scene.no_pulls().await, "no pull request");
 }
 
 /// `path` on `branch` of `repo`, through Gitea's raw endpoint.
@@ -205,7 +267,7 @@ async fn gitea_file(gitea: &Gitea, repo: &str, branch: &Value, path: &str) -> St
 }
 
 /// The fixture chart rendered by the real helm with `production` as the last values file.
-fn helm_template(production: &str) -> String {
+pub(crate) fn helm_template(production: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let values = dir.path().join("values-production.yaml");
     std::fs::write(&values, production).unwrap();

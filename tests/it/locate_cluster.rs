@@ -121,6 +121,7 @@ async fn live_walk_matches_the_pure_walk_for_every_fixture() {
 
     // Last, as it removes a CRD (the next run installs it again): without the HelmRelease CRD
     // the apiserver answers 404 for the object and for its group version alike.
+    let _removed = crate::support::controller_lock::helm_releases_removed().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.delete(
         "helmreleases.helm.toolkit.fluxcd.io",

@@ -26,6 +26,7 @@ mod controller_gitops;
 mod controller_gitops_cluster;
 mod controller_gitops_gate;
 mod controller_gitops_helm;
+mod controller_gitops_helm_flux;
 mod controller_gitops_token;
 mod controller_leader;
 mod controller_rbac;

@@ -63,7 +63,7 @@ async fn traced(change: impl Fn(&Path), values: &[&str]) -> RunResult {
         look_for: Vec::new(),
         helm: vec![HelmTarget {
             workloads: vec!["production/Deployment/api".into()],
-            source: HelmSource {
+            source: Ok(HelmSource {
                 chart: "charts/api".into(),
                 values: values.iter().map(|v| (*v).to_owned()).collect(),
                 release: "api".into(),
@@ -72,7 +72,7 @@ async fn traced(change: impl Fn(&Path), values: &[&str]) -> RunResult {
                 fixed: Vec::new(),
                 helm: PathBuf::from(helm),
                 timeout: Duration::from_secs(30),
-            },
+            }),
         }],
         discover: None,
     };

@@ -251,6 +251,7 @@ async fn the_controller_reports_an_abandoned_write_without_a_failure_event() {
             hints: vec![],
             namespace: None,
             helm: None,
+            helm_refusal: None,
             names: Default::default(),
         }),
     }];

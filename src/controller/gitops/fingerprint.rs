@@ -119,6 +119,7 @@ mod tests {
             hints: vec![],
             namespace: None,
             helm: None,
+            helm_refusal: None,
             names: Default::default(),
         };
         let w = Located {

@@ -230,6 +230,7 @@ pub(super) mod tests {
             hints: vec![],
             namespace: None,
             helm: None,
+            helm_refusal: None,
             names: Default::default(),
         }
     }

@@ -14,7 +14,7 @@ use super::outcome::{self, Outcome, Reason, note};
 use crate::controller::{Config, Note};
 use crate::crd::{AttunePolicy, FilePolicy};
 use crate::git;
-use crate::locate::{Namespacing, same_repo};
+use crate::locate::{HelmChart, Namespacing, ObjectRef, Source, same_repo};
 use crate::metrics::PrAction;
 use crate::pr::{self, Limits, Operator, PrError, RunResult, Settings, Target};
 use crate::propose::{FixedValues, HelmSource};
@@ -86,47 +86,21 @@ fn target(g: &Group, clearance: pr::Clearance, config: &Config) -> Target {
 }
 
 /// One [`pr::HelmTarget`] per release that the group's owners render from a chart in the
-/// group's repository, with the workloads it renders. A chart of another repository is left
-/// out: its workloads stay problems of their own ("no manifest renders").
+/// group's repository, with the workloads it renders, and one per owner whose chart is not
+/// traced, with its reason. A chart of another repository is left out: its workloads stay
+/// problems of their own ("no manifest renders").
 fn helm_targets(g: &Group, config: &Config) -> Vec<pr::HelmTarget> {
     let mut out: Vec<pr::HelmTarget> = Vec::new();
     for id in g.scopes.keys() {
-        let Some((owner, chart)) = g
-            .workloads
-            .iter()
-            .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
-            .and_then(|w| w.source.as_ref().ok())
-            .and_then(|s| {
-                s.helm
-                    .as_ref()
-                    .filter(|h| same_repo(&h.repo_url, &s.repo_url))
-                    .map(|h| (&s.owner, h))
-            })
-        else {
+        let Some(s) = source_of(g, id) else {
             continue;
         };
-        let source = HelmSource {
-            chart: chart.chart_path.clone(),
-            values: chart.values_files.clone(),
-            release: chart.release.clone(),
-            namespace: chart.namespace.clone(),
-            set: Vec::new(),
-            fixed: chart
-                .inline
-                .iter()
-                .map(|v| FixedValues {
-                    what: format!(
-                        "{} of the live {owner}",
-                        chart
-                            .inline_values
-                            .as_deref()
-                            .unwrap_or("the inline values")
-                    ),
-                    yaml: v.yaml().to_owned(),
-                })
-                .collect(),
-            helm: config.helm.clone(),
-            timeout: config.helm_timeout,
+        let source = match (&s.helm_refusal, &s.helm) {
+            (Some(why), _) => Err(why.clone()),
+            (None, Some(chart)) if same_repo(&chart.repo_url, &s.repo_url) => {
+                Ok(helm_source(&s.owner, chart, config))
+            }
+            _ => continue,
         };
         match out.iter_mut().find(|t| same_release(&t.source, &source)) {
             Some(t) => t.workloads.push(id.clone()),
@@ -139,9 +113,50 @@ fn helm_targets(g: &Group, config: &Config) -> Vec<pr::HelmTarget> {
     out
 }
 
-fn same_release(a: &HelmSource, b: &HelmSource) -> bool {
-    (&a.chart, &a.values, &a.release, &a.namespace, &a.fixed)
-        == (&b.chart, &b.values, &b.release, &b.namespace, &b.fixed)
+/// The release `owner` renders from `chart`, its live inline values fixed after the files.
+fn helm_source(owner: &ObjectRef, chart: &HelmChart, config: &Config) -> HelmSource {
+    HelmSource {
+        chart: chart.chart_path.clone(),
+        values: chart.values_files.clone(),
+        release: chart.release.clone(),
+        namespace: chart.namespace.clone(),
+        set: Vec::new(),
+        fixed: chart
+            .inline
+            .iter()
+            .map(|v| FixedValues {
+                what: format!(
+                    "{} of the live {owner}",
+                    chart
+                        .inline_values
+                        .as_deref()
+                        .unwrap_or("the inline values")
+                ),
+                yaml: v.yaml().to_owned(),
+            })
+            .collect(),
+        helm: config.helm.clone(),
+        timeout: config.helm_timeout,
+    }
+}
+
+fn same_release(a: &Result<HelmSource, String>, b: &Result<HelmSource, String>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            (&a.chart, &a.values, &a.release, &a.namespace, &a.fixed)
+                == (&b.chart, &b.values, &b.release, &b.namespace, &b.fixed)
+        }
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The located source of the group's workload `id` (`namespace/Kind/name`).
+fn source_of<'g>(g: &'g Group, id: &str) -> Option<&'g Source> {
+    g.workloads
+        .iter()
+        .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
+        .and_then(|w| w.source.as_ref().ok())
 }
 
 /// What the operator's configuration decides for every branch.
@@ -290,12 +305,7 @@ fn abandoned(b: &BranchCtx<'_>, e: &PrError) -> BranchResult {
 /// (see [`Scope`]), or everything below the narrower `export.pullRequest.path`.
 fn scope_of(g: &Group, id: &str, path: &str) -> Scope {
     let dir = root_as_empty(path);
-    let source = g
-        .workloads
-        .iter()
-        .find(|w| id.ends_with(&format!("/{}/{}", w.kind, w.name)))
-        .and_then(|w| w.source.as_ref().ok());
-    match source {
+    match source_of(g, id) {
         Some(s) if admit::clean(&s.path) == path => Scope::source(dir, s.recurse)
             .in_namespace(Namespacing::overriding(s.namespace.as_ref()))
             .renamed(&s.names.prefix, &s.names.suffix),
