@@ -169,6 +169,63 @@ fn aliases(chart_yaml: &str) -> HashMap<String, String> {
     out
 }
 
+/// Which flag gives an assignment to `helm`: `--set` types the value as YAML does (`2` is a
+/// number), `--set-string` keeps it a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SetKind {
+    Set,
+    SetString,
+}
+
+/// One `KEY=VAL` assignment and its flag, as `helm` is given it. Helm applies every `--set`
+/// before every `--set-string`, whatever their order on the command line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetArg {
+    pub kind: SetKind,
+    pub assignment: String,
+}
+
+impl SetArg {
+    pub fn set(assignment: impl Into<String>) -> SetArg {
+        SetArg {
+            kind: SetKind::Set,
+            assignment: assignment.into(),
+        }
+    }
+
+    pub fn string(assignment: impl Into<String>) -> SetArg {
+        SetArg {
+            kind: SetKind::SetString,
+            assignment: assignment.into(),
+        }
+    }
+
+    /// The argument as one word: `--set=` keeps an assignment that starts with a dash from
+    /// being read as a flag.
+    pub fn arg(&self) -> String {
+        match self.kind {
+            SetKind::Set => format!("--set={}", self.assignment),
+            SetKind::SetString => format!("--set-string={}", self.assignment),
+        }
+    }
+
+    /// The flag's name, for messages.
+    pub fn flag(&self) -> &'static str {
+        match self.kind {
+            SetKind::Set => "--set",
+            SetKind::SetString => "--set-string",
+        }
+    }
+}
+
+/// Values can be credentials: only the flag and the key are shown.
+impl std::fmt::Debug for SetArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = self.assignment.split('=').next().unwrap_or_default();
+        write!(f, "{} {key}=…", self.flag())
+    }
+}
+
 /// The `helm` binary, its version, and the renders made with it.
 pub struct Helm {
     binary: PathBuf,
@@ -281,10 +338,10 @@ impl Helm {
         String::from_utf8(stdout).map_err(|_| RenderError::Output("not UTF-8".into()))
     }
 
-    /// What `--set` assignments make of the values, parsed by Helm itself (never by attune):
-    /// a scratch chart whose one template prints `.Values` is rendered with them. The JSON
-    /// returned is a values layer the trace can read like any other.
-    pub fn set_values(&self, set: &[String]) -> Result<String, RenderError> {
+    /// What `--set`/`--set-string` assignments make of the values, parsed by Helm itself
+    /// (never by attune): a scratch chart whose one template prints `.Values` is rendered with
+    /// them. The JSON returned is a values layer the trace can read like any other.
+    pub fn set_values(&self, set: &[SetArg]) -> Result<String, RenderError> {
         let chart = ChartFiles::from_files(
             "--set",
             vec![
@@ -316,7 +373,7 @@ impl Helm {
         release: &str,
         namespace: &str,
         values: &[&str],
-        set: &[String],
+        set: &[SetArg],
     ) -> Result<String, RenderError> {
         let dir = scratch()?;
         let io = |e: std::io::Error| RenderError::Io(e.to_string());
@@ -331,8 +388,7 @@ impl Helm {
             std::fs::write(&file, v).map_err(io)?;
             cmd.arg("--values").arg(file);
         }
-        // `--set=` keeps an assignment that starts with a dash from being read as a flag.
-        cmd.args(set.iter().map(|a| format!("--set={a}")));
+        cmd.args(set.iter().map(SetArg::arg));
         cmd.arg("--").arg(release).arg(&chart_dir);
         self.run(cmd)
     }

@@ -25,6 +25,10 @@ pub struct HelmChart {
     /// Those inline values themselves, for rendering the chart as the tool does.
     #[serde(skip)]
     pub inline: Option<InlineValues>,
+    /// Argo CD `helm.parameters`, as Argo CD passes them after the inline values (values can be
+    /// credentials: never serialized).
+    #[serde(skip)]
+    pub parameters: Vec<super::helm_params::HelmParameter>,
     pub release: String,
     pub namespace: String,
 }
@@ -101,6 +105,7 @@ pub(crate) fn argo_chart(
         values_files,
         inline_values,
         inline,
+        parameters: super::helm_params::argo_parameters(source),
         release: text(source, "/helm/releaseName")
             .or_else(|| text(app, "/metadata/name"))
             .unwrap_or_default()
@@ -158,6 +163,7 @@ pub(crate) fn flux_chart(
             .filter(|v| !v.is_null())
             .map(|_| "spec.values".to_owned()),
         inline: hr.pointer("/spec/values").and_then(InlineValues::of),
+        parameters: Vec::new(),
         release: text(hr, "/spec/releaseName").map_or_else(
             || match target {
                 Some(t) => format!("{t}-{}", key.name),

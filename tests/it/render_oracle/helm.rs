@@ -6,9 +6,11 @@
 //! untouched.
 //!
 //! A case run with `--discover` names its releases in `case.yaml`'s `oracle` list (chart,
-//! release, namespace, values files, and the inline values as a file and a JSON pointer, which
-//! this oracle reads with serde, not with attune's code): each is rendered the same way, its
-//! inline values given to `helm` as one more values file after the files, as Argo CD and Flux do.
+//! release, namespace, values files, the inline values as a file and a JSON pointer, which
+//! this oracle reads with serde, not with attune's code, and the `--set`/`--set-string`
+//! assignments an Application's `helm.parameters` make, written out as Argo CD passes them):
+//! each is rendered the same way, its inline values given to `helm` as one more values file
+//! after the files and the assignments after them, as Argo CD and Flux do.
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +43,8 @@ struct Oracle {
     values: Vec<String>,
     #[serde(default)]
     set: Vec<String>,
+    #[serde(default)]
+    set_string: Vec<String>,
     inline: Option<Inline>,
 }
 
@@ -58,6 +62,7 @@ impl Oracle {
             namespace: flag(args, "--namespace")[0].clone(),
             values: flag(args, "--values"),
             set: flag(args, "--set"),
+            set_string: flag(args, "--set-string"),
             inline: None,
         }
     }
@@ -91,6 +96,9 @@ fn render(repo: &Path, oracle: &Oracle) -> Vec<Value> {
     }
     for s in &oracle.set {
         cmd.arg("--set").arg(s);
+    }
+    for s in &oracle.set_string {
+        cmd.arg("--set-string").arg(s);
     }
     let out = cmd.output().unwrap();
     assert!(
