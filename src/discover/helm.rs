@@ -97,6 +97,7 @@ fn release(
         chart: chart.chart_path.clone(),
         layers,
         set: parameters(app, chart),
+        no_chart_defaults: chart.no_chart_defaults,
         release: chart.release.clone(),
         namespace: chart.namespace.clone(),
     })

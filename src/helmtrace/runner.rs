@@ -67,6 +67,25 @@ impl ChartFiles {
         }
     }
 
+    /// The chart as Flux's source-controller packages it when a HelmRelease names
+    /// `valuesFiles`: its own `values.yaml` replaced (here, by an empty one), the files given as
+    /// values instead. Subcharts keep theirs.
+    pub fn without_defaults(self) -> ChartFiles {
+        let files = self
+            .files
+            .into_iter()
+            .map(|(p, bytes)| {
+                let bytes = if p == "values.yaml" {
+                    Vec::new()
+                } else {
+                    bytes
+                };
+                (p, bytes)
+            })
+            .collect();
+        ChartFiles::from_files(&self.dir, files)
+    }
+
     fn text(&self, path: &str) -> Option<&str> {
         let (_, b) = self.files.iter().find(|(p, _)| p == path)?;
         std::str::from_utf8(b).ok()
@@ -580,5 +599,10 @@ mod tests {
             ],
         );
         assert_eq!(aliased.defaults()[0].prefix, ["primary"]);
+        let flux = chart().without_defaults();
+        let d = flux.defaults();
+        assert!(d.iter().any(|v| v.prefix.is_empty() && v.text.is_empty()));
+        assert!(d.iter().any(|v| v.prefix == ["db"] && v.text == "b: 2\n"));
+        assert_ne!(flux.digest, chart().digest, "renders are cached apart");
     }
 }

@@ -22,6 +22,8 @@ pub struct HelmSource {
     /// `--set`/`--set-string` assignments, applied after the values files and `fixed`; read,
     /// never edited.
     pub set: Vec<SetValue>,
+    /// The values files replace the chart's own `values.yaml` (Flux `valuesFiles`).
+    pub no_chart_defaults: bool,
     pub release: String,
     pub namespace: String,
     /// Values merged after the files and never edited (a live owner's inline values), in the
@@ -44,6 +46,9 @@ pub struct HelmRelease {
     /// `--set`/`--set-string` assignments after every layer: each becomes a fixed layer of its
     /// own.
     pub set: Vec<SetValue>,
+    /// The chart's own `values.yaml` is not read as its defaults: the layers replace it (Flux
+    /// `valuesFiles`), so the chart is rendered with an empty one.
+    pub no_chart_defaults: bool,
     pub release: String,
     pub namespace: String,
 }
@@ -63,6 +68,7 @@ impl std::fmt::Debug for HelmSource {
             .field("namespace", &self.namespace)
             .field("fixed", &fixed)
             .field("set", &self.set)
+            .field("no_chart_defaults", &self.no_chart_defaults)
             .field("helm", &self.helm)
             .field("timeout", &self.timeout)
             .finish()
@@ -227,6 +233,7 @@ pub fn add_helm(
         chart: chart_dir,
         layers,
         set: source.set.clone(),
+        no_chart_defaults: source.no_chart_defaults,
         release: source.release.clone(),
         namespace: source.namespace.clone(),
     };
@@ -306,6 +313,7 @@ pub fn trace_chart_files(
         chart: source.chart.clone(),
         layers,
         set: source.set.clone(),
+        no_chart_defaults: source.no_chart_defaults,
         release: source.release.clone(),
         namespace: source.namespace.clone(),
     };
@@ -324,7 +332,7 @@ fn trace_chart(
         return;
     }
     forget_unrendered(outcome, wants);
-    let traced = chart.and_then(|chart| {
+    let traced = chart.map(|c| as_rendered(c, release)).and_then(|chart| {
         let layers = with_set(helm, &chart, release)?;
         let plan = Release {
             chart: &release.chart,
@@ -343,6 +351,16 @@ fn trace_chart(
     });
     let traced = traced.unwrap_or_else(|reason| untraced_outcome(wants, &reason));
     merge(outcome, traced);
+}
+
+/// The chart as the tool renders it for this release: without its own defaults when the
+/// release's values files replace them.
+fn as_rendered(chart: ChartFiles, release: &HelmRelease) -> ChartFiles {
+    if release.no_chart_defaults {
+        chart.without_defaults()
+    } else {
+        chart
+    }
 }
 
 /// The workloads of `wants` that no manifest renders are rendered by a chart that is not
@@ -464,7 +482,7 @@ pub fn rendered_ids(
     release: &HelmRelease,
     helm: &Helm,
 ) -> Result<BTreeSet<String>, String> {
-    let chart = charts.chart(&release.chart)?;
+    let chart = as_rendered(charts.chart(&release.chart)?, release);
     let layers = with_set(helm, &chart, release)?;
     let values: Vec<String> = layers
         .iter()

@@ -261,6 +261,7 @@ fn local(args: ProposeArgs) -> i32 {
             .chain(args.set_string.into_iter().map(SetArg::string))
             .map(propose::SetValue::command_line)
             .collect(),
+        no_chart_defaults: false,
         release: args.release.unwrap_or_default(),
         namespace: args.namespace.unwrap_or_default(),
         fixed: Vec::new(),

@@ -121,6 +121,7 @@ fn helm_source(owner: &ObjectRef, chart: &HelmChart, config: &Config) -> HelmSou
         release: chart.release.clone(),
         namespace: chart.namespace.clone(),
         set: argo_parameters(&format!("the live {owner}"), chart),
+        no_chart_defaults: chart.no_chart_defaults,
         fixed: chart
             .inline
             .iter()
@@ -172,6 +173,7 @@ fn same_release(a: &Result<HelmSource, String>, b: &Result<HelmSource, String>) 
                 &a.namespace,
                 &a.fixed,
                 &a.set,
+                a.no_chart_defaults,
             ) == (
                 &b.chart,
                 &b.values,
@@ -179,6 +181,7 @@ fn same_release(a: &Result<HelmSource, String>, b: &Result<HelmSource, String>) 
                 &b.namespace,
                 &b.fixed,
                 &b.set,
+                b.no_chart_defaults,
             )
         }
         (Err(a), Err(b)) => a == b,

@@ -46,6 +46,10 @@ struct Oracle {
     #[serde(default)]
     set_string: Vec<String>,
     inline: Option<Inline>,
+    /// The values files replace the chart's own values.yaml (Flux `valuesFiles`): the chart is
+    /// rendered from a copy whose values.yaml is empty, as Flux's source-controller packages it.
+    #[serde(default)]
+    no_chart_defaults: bool,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -64,16 +68,30 @@ impl Oracle {
             set: flag(args, "--set"),
             set_string: flag(args, "--set-string"),
             inline: None,
+            no_chart_defaults: false,
         }
     }
 }
 
 fn render(repo: &Path, oracle: &Oracle) -> Vec<Value> {
     let home = tempfile::tempdir().unwrap();
+    let mut chart = repo.join(&oracle.chart);
+    if oracle.no_chart_defaults {
+        let copy = home.path().join("chart");
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&chart)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::write(copy.join("values.yaml"), "").unwrap();
+        chart = copy;
+    }
     let mut cmd = std::process::Command::new(helm());
     cmd.arg("template")
         .arg(&oracle.release)
-        .arg(repo.join(&oracle.chart))
+        .arg(&chart)
         .arg("--namespace")
         .arg(&oracle.namespace)
         .env("HELM_CONFIG_HOME", home.path())
