@@ -113,20 +113,11 @@ fn parameters(app: &Application, chart: &HelmChart) -> Vec<SetValue> {
         ),
         None => format!("change or remove it in {}", app.file),
     };
+    let owner = format!("{} in {}", app.owner, app.file);
     chart
         .parameters
         .iter()
-        .map(|p| {
-            SetValue::owned(
-                p.force_string,
-                &p.assignment,
-                format!(
-                    "helm parameter {} in spec.source.helm.parameters of {} in {}",
-                    p.name, app.owner, app.file
-                ),
-                format!("{fix} (it wins over every values file)"),
-            )
-        })
+        .map(|p| SetValue::argo_parameter(p.force_string, &p.name, &p.assignment, &owner, &fix))
         .collect()
 }
 

@@ -25,13 +25,15 @@ pub mod edit;
 pub mod layer;
 pub mod rendered;
 pub mod runner;
+pub mod set;
 pub mod trace;
 mod verify;
 
 pub use candidates::ValuesText;
 pub use edit::{HelmOutcome, Release, plan_release};
 pub use layer::{Origin, ValuesFile};
-pub use runner::{ChartFiles, Helm, HelmRenderer, SetArg, SetKind};
+pub use runner::{ChartFiles, Helm, HelmRenderer};
+pub use set::{SetArg, SetKind};
 
 /// Renders one chart as one release: `values` are the texts of the values files, in the order
 /// `helm template -f` reads them (the chart's own `values.yaml` comes first implicitly).

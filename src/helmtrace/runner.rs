@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use wait_timeout::ChildExt;
 
 use super::candidates::ValuesText;
+use super::set::SetArg;
 use super::{Render, RenderError};
 
 /// Largest chart read (all files together) and most files in it.
@@ -186,63 +187,6 @@ fn aliases(chart_yaml: &str) -> HashMap<String, String> {
         out.insert(n.to_owned(), a.to_owned());
     }
     out
-}
-
-/// Which flag gives an assignment to `helm`: `--set` types the value as YAML does (`2` is a
-/// number), `--set-string` keeps it a string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SetKind {
-    Set,
-    SetString,
-}
-
-/// One `KEY=VAL` assignment and its flag, as `helm` is given it. Helm applies every `--set`
-/// before every `--set-string`, whatever their order on the command line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SetArg {
-    pub kind: SetKind,
-    pub assignment: String,
-}
-
-impl SetArg {
-    pub fn set(assignment: impl Into<String>) -> SetArg {
-        SetArg {
-            kind: SetKind::Set,
-            assignment: assignment.into(),
-        }
-    }
-
-    pub fn string(assignment: impl Into<String>) -> SetArg {
-        SetArg {
-            kind: SetKind::SetString,
-            assignment: assignment.into(),
-        }
-    }
-
-    /// The argument as one word: `--set=` keeps an assignment that starts with a dash from
-    /// being read as a flag.
-    pub fn arg(&self) -> String {
-        match self.kind {
-            SetKind::Set => format!("--set={}", self.assignment),
-            SetKind::SetString => format!("--set-string={}", self.assignment),
-        }
-    }
-
-    /// The flag's name, for messages.
-    pub fn flag(&self) -> &'static str {
-        match self.kind {
-            SetKind::Set => "--set",
-            SetKind::SetString => "--set-string",
-        }
-    }
-}
-
-/// Values can be credentials: only the flag and the key are shown.
-impl std::fmt::Debug for SetArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let key = self.assignment.split('=').next().unwrap_or_default();
-        write!(f, "{} {key}=…", self.flag())
-    }
 }
 
 /// The `helm` binary, its version, and the renders made with it.

@@ -128,17 +128,24 @@ impl SetValue {
 }
 
 impl SetValue {
-    /// An assignment an owner of the release gives (Argo CD `helm.parameters`): `string` for
-    /// `--set-string`.
-    pub fn owned(string: bool, assignment: &str, what: String, fix: String) -> SetValue {
+    /// An Argo CD Application's `helm.parameters` entry `name`, as Argo CD passes it
+    /// (`assignment`, with `--set-string` when `string`); `owner` names the Application and
+    /// `fix` says where to change it.
+    pub fn argo_parameter(
+        string: bool,
+        name: &str,
+        assignment: &str,
+        owner: &str,
+        fix: &str,
+    ) -> SetValue {
         SetValue {
             arg: if string {
                 SetArg::string(assignment)
             } else {
                 SetArg::set(assignment)
             },
-            what,
-            fix,
+            what: format!("helm parameter {name} in spec.source.helm.parameters of {owner}"),
+            fix: format!("{fix} (it wins over every values file)"),
         }
     }
 }

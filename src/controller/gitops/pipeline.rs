@@ -144,22 +144,11 @@ fn helm_source(owner: &ObjectRef, chart: &HelmChart, config: &Config) -> HelmSou
 /// The Application's `helm.parameters` as the release's set assignments; `owner` says where
 /// they are changed ("the live argo cd application argocd/shop").
 fn argo_parameters(owner: &str, chart: &HelmChart) -> Vec<SetValue> {
+    let fix = "change or remove the parameter in the application's manifest";
     chart
         .parameters
         .iter()
-        .map(|p| {
-            SetValue::owned(
-                p.force_string,
-                &p.assignment,
-                format!(
-                    "helm parameter {} in spec.source.helm.parameters of {owner}",
-                    p.name
-                ),
-                "change or remove the parameter in the application's manifest (it wins over \
-                 every values file)"
-                    .into(),
-            )
-        })
+        .map(|p| SetValue::argo_parameter(p.force_string, &p.name, &p.assignment, owner, fix))
         .collect()
 }
 
