@@ -8,7 +8,7 @@
 //! The chain is a list of [`ValuesFile`] layers, each with an [`Origin`]: a values file, inline
 //! values inside a repository file (a HelmRelease's `spec.values`, an Application's
 //! `helm.valuesObject` or `helm.values`), or a fixed layer attune reads but never edits
-//! (`--set`, a live object's inline values: [`Origin::Fixed`]). A key whose last setter is fixed
+//! (`--set`/`--set-string`, Argo CD `helm.parameters`, a live object's inline values: [`Origin::Fixed`]). A key whose last setter is fixed
 //! is a problem naming that layer.
 //!
 //! Everything is pure over the [`Render`] trait ([`candidates`], [`rendered`], [`trace`],
@@ -25,6 +25,7 @@ pub mod edit;
 pub mod layer;
 pub mod rendered;
 pub mod runner;
+pub mod set;
 pub mod trace;
 mod verify;
 
@@ -32,6 +33,7 @@ pub use candidates::ValuesText;
 pub use edit::{HelmOutcome, Release, plan_release};
 pub use layer::{Origin, ValuesFile};
 pub use runner::{ChartFiles, Helm, HelmRenderer};
+pub use set::{SetArg, SetKind};
 
 /// Renders one chart as one release: `values` are the texts of the values files, in the order
 /// `helm template -f` reads them (the chart's own `values.yaml` comes first implicitly).

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use wait_timeout::ChildExt;
 
 use super::candidates::ValuesText;
+use super::set::SetArg;
 use super::{Render, RenderError};
 
 /// Largest chart read (all files together) and most files in it.
@@ -65,6 +66,25 @@ impl ChartFiles {
             files,
             digest: h.finalize().into(),
         }
+    }
+
+    /// The chart as Flux's source-controller packages it when a HelmRelease names
+    /// `valuesFiles`: its own `values.yaml` replaced (here, by an empty one), the files given as
+    /// values instead. Subcharts keep theirs.
+    pub fn without_defaults(self) -> ChartFiles {
+        let files = self
+            .files
+            .into_iter()
+            .map(|(p, bytes)| {
+                let bytes = if p == "values.yaml" {
+                    Vec::new()
+                } else {
+                    bytes
+                };
+                (p, bytes)
+            })
+            .collect();
+        ChartFiles::from_files(&self.dir, files)
     }
 
     fn text(&self, path: &str) -> Option<&str> {
@@ -281,10 +301,10 @@ impl Helm {
         String::from_utf8(stdout).map_err(|_| RenderError::Output("not UTF-8".into()))
     }
 
-    /// What `--set` assignments make of the values, parsed by Helm itself (never by attune):
-    /// a scratch chart whose one template prints `.Values` is rendered with them. The JSON
-    /// returned is a values layer the trace can read like any other.
-    pub fn set_values(&self, set: &[String]) -> Result<String, RenderError> {
+    /// What `--set`/`--set-string` assignments make of the values, parsed by Helm itself
+    /// (never by attune): a scratch chart whose one template prints `.Values` is rendered with
+    /// them. The JSON returned is a values layer the trace can read like any other.
+    pub fn set_values(&self, set: &[SetArg]) -> Result<String, RenderError> {
         let chart = ChartFiles::from_files(
             "--set",
             vec![
@@ -316,7 +336,7 @@ impl Helm {
         release: &str,
         namespace: &str,
         values: &[&str],
-        set: &[String],
+        set: &[SetArg],
     ) -> Result<String, RenderError> {
         let dir = scratch()?;
         let io = |e: std::io::Error| RenderError::Io(e.to_string());
@@ -331,8 +351,7 @@ impl Helm {
             std::fs::write(&file, v).map_err(io)?;
             cmd.arg("--values").arg(file);
         }
-        // `--set=` keeps an assignment that starts with a dash from being read as a flag.
-        cmd.args(set.iter().map(|a| format!("--set={a}")));
+        cmd.args(set.iter().map(SetArg::arg));
         cmd.arg("--").arg(release).arg(&chart_dir);
         self.run(cmd)
     }
@@ -524,5 +543,10 @@ mod tests {
             ],
         );
         assert_eq!(aliased.defaults()[0].prefix, ["primary"]);
+        let flux = chart().without_defaults();
+        let d = flux.defaults();
+        assert!(d.iter().any(|v| v.prefix.is_empty() && v.text.is_empty()));
+        assert!(d.iter().any(|v| v.prefix == ["db"] && v.text == "b: 2\n"));
+        assert_ne!(flux.digest, chart().digest, "renders are cached apart");
     }
 }

@@ -101,6 +101,9 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
     let helm = source
         .get("helm")
         .map(|_| super::helm::argo_chart(app, source, &path, &mut hints));
+    let helm_refusal = helm
+        .as_ref()
+        .and_then(|_| super::helm_params::argo_refusal(&owner, source));
     Ok(Source {
         tool: Tool::ArgoCd,
         repo_url: repo_url.to_owned(),
@@ -120,8 +123,8 @@ pub(crate) fn from_application(owner: ObjectRef, app: &Value) -> Result<Source, 
             None => text(app, "/spec/destination/namespace")
                 .map(|ns| Namespacing::Default(ns.to_owned())),
         },
+        helm_refusal,
         helm,
-        helm_refusal: None,
         names: Renaming {
             prefix: text(source, "/kustomize/namePrefix")
                 .unwrap_or_default()

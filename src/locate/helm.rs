@@ -19,12 +19,21 @@ pub struct HelmChart {
     pub chart_path: String,
     /// Values files from the repository root, in the order Helm merges them: the last one wins.
     pub values_files: Vec<String>,
+    /// The values files replace the chart's own `values.yaml` instead of following it (a Flux
+    /// HelmRelease's `valuesFiles`, which its source-controller packages as the chart's values):
+    /// the chart's defaults are not rendered unless a values file is that file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_chart_defaults: bool,
     /// Inline values in the owner, which win over every file: the field that holds them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inline_values: Option<String>,
     /// Those inline values themselves, for rendering the chart as the tool does.
     #[serde(skip)]
     pub inline: Option<InlineValues>,
+    /// Argo CD `helm.parameters`, as Argo CD passes them after the inline values (values can be
+    /// credentials: never serialized).
+    #[serde(skip)]
+    pub parameters: Vec<super::helm_params::HelmParameter>,
     pub release: String,
     pub namespace: String,
 }
@@ -99,8 +108,10 @@ pub(crate) fn argo_chart(
         repo_url: text(source, "/repoURL").unwrap_or_default().to_owned(),
         chart_path: path.to_owned(),
         values_files,
+        no_chart_defaults: false,
         inline_values,
         inline,
+        parameters: super::helm_params::argo_parameters(source),
         release: text(source, "/helm/releaseName")
             .or_else(|| text(app, "/metadata/name"))
             .unwrap_or_default()
@@ -145,6 +156,7 @@ pub(crate) fn flux_chart(
         .filter_map(|f| join_relative(".", f))
         .collect();
     // Flux replaces the chart's values.yaml by the merge of valuesFiles when they are given.
+    let no_chart_defaults = !values_files.is_empty();
     if values_files.is_empty() {
         values_files.push(join_relative(&chart_path, "values.yaml").unwrap_or_default());
     }
@@ -153,11 +165,13 @@ pub(crate) fn flux_chart(
         repo_url: text(repo, "/spec/url").unwrap_or_default().to_owned(),
         chart_path,
         values_files,
+        no_chart_defaults,
         inline_values: hr
             .pointer("/spec/values")
             .filter(|v| !v.is_null())
             .map(|_| "spec.values".to_owned()),
         inline: hr.pointer("/spec/values").and_then(InlineValues::of),
+        parameters: Vec::new(),
         release: text(hr, "/spec/releaseName").map_or_else(
             || match target {
                 Some(t) => format!("{t}-{}", key.name),
@@ -296,6 +310,10 @@ mod tests {
             chart.values_files,
             ["charts/web/values.yaml", "charts/web/values-prod.yaml"]
         );
+        assert!(
+            !chart.no_chart_defaults,
+            "argo cd renders the chart's defaults"
+        );
         assert_eq!(
             (chart.release.as_str(), chart.namespace.as_str()),
             ("web-prod", "prod")
@@ -343,6 +361,21 @@ mod tests {
             chart.values_files,
             ["charts/web/values.yaml", "env/prod.yaml"]
         );
+        assert!(
+            chart.no_chart_defaults,
+            "valuesFiles replace the chart's values"
+        );
+        let mut plain = hr.clone();
+        plain["spec"]["chart"]["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("valuesFiles");
+        let plain = flux_chart(&key, &plain, &lookup, &mut hints)
+            .ok()
+            .unwrap()
+            .unwrap();
+        assert_eq!(plain.values_files, ["charts/web/values.yaml"]);
+        assert!(!plain.no_chart_defaults);
         assert_eq!(
             (chart.release.as_str(), chart.namespace.as_str()),
             ("prod-web", "prod")

@@ -14,6 +14,7 @@ mod argocd;
 pub mod fetch;
 mod flux;
 mod helm;
+mod helm_params;
 mod known;
 mod marker;
 mod remote_url;
@@ -28,6 +29,7 @@ mod workload;
 mod tests;
 
 pub use helm::{HelmChart, InlineValues};
+pub use helm_params::HelmParameter;
 pub use known::{Known, ObjectKind, ObjectRef};
 pub use remote_url::{RemoteUrl, Transport, forge_repo, redacted, same_repo};
 pub use revision::{Revision, RevisionKind};

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{FileChange, Outcome, ProposeError};
-use crate::helmtrace::{self, ChartFiles, Helm, HelmRenderer, Origin, Release, ValuesFile};
+use crate::helmtrace::{
+    self, ChartFiles, Helm, HelmRenderer, Origin, Release, SetArg, SetKind, ValuesFile,
+};
 use crate::repo::{self, ContainerWant, Problem, Want};
 
 /// One release of a chart in the repository, as `helm template` would be told.
@@ -17,8 +19,11 @@ pub struct HelmSource {
     /// Values files relative to the repository, in `-f` order (default: the chart's own
     /// `values.yaml`, which is then the file edited).
     pub values: Vec<String>,
-    /// `--set` assignments, applied after the values files; read, never edited.
-    pub set: Vec<String>,
+    /// `--set`/`--set-string` assignments, applied after the values files and `fixed`; read,
+    /// never edited.
+    pub set: Vec<SetValue>,
+    /// The values files replace the chart's own `values.yaml` (Flux `valuesFiles`).
+    pub no_chart_defaults: bool,
     pub release: String,
     pub namespace: String,
     /// Values merged after the files and never edited (a live owner's inline values), in the
@@ -38,8 +43,12 @@ pub struct HelmRelease {
     pub chart: String,
     /// Values files and inline values, in the order Helm merges them.
     pub layers: Vec<ValuesFile>,
-    /// `--set` assignments after every layer: each becomes a fixed layer of its own.
-    pub set: Vec<String>,
+    /// `--set`/`--set-string` assignments after every layer: each becomes a fixed layer of its
+    /// own.
+    pub set: Vec<SetValue>,
+    /// The chart's own `values.yaml` is not read as its defaults: the layers replace it (Flux
+    /// `valuesFiles`), so the chart is rendered with an empty one.
+    pub no_chart_defaults: bool,
     pub release: String,
     pub namespace: String,
 }
@@ -58,6 +67,8 @@ impl std::fmt::Debug for HelmSource {
             .field("release", &self.release)
             .field("namespace", &self.namespace)
             .field("fixed", &fixed)
+            .field("set", &self.set)
+            .field("no_chart_defaults", &self.no_chart_defaults)
             .field("helm", &self.helm)
             .field("timeout", &self.timeout)
             .finish()
@@ -87,6 +98,62 @@ impl FixedValues {
                         .into(),
             },
         }
+    }
+}
+
+/// A `--set`/`--set-string` assignment of a release and where it is given: read when tracing,
+/// never edited, so a traced key it sets is a problem that says where to change it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetValue {
+    pub arg: SetArg,
+    /// Where it is set, named without its value (values can be credentials), e.g. "helm
+    /// parameter image.tag in spec.source.helm.parameters of the live argo cd application
+    /// argocd/shop".
+    pub what: String,
+    /// What the user does instead of an edit.
+    pub fix: String,
+}
+
+impl SetValue {
+    /// An assignment given on attune's command line.
+    pub fn command_line(arg: SetArg) -> SetValue {
+        SetValue {
+            what: format!("{} {}", arg.flag(), arg.assignment),
+            fix: "remove it from the command line or change the value there (it wins over every \
+                  values file)"
+                .into(),
+            arg,
+        }
+    }
+}
+
+impl SetValue {
+    /// An Argo CD Application's `helm.parameters` entry `name`, as Argo CD passes it
+    /// (`assignment`, with `--set-string` when `string`); `owner` names the Application and
+    /// `fix` says where to change it.
+    pub fn argo_parameter(
+        string: bool,
+        name: &str,
+        assignment: &str,
+        owner: &str,
+        fix: &str,
+    ) -> SetValue {
+        SetValue {
+            arg: if string {
+                SetArg::string(assignment)
+            } else {
+                SetArg::set(assignment)
+            },
+            what: format!("helm parameter {name} in spec.source.helm.parameters of {owner}"),
+            fix: format!("{fix} (it wins over every values file)"),
+        }
+    }
+}
+
+/// Only where each is set: values can be credentials.
+impl std::fmt::Debug for SetValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} ({})", self.arg, self.what)
     }
 }
 
@@ -173,6 +240,7 @@ pub fn add_helm(
         chart: chart_dir,
         layers,
         set: source.set.clone(),
+        no_chart_defaults: source.no_chart_defaults,
         release: source.release.clone(),
         namespace: source.namespace.clone(),
     };
@@ -252,6 +320,7 @@ pub fn trace_chart_files(
         chart: source.chart.clone(),
         layers,
         set: source.set.clone(),
+        no_chart_defaults: source.no_chart_defaults,
         release: source.release.clone(),
         namespace: source.namespace.clone(),
     };
@@ -270,7 +339,7 @@ fn trace_chart(
         return;
     }
     forget_unrendered(outcome, wants);
-    let traced = chart.and_then(|chart| {
+    let traced = chart.map(|c| as_rendered(c, release)).and_then(|chart| {
         let layers = with_set(helm, &chart, release)?;
         let plan = Release {
             chart: &release.chart,
@@ -289,6 +358,16 @@ fn trace_chart(
     });
     let traced = traced.unwrap_or_else(|reason| untraced_outcome(wants, &reason));
     merge(outcome, traced);
+}
+
+/// The chart as the tool renders it for this release: without its own defaults when the
+/// release's values files replace them.
+fn as_rendered(chart: ChartFiles, release: &HelmRelease) -> ChartFiles {
+    if release.no_chart_defaults {
+        chart.without_defaults()
+    } else {
+        chart
+    }
 }
 
 /// The workloads of `wants` that no manifest renders are rendered by a chart that is not
@@ -323,7 +402,8 @@ fn untraced_outcome(wants: &[Want], reason: &str) -> helmtrace::HelmOutcome {
     }
 }
 
-/// The release's layers with one fixed layer per `--set` assignment, as Helm parses it. The
+/// The release's layers with one fixed layer per `--set`/`--set-string` assignment, as Helm
+/// parses it, in the order Helm applies them (every `--set` before every `--set-string`). The
 /// chain must render exactly as `helm template --set` does, or tracing over it would be a guess.
 fn with_set(
     helm: &Helm,
@@ -344,25 +424,24 @@ fn with_set(
             release.chart, release.release
         )
     };
-    for a in &release.set {
+    let mut set: Vec<&SetValue> = release.set.iter().collect();
+    set.sort_by_key(|s| s.arg.kind == SetKind::SetString);
+    for s in &set {
         layers.push(ValuesFile {
-            path: "--set".into(),
-            text: helm.set_values(std::slice::from_ref(a)).map_err(failed)?,
+            path: s.arg.flag().into(),
+            text: helm
+                .set_values(std::slice::from_ref(&s.arg))
+                .map_err(failed)?,
             origin: Origin::Fixed {
-                what: format!("--set {a}"),
-                fix: "remove it from the command line or change the value there (it wins over every values file)".into(),
+                what: s.what.clone(),
+                fix: s.fix.clone(),
             },
         });
     }
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let args: Vec<SetArg> = set.iter().map(|s| s.arg.clone()).collect();
     let real = helm
-        .template(
-            chart,
-            &release.release,
-            &release.namespace,
-            &refs,
-            &release.set,
-        )
+        .template(chart, &release.release, &release.namespace, &refs, &args)
         .map_err(failed)?;
     let chained: Vec<&str> = refs
         .iter()
@@ -377,10 +456,11 @@ fn with_set(
     };
     use helmtrace::Render;
     if render.render(&chained).map_err(failed)? != real {
+        let shown: Vec<&str> = set.iter().map(|s| s.what.as_str()).collect();
         return Err(format!(
             "the --set assignments ({}) render differently when read as values files (a list \
              index or a large number, say); give them in a values file",
-            release.set.join(", ")
+            shown.join(", ")
         ));
     }
     Ok(layers)
@@ -409,7 +489,7 @@ pub fn rendered_ids(
     release: &HelmRelease,
     helm: &Helm,
 ) -> Result<BTreeSet<String>, String> {
-    let chart = charts.chart(&release.chart)?;
+    let chart = as_rendered(charts.chart(&release.chart)?, release);
     let layers = with_set(helm, &chart, release)?;
     let values: Vec<String> = layers
         .iter()

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 pub use apply::{apply, editor_op};
 pub use helm::{
-    CHART_BYTES, CHART_FILES, ChartRead, Charts, FixedValues, HelmRelease, HelmSource, add_helm,
-    current_text, rendered_ids, trace_chart_files, trace_release, unlocated, untraced,
+    CHART_BYTES, CHART_FILES, ChartRead, Charts, FixedValues, HelmRelease, HelmSource, SetValue,
+    add_helm, current_text, rendered_ids, trace_chart_files, trace_release, unlocated, untraced,
 };
 pub use run::{
     Format, Options, Place, ProposeError, compute, compute_with, outcome_of, outcome_scoped,

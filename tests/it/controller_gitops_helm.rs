@@ -5,7 +5,8 @@
 //! `ATTUNE_HELM`) to find the values key behind each container field, edits the last values file
 //! and opens the pull request on a real Gitea. Inline values in the live Application
 //! (`helm.valuesObject`) win over every file, so a key they set is a named problem, never an
-//! edit that would not take effect. The set-up ([`Scene`]) and the edit's checks serve the
+//! edit that would not take effect; so is a key its `helm.parameters` set (Argo CD's `--set`
+//! and `--set-string`, applied after every values file). The set-up ([`Scene`]) and the edit's checks serve the
 //! Flux HelmRelease case too (controller_gitops_helm_flux.rs). `tests/run -- controller_gitops_helm`.
 
 use std::path::{Path, PathBuf};
@@ -30,14 +31,15 @@ fn seed() -> Vec<(String, String)> {
     files_of(Path::new("fixtures/helm-controller/repo"))
 }
 
-/// The Application `argocd/<app>`: the chart at charts/api with the production values file,
-/// `inline` as `helm.valuesObject` when given; its status lists `production/api`.
-async fn application(client: &Client, app: &str, repo_url: &str, inline: Option<Value>) {
+/// The Application `argocd/<app>`: the chart at charts/api with the production values file and
+/// the `helm` fields of `extra` (`valuesObject`, `parameters`); its status lists
+/// `production/api`.
+async fn application(client: &Client, app: &str, repo_url: &str, extra: Value) {
     let ar = attune::locate::fetch::api_resource(attune::locate::ObjectKind::Application);
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &ar);
     let mut helm = json!({"valueFiles": ["../../envs/production/values-production.yaml"]});
-    if let Some(inline) = inline {
-        helm["valuesObject"] = inline;
+    for (field, value) in extra.as_object().into_iter().flatten() {
+        helm[field] = value.clone();
     }
     let object: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
@@ -162,10 +164,11 @@ impl Scene {
     }
 }
 
-/// A fresh repository, Application and policy named after `name`; the step's report.
-async fn run(name: &str, inline: Option<Value>, helm: PathBuf) -> (gitops::Report, Scene) {
+/// A fresh repository, Application (with `extra` helm fields) and policy named after `name`;
+/// the step's report.
+async fn run(name: &str, extra: Value, helm: PathBuf) -> (gitops::Report, Scene) {
     let scene = Scene::new(name, &[]).await;
-    application(&scene.client, &scene.repo, &scene.clone_url(), inline).await;
+    application(&scene.client, &scene.repo, &scene.clone_url(), extra).await;
     let p = policy(&scene.repo, &scene.gitea);
     let identity = workload(&scene.repo, &p).identity;
     let report = scene.reconcile(identity, helm).await;
@@ -190,7 +193,7 @@ pub(crate) fn assert_production_edit(edited: &str, cpu_line: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_without_markers_gets_its_values_file_edited() {
-    let (report, scene) = run("helm-ctl", None, helm_bin()).await;
+    let (report, scene) = run("helm-ctl", json!({}), helm_bin()).await;
     assert_eq!(
         report.condition.reason.as_deref(),
         Some("PullRequestOpen"),
@@ -216,8 +219,8 @@ async fn a_chart_without_markers_gets_its_values_file_edited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_proposed() {
-    let inline = json!({"app": {"resources": {"requests": {"cpu": "750m"}}}});
-    let (report, scene) = run("helm-ctl-inline", Some(inline), helm_bin()).await;
+    let inline = json!({"valuesObject": {"app": {"resources": {"requests": {"cpu": "750m"}}}}});
+    let (report, scene) = run("helm-ctl-inline", inline, helm_bin()).await;
     let message = report.condition.message.clone().unwrap_or_default();
     assert!(
         message.contains(
@@ -234,9 +237,39 @@ async fn a_key_set_inline_in_the_application_is_a_named_problem_and_the_rest_is_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_a_helm_parameter_sets_is_a_named_problem_and_the_rest_is_proposed() {
+    // As Argo CD: --set-string for forceString, after the values files; the image parameter
+    // feeds no traced field and changes nothing here.
+    let parameters = json!({"parameters": [
+        {"name": "app.resources.requests.cpu", "value": "750m", "forceString": true},
+        {"name": "app.image", "value": "ghcr.io/example/api:1.5.0"}
+    ]});
+    let (report, scene) = run("helm-ctl-params", parameters, helm_bin()).await;
+    let message = report.condition.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "the Helm values key app.resources.requests.cpu is set by helm parameter \
+             app.resources.requests.cpu in spec.source.helm.parameters of the live argo cd \
+             application argocd/{}, which attune does not edit",
+            scene.repo
+        )),
+        "{message}"
+    );
+    assert!(
+        !message.contains("750m"),
+        "values are never shown: {message}"
+    );
+    let (_, body) = scene
+        .production_pull("      cpu: 500m # sized in 2025", &[])
+        .await;
+    assert!(!body.contains("`app.resources.requests.cpu`"), "{body}");
+    assert!(body.contains("`app.resources.requests.memory`"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_helm_is_a_problem_of_the_workload_not_a_failure() {
     let missing = PathBuf::from("/nonexistent/attune-test/helm");
-    let (report, scene) = run("helm-ctl-missing", None, missing).await;
+    let (report, scene) = run("helm-ctl-missing", json!({}), missing).await;
     assert_ne!(
         report.condition.reason.as_deref(),
         Some("PullRequestFailed"),

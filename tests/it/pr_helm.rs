@@ -69,6 +69,7 @@ async fn traced(change: impl Fn(&Path), values: &[&str]) -> RunResult {
                 release: "api".into(),
                 namespace: "production".into(),
                 set: Vec::new(),
+                no_chart_defaults: false,
                 fixed: Vec::new(),
                 helm: PathBuf::from(helm),
                 timeout: Duration::from_secs(30),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use attune::error_chain;
+use attune::helmtrace::SetArg;
 use attune::pr::command::{self, BranchPer, Env, ForgeKind, Output};
 use attune::propose::{self, Format};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -164,6 +165,10 @@ struct ProposeArgs {
     /// does: read when tracing, never edited (a traced key it sets is a named problem).
     #[arg(long = "set", requires = "helm_chart", value_name = "KEY=VAL")]
     set: Vec<String>,
+    /// `--set-string KEY=VAL` of the release (repeatable): as --set, the value kept a string
+    /// (Helm applies every --set before every --set-string).
+    #[arg(long = "set-string", requires = "helm_chart", value_name = "KEY=VAL")]
+    set_string: Vec<String>,
     /// The Helm release name (with --helm-chart).
     #[arg(long, requires = "helm_chart")]
     release: Option<String>,
@@ -249,7 +254,14 @@ fn local(args: ProposeArgs) -> i32 {
     let helm = args.helm_chart.map(|chart| propose::HelmSource {
         chart,
         values: args.values,
-        set: args.set,
+        set: args
+            .set
+            .into_iter()
+            .map(SetArg::set)
+            .chain(args.set_string.into_iter().map(SetArg::string))
+            .map(propose::SetValue::command_line)
+            .collect(),
+        no_chart_defaults: false,
         release: args.release.unwrap_or_default(),
         namespace: args.namespace.unwrap_or_default(),
         fixed: Vec::new(),

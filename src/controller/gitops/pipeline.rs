@@ -17,7 +17,7 @@ use crate::git;
 use crate::locate::{HelmChart, Namespacing, ObjectRef, Source, same_repo};
 use crate::metrics::PrAction;
 use crate::pr::{self, Limits, Operator, PrError, RunResult, Settings, Target};
-use crate::propose::{FixedValues, HelmSource};
+use crate::propose::{FixedValues, HelmSource, SetValue};
 use crate::repo::Scope;
 use crate::secret::SecretToken;
 
@@ -120,7 +120,8 @@ fn helm_source(owner: &ObjectRef, chart: &HelmChart, config: &Config) -> HelmSou
         values: chart.values_files.clone(),
         release: chart.release.clone(),
         namespace: chart.namespace.clone(),
-        set: Vec::new(),
+        set: argo_parameters(&format!("the live {owner}"), chart),
+        no_chart_defaults: chart.no_chart_defaults,
         fixed: chart
             .inline
             .iter()
@@ -140,11 +141,37 @@ fn helm_source(owner: &ObjectRef, chart: &HelmChart, config: &Config) -> HelmSou
     }
 }
 
+/// The Application's `helm.parameters` as the release's set assignments; `owner` says where
+/// they are changed ("the live argo cd application argocd/shop").
+fn argo_parameters(owner: &str, chart: &HelmChart) -> Vec<SetValue> {
+    let fix = "change or remove the parameter in the application's manifest";
+    chart
+        .parameters
+        .iter()
+        .map(|p| SetValue::argo_parameter(p.force_string, &p.name, &p.assignment, owner, fix))
+        .collect()
+}
+
 fn same_release(a: &Result<HelmSource, String>, b: &Result<HelmSource, String>) -> bool {
     match (a, b) {
         (Ok(a), Ok(b)) => {
-            (&a.chart, &a.values, &a.release, &a.namespace, &a.fixed)
-                == (&b.chart, &b.values, &b.release, &b.namespace, &b.fixed)
+            (
+                &a.chart,
+                &a.values,
+                &a.release,
+                &a.namespace,
+                &a.fixed,
+                &a.set,
+                a.no_chart_defaults,
+            ) == (
+                &b.chart,
+                &b.values,
+                &b.release,
+                &b.namespace,
+                &b.fixed,
+                &b.set,
+                b.no_chart_defaults,
+            )
         }
         (Err(a), Err(b)) => a == b,
         _ => false,

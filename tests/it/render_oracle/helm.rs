@@ -6,9 +6,11 @@
 //! untouched.
 //!
 //! A case run with `--discover` names its releases in `case.yaml`'s `oracle` list (chart,
-//! release, namespace, values files, and the inline values as a file and a JSON pointer, which
-//! this oracle reads with serde, not with attune's code): each is rendered the same way, its
-//! inline values given to `helm` as one more values file after the files, as Argo CD and Flux do.
+//! release, namespace, values files, the inline values as a file and a JSON pointer, which
+//! this oracle reads with serde, not with attune's code, and the `--set`/`--set-string`
+//! assignments an Application's `helm.parameters` make, written out as Argo CD passes them):
+//! each is rendered the same way, its inline values given to `helm` as one more values file
+//! after the files and the assignments after them, as Argo CD and Flux do.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +43,13 @@ struct Oracle {
     values: Vec<String>,
     #[serde(default)]
     set: Vec<String>,
+    #[serde(default)]
+    set_string: Vec<String>,
     inline: Option<Inline>,
+    /// The values files replace the chart's own values.yaml (Flux `valuesFiles`): the chart is
+    /// rendered from a copy whose values.yaml is empty, as Flux's source-controller packages it.
+    #[serde(default)]
+    no_chart_defaults: bool,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -58,17 +66,32 @@ impl Oracle {
             namespace: flag(args, "--namespace")[0].clone(),
             values: flag(args, "--values"),
             set: flag(args, "--set"),
+            set_string: flag(args, "--set-string"),
             inline: None,
+            no_chart_defaults: false,
         }
     }
 }
 
 fn render(repo: &Path, oracle: &Oracle) -> Vec<Value> {
     let home = tempfile::tempdir().unwrap();
+    let mut chart = repo.join(&oracle.chart);
+    if oracle.no_chart_defaults {
+        let copy = home.path().join("chart");
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&chart)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::write(copy.join("values.yaml"), "").unwrap();
+        chart = copy;
+    }
     let mut cmd = std::process::Command::new(helm());
     cmd.arg("template")
         .arg(&oracle.release)
-        .arg(repo.join(&oracle.chart))
+        .arg(&chart)
         .arg("--namespace")
         .arg(&oracle.namespace)
         .env("HELM_CONFIG_HOME", home.path())
@@ -91,6 +114,9 @@ fn render(repo: &Path, oracle: &Oracle) -> Vec<Value> {
     }
     for s in &oracle.set {
         cmd.arg("--set").arg(s);
+    }
+    for s in &oracle.set_string {
+        cmd.arg("--set-string").arg(s);
     }
     let out = cmd.output().unwrap();
     assert!(
