@@ -150,6 +150,7 @@ const IO: &[&str] = &[
     "kube::Client",
     "kube::Api",
     "cap_std",
+    "rustix",
     "octocrab",
     "axum",
 ];
