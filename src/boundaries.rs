@@ -157,6 +157,7 @@ const IO: &[&str] = &[
     "kube::Client",
     "kube::Api",
     "cap_std",
+    "rustix",
     "octocrab",
     "axum",
 ];

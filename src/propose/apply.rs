@@ -20,6 +20,8 @@ struct Run<'p> {
     failed: Vec<bool>,
     problems: Vec<Problem>,
     after: BTreeMap<String, String>,
+    /// Files whose every edit already worked, edited on every core beforehand (see [`ready`]).
+    ready: BTreeMap<String, String>,
 }
 
 pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
@@ -29,7 +31,9 @@ pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
         failed: vec![false; plan.changes.len()],
         problems: Vec::new(),
         after: BTreeMap::new(),
+        ready: BTreeMap::new(),
     };
+    run.ready = ready(&run);
     let (new, existing): (Vec<_>, Vec<_>) = plan
         .files
         .iter()
@@ -86,7 +90,11 @@ impl Run<'_> {
         let edit_file = |fp: &FilePlan, keep: &dyn Fn(usize) -> bool| {
             edit_file(before, fp, style.as_ref(), keep)
         };
-        match edit_file(fp, &|_| true) {
+        let all = match self.ready.remove(path) {
+            Some(text) => Ok(text),
+            None => edit_file(fp, &|_| true),
+        };
+        match all {
             Ok(text) => {
                 self.after.insert(path.to_owned(), text);
                 return true;
@@ -188,6 +196,29 @@ impl Run<'_> {
             });
         }
     }
+}
+
+/// Every file that lists no new file, edited with all its changes on every core: most files
+/// take no other path, and [`Run::file`] begins with exactly this edit, which depends on
+/// nothing decided for other files. A file whose edit fails is left out and goes the
+/// careful way, one file after another.
+fn ready(run: &Run) -> BTreeMap<String, String> {
+    let jobs: Vec<(&String, &FilePlan)> = run
+        .plan
+        .files
+        .iter()
+        .filter(|(path, fp)| {
+            fp.lists.is_empty() && (run.repo.files.contains_key(*path) || fp.create.is_some())
+        })
+        .collect();
+    let texts = crate::repo::on_every_core(&jobs, &|(path, fp): &(&String, &FilePlan)| {
+        let before = run.repo.files.get(*path).map_or("", |f| f.text.as_str());
+        edit_file(before, fp, run.new_file_style(fp).as_ref(), &|_| true).ok()
+    });
+    jobs.into_iter()
+        .zip(texts)
+        .filter_map(|((path, _), text)| Some((path.clone(), text?)))
+        .collect()
 }
 
 fn reason(file: &str, e: &YamlError) -> String {

@@ -10,6 +10,7 @@
 mod apply;
 pub mod diff;
 mod helm;
+mod place;
 mod run;
 mod wants;
 pub mod write;

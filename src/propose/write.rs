@@ -5,9 +5,9 @@
 //! lies inside the repository is written where it points (the link stays a link). Each new
 //! text goes to a fresh temporary file beside its target (random name, created with
 //! `O_EXCL|O_NOFOLLOW`), which receives the target's mode through its own handle. Only when
-//! every temporary is written and every existing target is hard-linked to a backup name are
-//! the temporaries renamed into place; a rename that still fails puts back the files already
-//! renamed. A failed run leaves the checkout as it was.
+//! every temporary is written are they put in place ([`super::place`]: exchanged with the
+//! files they replace, on every core); one that still fails puts back every file already
+//! placed. A failed run leaves the checkout as it was.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,6 +20,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, Permissions};
 
 use super::FileChange;
+use super::place::{Placed, commit, discard};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -67,19 +68,19 @@ fn leftover_note(leftovers: &[String]) -> String {
 /// One file ready to be renamed into place.
 pub(crate) struct Staged {
     /// The path as the change set names it.
-    rel: String,
+    pub(crate) rel: String,
     /// Where it is written, relative to the root, after following symlinks inside it.
     resolved: PathBuf,
     /// The directory's handle, shared by every file staged in it.
-    dir: Arc<Dir>,
-    name: OsString,
-    tmp: OsString,
-    /// A hard link to the file being replaced, absent for a new file.
-    backup: Option<OsString>,
+    pub(crate) dir: Arc<Dir>,
+    pub(crate) name: OsString,
+    pub(crate) tmp: OsString,
+    /// Whether it replaces a file (else it is new).
+    pub(crate) replaces: bool,
 }
 
 impl Staged {
-    fn shown(&self, name: &OsString) -> String {
+    pub(crate) fn shown(&self, name: &OsString) -> String {
         self.resolved
             .with_file_name(name)
             .to_string_lossy()
@@ -89,14 +90,15 @@ impl Staged {
 
 /// Writes every file of the change set, or none.
 pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
-    write_with(root, files, &mut |s| s.dir.rename(&s.tmp, &s.dir, &s.name))
+    write_with(root, files, &super::place::place)
 }
 
-/// [`write_all`] with the final rename as a parameter, so tests can make one fail.
+/// [`write_all`] with the step that puts a file in place as a parameter, so tests can make
+/// one fail.
 pub(crate) fn write_with(
     root: &Path,
     files: &[FileChange],
-    rename: &mut dyn FnMut(&Staged) -> std::io::Result<()>,
+    place: &(dyn Fn(&Staged) -> std::io::Result<Placed> + Sync),
 ) -> Result<(), WriteError> {
     let shown = root.display().to_string();
     let io = |step| {
@@ -117,7 +119,7 @@ pub(crate) fn write_with(
         .map(|f| locate(&dir, &mut root, f))
         .collect::<Result<Vec<_>, _>>()?;
     let staged = stage_all(&targets)?;
-    commit(&staged, rename)
+    commit(&staged, place)
 }
 
 /// What a run has learnt of the repository so far. A run writes many files per directory:
@@ -216,11 +218,14 @@ fn stage_all(targets: &[Target]) -> Result<Vec<Staged>, WriteError> {
     }
 }
 
-/// Threads that stage and clean up files at the same time.
+/// Threads that stage, place and clean up files at the same time.
 const WRITERS: usize = 4;
 
 /// `work` over consecutive parts of `items`, one thread per part; the results in order.
-fn in_parts<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+pub(crate) fn in_parts<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    work: impl Fn(&'a [T]) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, WRITERS)
@@ -259,25 +264,16 @@ fn stage(t: &Target) -> Result<Staged, WriteError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io("inspect")(e)),
     };
-    let tmp = create_temp(dir, name, t.f.after.as_bytes(), mode.clone())
+    let replaces = mode.is_some();
+    let tmp = create_temp(dir, name, t.f.after.as_bytes(), mode)
         .map_err(io("write a temporary file beside"))?;
-    let backup = match mode {
-        None => None,
-        Some(_) => match link_backup(dir, name) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                let _ = dir.remove_file(&tmp);
-                return Err(io("keep a backup (hard link) of")(e));
-            }
-        },
-    };
     Ok(Staged {
         rel: t.f.path.clone(),
         resolved: t.resolved.clone(),
         dir: Arc::clone(dir),
         name: name.clone(),
         tmp,
-        backup,
+        replaces,
     })
 }
 
@@ -341,7 +337,7 @@ fn kind_of(t: &cap_std::fs::FileType) -> &'static str {
 }
 
 /// `.<name>.<random>.<suffix>`, short enough for any file system's name limit.
-fn side_name(name: &OsString, suffix: &str) -> OsString {
+pub(crate) fn side_name(name: &OsString, suffix: &str) -> OsString {
     let name = name.to_string_lossy();
     let mut end = name.len().min(160);
     while !name.is_char_boundary(end) {
@@ -397,80 +393,6 @@ fn create_temp(
         std::io::ErrorKind::AlreadyExists,
         "no free temporary name",
     ))
-}
-
-fn link_backup(dir: &Dir, name: &OsString) -> std::io::Result<OsString> {
-    for _ in 0..8 {
-        let backup = side_name(name, "attune-bak");
-        match dir.hard_link(name, dir, &backup) {
-            Ok(()) => return Ok(backup),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        "no free backup name",
-    ))
-}
-
-fn commit(
-    staged: &[Staged],
-    rename: &mut dyn FnMut(&Staged) -> std::io::Result<()>,
-) -> Result<(), WriteError> {
-    for (i, s) in staged.iter().enumerate() {
-        if let Err(source) = rename(s) {
-            let mut leftovers = roll_back(&staged[..i]);
-            leftovers.extend(discard(&staged[i..]));
-            return Err(WriteError::RolledBack {
-                path: s.rel.clone(),
-                leftovers,
-                source,
-            });
-        }
-    }
-    let leftovers: Vec<String> = in_parts(staged, |part| {
-        part.iter()
-            .filter_map(|s| {
-                let b = s.backup.as_ref()?;
-                s.dir.remove_file(b).err().map(|_| s.shown(b))
-            })
-            .collect::<Vec<_>>()
-    })
-    .concat();
-    if leftovers.is_empty() {
-        Ok(())
-    } else {
-        Err(WriteError::Backups { leftovers })
-    }
-}
-
-/// Undoes renames, newest first: a replaced file comes back from its backup, a new one goes.
-fn roll_back(done: &[Staged]) -> Vec<String> {
-    let mut leftovers = Vec::new();
-    for s in done.iter().rev() {
-        let undone = match &s.backup {
-            Some(b) => s.dir.rename(b, &s.dir, &s.name),
-            None => s.dir.remove_file(&s.name),
-        };
-        if undone.is_err() {
-            leftovers.push(s.shown(&s.name));
-        }
-    }
-    leftovers
-}
-
-/// Removes the temporaries and backups of files that were not renamed.
-fn discard(pending: &[Staged]) -> Vec<String> {
-    let mut leftovers = Vec::new();
-    for s in pending {
-        for name in std::iter::once(&s.tmp).chain(s.backup.as_ref()) {
-            if s.dir.remove_file(name).is_err() {
-                leftovers.push(s.shown(name));
-            }
-        }
-    }
-    leftovers
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
+use crate::propose::place::{linked, place};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn change(path: &str, before: Option<&str>, after: &str) -> FileChange {
     FileChange {
@@ -78,16 +80,16 @@ fn a_failed_rename_in_the_middle_puts_back_what_was_renamed() {
         change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
         change("c/z.yaml", Some("z: 1\n"), "z: 2\n"),
     ];
-    let mut calls = 0;
-    let err = write_with(dir.path(), &files, &mut |s| {
-        calls += 1;
+    let calls = AtomicUsize::new(0);
+    let err = write_with(dir.path(), &files, &|s| {
+        calls.fetch_add(1, Ordering::Relaxed);
         if s.rel == "b/y.yaml" {
             return Err(std::io::Error::other("injected"));
         }
-        s.dir.rename(&s.tmp, &s.dir, &s.name)
+        place(s)
     })
     .unwrap_err();
-    assert_eq!(calls, 3, "the renames stop at the failing one");
+    assert_eq!(calls.into_inner(), 3, "the renames stop at the failing one");
     assert!(
         matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
         "{err:?}"
@@ -156,4 +158,132 @@ fn paths_that_leave_the_root_are_refused() {
         let err = write_all(dir.path(), &[change(path, None, "x\n")]).unwrap_err();
         assert!(matches!(err, WriteError::Outside { .. }), "{path}: {err:?}");
     }
+}
+
+/// Enough files in enough directories that every writer thread gets a part.
+fn many(n: usize) -> (tempfile::TempDir, Vec<FileChange>) {
+    let texts: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("d{}/f{i}.yaml", i % 7), format!("f: {i}\n")))
+        .collect();
+    let specs: Vec<(&str, &str, u32)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str(), 0o644))
+        .collect();
+    let dir = repo_with(&specs);
+    let mut files: Vec<FileChange> = texts
+        .iter()
+        .map(|(p, t)| change(p, Some(t), &format!("{t}g: 1\n")))
+        .collect();
+    files.push(change("d0/new.yaml", None, "n: 1\n"));
+    (dir, files)
+}
+
+#[test]
+fn a_failure_on_one_thread_puts_back_what_every_thread_placed() {
+    let (dir, files) = many(300);
+    let before = snapshot(dir.path());
+    let failing = "d4/f200.yaml";
+    let placed = AtomicUsize::new(0);
+    let err = write_with(dir.path(), &files, &|s| {
+        if s.rel == failing {
+            // Let the other threads place a good part of theirs first.
+            while placed.load(Ordering::Relaxed) < 100 {
+                std::thread::yield_now();
+            }
+            return Err(std::io::Error::other("injected"));
+        }
+        placed.fetch_add(1, Ordering::Relaxed);
+        place(s)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == failing && leftovers.is_empty()),
+        "{err:?}"
+    );
+    assert!(placed.into_inner() >= 100);
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn many_files_are_written_on_every_thread_and_leave_no_side_files() {
+    let (dir, files) = many(300);
+    write_all(dir.path(), &files).unwrap();
+    let after = snapshot(dir.path());
+    let written: Vec<(String, String)> = after
+        .into_iter()
+        .filter(|(_, content, _)| content != "<dir>")
+        .map(|(rel, content, _)| (rel, content))
+        .collect();
+    let mut wanted: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.path.clone(), f.after.clone()))
+        .collect();
+    wanted.sort();
+    assert_eq!(written, wanted);
+}
+
+#[test]
+fn without_an_exchange_a_hard_linked_backup_does_the_same() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o640), ("b/y.yaml", "y: 1\n", 0o644)]);
+    let before = snapshot(dir.path());
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("a/new.yaml", None, "n: 1\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
+    ];
+    let linked_or_new = |s: &Staged| if s.replaces { linked(s) } else { place(s) };
+    let err = write_with(dir.path(), &files, &|s| {
+        if s.rel == "b/y.yaml" {
+            return Err(std::io::Error::other("injected"));
+        }
+        linked_or_new(s)
+    })
+    .unwrap_err();
+    assert!(matches!(err, WriteError::RolledBack { .. }), "{err:?}");
+    assert_eq!(snapshot(dir.path()), before);
+
+    write_with(dir.path(), &files, &linked_or_new).unwrap();
+    let after = snapshot(dir.path());
+    let names: Vec<&str> = after.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "a/new.yaml", "a/x.yaml", "b", "b/y.yaml"]);
+    assert_eq!((after[2].1.as_str(), after[2].2 & 0o777), ("x: 2\n", 0o640));
+    assert_eq!(after[4].1, "y: 2\n");
+}
+
+#[test]
+fn a_target_that_becomes_a_directory_before_its_exchange_is_left_alone() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o644), ("b/y.yaml", "y: 1\n", 0o644)]);
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
+    ];
+    let target = dir.path().join("b/y.yaml");
+    let err = write_with(dir.path(), &files, &|s| {
+        if s.rel == "b/y.yaml" {
+            std::fs::remove_file(&target).unwrap();
+            std::fs::create_dir(&target).unwrap();
+            std::fs::write(target.join("inner"), "i\n").unwrap();
+        }
+        place(s)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
+        "{err:?}"
+    );
+    let after = snapshot(dir.path());
+    let got: Vec<(&str, &str)> = after
+        .iter()
+        .map(|(n, c, _)| (n.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "<dir>"),
+            ("a/x.yaml", "x: 1\n"),
+            ("b", "<dir>"),
+            ("b/y.yaml", "<dir>"),
+            ("b/y.yaml/inner", "i\n")
+        ]
+    );
 }

@@ -136,7 +136,7 @@ fn load_one(job: &Job, wanted: impl Fn(&str) -> bool) -> Loaded {
 
 /// `work` over every job on every core, each thread taking the next job when it is done with
 /// one (files differ in size by orders of magnitude); the results keep the jobs' order.
-fn on_every_core<T, R: Send>(jobs: &[T], work: &(dyn Fn(&T) -> R + Sync)) -> Vec<R>
+pub(crate) fn on_every_core<T, R: Send>(jobs: &[T], work: &(dyn Fn(&T) -> R + Sync)) -> Vec<R>
 where
     T: Sync,
 {

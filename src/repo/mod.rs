@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 
 pub use field::Field;
 pub use index::{Layout, ParsedFile, WORKLOAD_KINDS};
+pub(crate) use load::on_every_core;
 pub use problem::{Problem, merge_problems};
 pub use resolve::{
     Change, ContainerWant, DeployedObject, FilePlan, NewFile, Op, Plan, Site, ValueAt, Want,

@@ -71,9 +71,14 @@ impl Scope {
         self
     }
 
-    /// The live name of an object named `name` in the files.
-    pub fn live_name(&self, name: &str) -> String {
-        format!("{}{name}{}", self.names.0, self.names.1)
+    /// Whether an object named `name` in the files is live as `live`: the owner's name prefix,
+    /// `name`, then its suffix. Asked for every object and every workload, so nothing is built.
+    pub fn is_live_name(&self, name: &str, live: &str) -> bool {
+        let (prefix, suffix) = &self.names;
+        live.len() == prefix.len() + name.len() + suffix.len()
+            && live.starts_with(prefix.as_str())
+            && live.ends_with(suffix.as_str())
+            && live.get(prefix.len()..live.len() - suffix.len()) == Some(name)
     }
 
     /// The scope with the owner's namespace override (see [`Scope::namespace`]).
@@ -223,6 +228,22 @@ pub(super) struct Deployed {
 mod tests {
     use super::*;
     use crate::repo::ManifestTree;
+
+    #[test]
+    fn a_live_name_is_the_prefix_the_name_and_the_suffix() {
+        let mut scope = Scope::whole();
+        assert!(scope.is_live_name("api", "api"));
+        assert!(!scope.is_live_name("api", "api2"));
+        scope.names = ("pre-".into(), "-suf".into());
+        assert!(scope.is_live_name("api", "pre-api-suf"));
+        assert!(!scope.is_live_name("api", "api"));
+        assert!(!scope.is_live_name("api", "pre-api"));
+        assert!(!scope.is_live_name("ap", "pre-api-suf"));
+        assert!(!scope.is_live_name("", "pre-suf-"));
+        scope.names = ("é".into(), String::new());
+        assert!(!scope.is_live_name("x", "éy"));
+        assert!(scope.is_live_name("x", "éx"));
+    }
 
     fn repo() -> ManifestTree {
         let deployment = |name: &str| {

@@ -99,7 +99,7 @@ fn places(markers: &[Marker]) -> String {
 /// else a namespace-less one (the namespace comes from the application's destination).
 fn find<'i>(index: &'i Index, want: &Want) -> Result<&'i Entry, Miss> {
     let matches = |e: &&Entry| {
-        e.obj.source.kind == want.kind && index.scope.live_name(&e.obj.name) == want.workload
+        e.obj.source.kind == want.kind && index.scope.is_live_name(&e.obj.name, &want.workload)
     };
     let candidates: Vec<&Entry> = index.entries.iter().filter(matches).collect();
     // An owner's override puts every object in its namespace, whatever the files say.
