@@ -35,6 +35,15 @@ struct Case {
     body: &'static str,
 }
 
+impl Case {
+    /// Every discovery line of the case is on `stderr`.
+    fn assert_reported(&self, stderr: &str) {
+        for line in self.stderr {
+            assert!(stderr.contains(line), "{}: {line}\n{stderr}", self.repo);
+        }
+    }
+}
+
 const CASES: [Case; 2] = [
     Case {
         repo: "fixtures/discover/argocd-app-of-apps/repo",
@@ -161,28 +170,14 @@ async fn check_case(g: &Gitea, case: &Case, repo: &str) {
         assert!(r["reason"].as_str().unwrap().starts_with("dry run"), "{r}");
     }
     assert!(dry.stdout.contains("+++ b/"), "the diff: {}", dry.stdout);
-    for line in case.stderr {
-        assert!(
-            dry.stderr.contains(line),
-            "{}: {line}\n{}",
-            case.repo,
-            dry.stderr
-        );
-    }
+    case.assert_reported(&dry.stderr);
     assert_eq!(heads(&auth).len(), 1, "a dry run pushes no branch");
     assert!(g.pulls(repo).await.is_empty(), "a dry run opens nothing");
 
     // The real run: one pull request per branch.
     let run = open_pr(g, repo, case.policies, &cache, &[]);
     assert_eq!(run.code, 0, "{}: {}", case.repo, run.stderr);
-    for line in case.stderr {
-        assert!(
-            run.stderr.contains(line),
-            "{}: {line}\n{}",
-            case.repo,
-            run.stderr
-        );
-    }
+    case.assert_reported(&run.stderr);
     let branches: Vec<String> = run
         .results
         .iter()
@@ -274,9 +269,7 @@ fn a_discovering_dry_run_on_github_makes_no_write_call() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    for line in case.stderr {
-        assert!(stderr.contains(line), "{line}\n{stderr}");
-    }
+    case.assert_reported(&stderr);
     assert!(
         stdout.contains("+++ b/apps/shop/overlays/prod/attune-deployment-api.yaml"),
         "{stdout}"
