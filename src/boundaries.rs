@@ -37,6 +37,10 @@ const REPO_EDITS: &[(&str, &str)] = &[
         "yamledit::set_values_styled",
         "resolution says where; the editor says how",
     ),
+    (
+        "yamledit::set_values_parsed",
+        "resolution says where; the editor says how",
+    ),
     ("yamledit::style", "a file's style is the editor's business"),
     (
         "yamledit::verify",

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::repo::{FilePlan, ManifestTree, Op, Plan, Problem, merge_problems};
+use crate::repo::{FilePlan, ManifestTree, Op, ParsedFile, Plan, Problem, merge_problems};
 use crate::yamledit::style::Style;
 use crate::yamledit::{self, EmbeddedSet, Set, YamlError};
 
@@ -40,11 +40,10 @@ pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
         .filter(|(path, fp)| repo.files.contains_key(*path) || fp.create.is_some())
         .partition(|(path, _)| !repo.files.contains_key(*path));
     for (path, fp) in new {
-        run.file(path, "", fp);
+        run.file(path, None, fp);
     }
     for (path, fp) in existing {
-        let before = repo.files.get(path).map_or("", |f| f.text.as_str());
-        run.listing_file(path, before, fp);
+        run.listing_file(path, repo.files.get(path), fp);
     }
     let Run {
         failed,
@@ -84,7 +83,7 @@ pub fn apply(repo: &ManifestTree, plan: Plan) -> Outcome {
 impl Run<'_> {
     /// Edits one file with the changes that work; `false` when not even its supporting
     /// operations do, or when it was to be created and none of its changes survived.
-    fn file(&mut self, path: &str, before: &str, fp: &FilePlan) -> bool {
+    fn file(&mut self, path: &str, before: Option<&ParsedFile>, fp: &FilePlan) -> bool {
         let ids = change_ids(fp);
         let style = self.new_file_style(fp);
         let edit_file = |fp: &FilePlan, keep: &dyn Fn(usize) -> bool| {
@@ -130,7 +129,7 @@ impl Run<'_> {
 
     /// Edits an existing file together with its entries for the new files that were written;
     /// an entry that cannot be written withdraws its file.
-    fn listing_file(&mut self, path: &str, before: &str, fp: &FilePlan) {
+    fn listing_file(&mut self, path: &str, before: Option<&ParsedFile>, fp: &FilePlan) {
         let mut with = fp.clone();
         with.lists.clear();
         for (listed, op) in &fp.lists {
@@ -212,7 +211,7 @@ fn ready(run: &Run) -> BTreeMap<String, String> {
         })
         .collect();
     let texts = crate::repo::on_every_core(&jobs, &|(path, fp): &(&String, &FilePlan)| {
-        let before = run.repo.files.get(*path).map_or("", |f| f.text.as_str());
+        let before = run.repo.files.get(*path);
         edit_file(before, fp, run.new_file_style(fp).as_ref(), &|_| true).ok()
     });
     jobs.into_iter()
@@ -235,10 +234,10 @@ fn change_ids(plan: &FilePlan) -> Vec<usize> {
     ids
 }
 
-/// Edits `text` with the supporting ops and the ops of the changes `keep` selects; a new
-/// file is written in `style`.
+/// Edits the file as loaded (its tree is reused; `None` for a new file) with the supporting
+/// ops and the ops of the changes `keep` selects; a new file is written in `style`.
 fn edit_file(
-    text: &str,
+    before: Option<&ParsedFile>,
     plan: &FilePlan,
     style: Option<&Style>,
     keep: &dyn Fn(usize) -> bool,
@@ -254,9 +253,10 @@ fn edit_file(
             Err(inline) => embedded.push(inline),
         }
     }
-    match style {
-        Some(style) => yamledit::set_values_styled(text, &sets, &embedded, style),
-        None => yamledit::set_values(text, &sets, &embedded),
+    let fallback = style.cloned().unwrap_or_default();
+    match before {
+        Some(f) => yamledit::set_values_parsed(&f.text, &f.stream, &sets, &embedded, &fallback),
+        None => yamledit::set_values_styled("", &sets, &embedded, &fallback),
     }
 }
 

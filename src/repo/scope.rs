@@ -71,14 +71,12 @@ impl Scope {
         self
     }
 
-    /// Whether an object named `name` in the files is live as `live`: the owner's name prefix,
-    /// `name`, then its suffix. Asked for every object and every workload, so nothing is built.
-    pub fn is_live_name(&self, name: &str, live: &str) -> bool {
+    /// The name in the files of the object that is live as `live`: `live` without the owner's
+    /// name prefix and suffix, `None` when it lacks them.
+    pub fn file_name<'l>(&self, live: &'l str) -> Option<&'l str> {
         let (prefix, suffix) = &self.names;
-        live.len() == prefix.len() + name.len() + suffix.len()
-            && live.starts_with(prefix.as_str())
-            && live.ends_with(suffix.as_str())
-            && live.get(prefix.len()..live.len() - suffix.len()) == Some(name)
+        live.strip_prefix(prefix.as_str())?
+            .strip_suffix(suffix.as_str())
     }
 
     /// The scope with the owner's namespace override (see [`Scope::namespace`]).
@@ -232,17 +230,22 @@ mod tests {
     #[test]
     fn a_live_name_is_the_prefix_the_name_and_the_suffix() {
         let mut scope = Scope::whole();
-        assert!(scope.is_live_name("api", "api"));
-        assert!(!scope.is_live_name("api", "api2"));
+        assert_eq!(scope.file_name("api"), Some("api"));
+        assert_eq!(scope.file_name("api2"), Some("api2"));
         scope.names = ("pre-".into(), "-suf".into());
-        assert!(scope.is_live_name("api", "pre-api-suf"));
-        assert!(!scope.is_live_name("api", "api"));
-        assert!(!scope.is_live_name("api", "pre-api"));
-        assert!(!scope.is_live_name("ap", "pre-api-suf"));
-        assert!(!scope.is_live_name("", "pre-suf-"));
+        assert_eq!(scope.file_name("pre-api-suf"), Some("api"));
+        assert_eq!(scope.file_name("api"), None);
+        assert_eq!(scope.file_name("pre-api"), None);
+        assert_eq!(scope.file_name("api-suf"), None);
+        assert_eq!(
+            scope.file_name("pre-suf"),
+            None,
+            "prefix and suffix may not overlap"
+        );
+        assert_eq!(scope.file_name("pre--suf"), Some(""));
         scope.names = ("é".into(), String::new());
-        assert!(!scope.is_live_name("x", "éy"));
-        assert!(scope.is_live_name("x", "éx"));
+        assert_eq!(scope.file_name("éy"), Some("y"));
+        assert_eq!(scope.file_name("ey"), None);
     }
 
     fn repo() -> ManifestTree {

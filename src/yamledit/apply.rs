@@ -61,10 +61,22 @@ pub fn set_values_styled(
     if text.len() > MAX_FILE_BYTES {
         return Err(YamlError::TooLarge { size: text.len() });
     }
-    let stream = parse(text)?;
-    let style = Style::detect(text, &stream, fallback);
-    let mut planned = plan(text, &stream, &style, sets)?;
-    embedded::plan_into(text, &stream, &style, embedded, &mut planned)?;
+    set_values_parsed(text, &parse(text)?, sets, embedded, fallback)
+}
+
+/// As [`set_values_styled`] for a text already parsed: `stream` must be `parse(text)`, as a
+/// loaded repository holds it, so a file is not parsed twice before its edit. The result is
+/// still parsed afresh and verified.
+pub fn set_values_parsed(
+    text: &str,
+    stream: &Stream,
+    sets: &[Set],
+    embedded: &[EmbeddedSet],
+    fallback: &Style,
+) -> Result<String, YamlError> {
+    let style = Style::detect(text, stream, fallback);
+    let mut planned = plan(text, stream, &style, sets)?;
+    embedded::plan_into(text, stream, &style, embedded, &mut planned)?;
     let out = splice(text, planned.edits)?;
     verify::check(&out, &planned.expected)?;
     Ok(out)

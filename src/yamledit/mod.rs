@@ -19,7 +19,7 @@ pub mod style;
 pub mod tree;
 pub mod verify;
 
-pub use apply::{Seg, Set, set_values, set_values_styled};
+pub use apply::{Seg, Set, set_values, set_values_parsed, set_values_styled};
 pub use embedded::EmbeddedSet;
 pub use tree::{Document, Kind, Node, Stream, check_syntax, parse};
 

@@ -1,6 +1,6 @@
 //! Span editor behaviour on small, hand-checked inputs.
 
-use attune::yamledit::{EmbeddedSet, Seg, Set, YamlError, set_values};
+use attune::yamledit::{EmbeddedSet, Seg, Set, YamlError, parse, set_values, set_values_parsed};
 
 fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
@@ -269,4 +269,38 @@ fn values_that_yaml_1_1_reads_as_no_string_are_quoted_when_inserted() {
         out,
         "metadata:\n  name: x\n  labels:\n    a: \"yes\"\n    b: \"on\"\n    c: \"0x1F\"\n    d: \"1_000\"\n    e: plain\n"
     );
+}
+
+/// `propose` edits a loaded file through the tree it already holds: the result, and the error
+/// when the edit is refused, must be what editing the text afresh gives.
+#[test]
+fn editing_through_a_held_tree_gives_what_editing_the_text_gives() {
+    let style = attune::yamledit::style::Style::default();
+    let cases: [(&str, Vec<Set>); 3] = [
+        (
+            "spec:\n  containers:\n  - name: a\n    resources:\n      requests: {cpu: 1} # c\n",
+            vec![set(&res(0, "requests", "cpu"), "250m")],
+        ),
+        (
+            "spec:\n  containers:\n  - name: a\n    image: x\n",
+            vec![set(&res(0, "requests", "memory"), "300Mi")],
+        ),
+        (
+            "spec:\n  containers: &c\n  - name: a\n    resources: {requests: {cpu: 1}}\nother: *c\n",
+            vec![set(&res(0, "requests", "cpu"), "2")],
+        ),
+    ];
+    let mut refused = 0;
+    for (text, sets) in cases {
+        let tree = parse(text).unwrap();
+        let held = set_values_parsed(text, &tree, &sets, &[], &style);
+        let afresh = set_values(text, &sets, &[]);
+        assert_eq!(
+            format!("{held:?}"),
+            format!("{afresh:?}"),
+            "editing {text:?}"
+        );
+        refused += usize::from(held.is_err());
+    }
+    assert_eq!(refused, 1, "the value shared through an alias is refused");
 }

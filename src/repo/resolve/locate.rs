@@ -98,10 +98,7 @@ fn places(markers: &[Marker]) -> String {
 /// The one render of the identity: in its namespace (the scope's override, when it has one),
 /// else a namespace-less one (the namespace comes from the application's destination).
 fn find<'i>(index: &'i Index, want: &Want) -> Result<&'i Entry, Miss> {
-    let matches = |e: &&Entry| {
-        e.obj.source.kind == want.kind && index.scope.is_live_name(&e.obj.name, &want.workload)
-    };
-    let candidates: Vec<&Entry> = index.entries.iter().filter(matches).collect();
+    let candidates: Vec<&Entry> = index.named(&want.kind, &want.workload).collect();
     // An owner's override puts every object in its namespace, whatever the files say.
     let in_namespace = |e: &&&Entry| match &index.scope.namespace {
         Some(ns) => *ns == want.namespace,

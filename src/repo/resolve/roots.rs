@@ -1,7 +1,7 @@
 //! The renders a scope deploys, and for every file and kustomization directory the roots whose
 //! output an edit there would change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::repo::index::{Marker, markers, objects};
 use crate::repo::kustomize::{Rendered, Renderer};
@@ -34,6 +34,9 @@ pub(super) struct Index<'a> {
     pub renderer: Renderer<'a>,
     /// Renders the scope deploys.
     pub entries: Vec<Entry>,
+    /// The positions in `entries` of each kind and name in the files, so a workload is looked
+    /// up rather than searched for among every render (a run asks once per workload).
+    by_name: HashMap<String, HashMap<String, Vec<usize>>>,
     /// Renders a `$patch: delete` removed, for saying why an identity is not located.
     pub removed: Vec<Entry>,
     /// For each file and kustomization directory, the roots that use it.
@@ -67,6 +70,7 @@ impl<'a> Index<'a> {
             repo,
             scope,
             entries: Vec::new(),
+            by_name: HashMap::new(),
             removed: Vec::new(),
             file_usage: BTreeMap::new(),
             dir_usage,
@@ -110,6 +114,10 @@ impl<'a> Index<'a> {
                 });
             }
         }
+        for (i, e) in index.entries.iter().enumerate() {
+            let kind = index.by_name.entry(e.obj.source.kind.clone()).or_default();
+            kind.entry(e.obj.name.clone()).or_default().push(i);
+        }
         index.file_usage = file_usage;
         index.markers = index.find_markers(&deployed.roots, notices);
         index
@@ -150,6 +158,19 @@ impl<'a> Index<'a> {
             }
         }
         out
+    }
+
+    /// The renders of kind `kind` that are live as `live` (see [`Scope::file_name`]), in
+    /// render order.
+    pub fn named<'s>(&'s self, kind: &str, live: &str) -> impl Iterator<Item = &'s Entry> {
+        let found = self
+            .scope
+            .file_name(live)
+            .and_then(|name| self.by_name.get(kind)?.get(name));
+        found
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.entries.get(i))
     }
 
     pub fn is_component(&self, dir: &str) -> bool {
