@@ -25,7 +25,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use proc::{Ran, copy_tree, timed};
+use proc::{Ran, fresh_copy, timed};
 use report::{Row, Tool};
 use synth::Res;
 
@@ -218,7 +218,7 @@ impl Bench {
             eprintln!("{files}: run {} of {}", r + 1, self.a.runs);
         }
         let phase_copy = s.dir.join("phases");
-        copy_tree(&s.repo, &phase_copy)?;
+        fresh_copy(&s.repo, &phase_copy)?;
         row.phases = report::phases(&s.policies, &phase_copy)?;
         row.files_changed = s.edits.len();
         if !self.a.keep {
@@ -246,7 +246,7 @@ impl Bench {
     /// a second run that must change nothing.
     fn attune(&mut self, s: &Sized, r: usize, row: &mut Row) -> Res<()> {
         let copy = s.dir.join(format!("attune-{r}"));
-        copy_tree(&s.repo, &copy)?;
+        fresh_copy(&s.repo, &copy)?;
         let ran = self.propose(s, &copy, true)?;
         for f in check::attune_run(&ran, s.g.expected_changes, &copy, &s.edits) {
             self.fail(s.files, f);
@@ -278,7 +278,7 @@ impl Bench {
             return Ok(());
         };
         let copy = s.dir.join(format!("ruamel-{r}"));
-        copy_tree(&s.repo, &copy)?;
+        fresh_copy(&s.repo, &copy)?;
         let args = [
             self.script.as_os_str(),
             copy.as_os_str(),
