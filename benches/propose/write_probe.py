@@ -41,7 +41,7 @@ def beside(path):
     return os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".probe")
 
 
-def current(paths):
+def current(_root, paths):
     backups = []
     for p in paths:
         data = new_text(p)
@@ -78,7 +78,7 @@ def main():
     src = os.path.join(kept, "repo")
     rels = [e["path"] for e in plan if os.path.isfile(os.path.join(src, e["path"]))]
     dst = os.path.join(kept, "write-probe")
-    ways = {"current": lambda root, ps: current(ps), "recycle": recycle}
+    ways = {"current": current, "recycle": recycle}
     results = {name: [] for name in ways}
     for _ in range(runs):
         for name, way in ways.items():
