@@ -2,12 +2,11 @@
 //!
 //! Every file is reached beneath the repository's directory handle (cap-std: a symlink or `..`
 //! that leads out fails), the last component is never followed, and a symlink whose target
-//! lies inside the repository is written where it points (the link stays a link). Each new
-//! text goes to a fresh temporary file beside its target (random name, created with
-//! `O_EXCL|O_NOFOLLOW`), which receives the target's mode through its own handle. Only when
-//! every temporary is written are they put in place ([`super::place`]: exchanged with the
-//! files they replace, on every core); one that still fails puts back every file already
-//! placed. A failed run leaves the checkout as it was.
+//! lies inside the repository is written where it points (the link stays a link). Every target
+//! is checked before anything is written: it must be a regular file holding the text the run
+//! read, or absent when the run adds it. Then [`super::place`] puts the files in place, on every
+//! core, each new text swapped in whole; one that fails puts back every file already placed. A
+//! failed run leaves the checkout as it was.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,7 +19,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, Permissions};
 
 use super::FileChange;
-use super::place::{Placed, commit, discard};
+use super::place::{PlaceFn, commit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -30,6 +29,8 @@ pub enum WriteError {
     NotRegular { path: String, what: &'static str },
     #[error("refusing to write {path}: it is the same file as {other} (through a symlink)")]
     SameFile { path: String, other: String },
+    #[error("refusing to write {path}: {how} since the repository was read (run again)")]
+    Changed { path: String, how: &'static str },
     #[error("cannot {step} {path}")]
     Io {
         step: &'static str,
@@ -38,7 +39,7 @@ pub enum WriteError {
         source: std::io::Error,
     },
     #[error(
-        "renaming the new {path} into place failed, so every file already renamed was put back{}",
+        "putting the new {path} in place failed, so every file already placed was put back{}",
         leftover_note(.leftovers)
     )]
     RolledBack {
@@ -48,7 +49,7 @@ pub enum WriteError {
         source: std::io::Error,
     },
     #[error(
-        "every file was written, but these backups could not be removed: {}",
+        "every file was written, but these side files could not be removed: {}",
         .leftovers.join(", ")
     )]
     Backups { leftovers: Vec<String> },
@@ -65,21 +66,23 @@ fn leftover_note(leftovers: &[String]) -> String {
     }
 }
 
-/// One file ready to be renamed into place.
-pub(crate) struct Staged {
+/// One file checked and ready to be put in place.
+pub(crate) struct Staged<'f> {
     /// The path as the change set names it.
-    pub(crate) rel: String,
+    pub(crate) rel: &'f str,
+    /// The text the run read; `None` for a file the run adds.
+    pub(crate) before: Option<&'f str>,
+    pub(crate) after: &'f [u8],
     /// Where it is written, relative to the root, after following symlinks inside it.
     resolved: PathBuf,
     /// The directory's handle, shared by every file staged in it.
     pub(crate) dir: Arc<Dir>,
     pub(crate) name: OsString,
-    pub(crate) tmp: OsString,
-    /// Whether it replaces a file (else it is new).
-    pub(crate) replaces: bool,
+    /// The mode of the file it replaces.
+    pub(crate) mode: Option<Permissions>,
 }
 
-impl Staged {
+impl Staged<'_> {
     pub(crate) fn shown(&self, name: &OsString) -> String {
         self.resolved
             .with_file_name(name)
@@ -98,7 +101,7 @@ pub fn write_all(root: &Path, files: &[FileChange]) -> Result<(), WriteError> {
 pub(crate) fn write_with(
     root: &Path,
     files: &[FileChange],
-    place: &(dyn Fn(&Staged) -> std::io::Result<Placed> + Sync),
+    place: &PlaceFn,
 ) -> Result<(), WriteError> {
     let shown = root.display().to_string();
     let io = |step| {
@@ -114,11 +117,10 @@ pub(crate) fn write_with(
         handles: HashMap::new(),
         targets: HashMap::new(),
     };
-    let targets = files
+    let staged = files
         .iter()
-        .map(|f| locate(&dir, &mut root, f))
+        .map(|f| locate(&dir, &mut root, f).and_then(check))
         .collect::<Result<Vec<_>, _>>()?;
-    let staged = stage_all(&targets)?;
     commit(&staged, place)
 }
 
@@ -135,15 +137,7 @@ struct Root {
     targets: HashMap<PathBuf, String>,
 }
 
-/// Where one file of the change set goes, found before anything is created.
-struct Target<'f> {
-    f: &'f FileChange,
-    resolved: PathBuf,
-    dir: Arc<Dir>,
-    name: OsString,
-}
-
-fn locate<'f>(root: &Dir, paths: &mut Root, f: &'f FileChange) -> Result<Target<'f>, WriteError> {
+fn locate<'f>(root: &Dir, paths: &mut Root, f: &'f FileChange) -> Result<Staged<'f>, WriteError> {
     let resolved = resolve(paths, &f.path)?;
     if let Some(other) = paths.targets.get(&resolved) {
         return Err(WriteError::SameFile {
@@ -177,48 +171,47 @@ fn locate<'f>(root: &Dir, paths: &mut Root, f: &'f FileChange) -> Result<Target<
         }
     };
     paths.targets.insert(resolved.clone(), f.path.clone());
-    Ok(Target {
-        f,
+    Ok(Staged {
+        rel: &f.path,
+        before: f.before.as_deref(),
+        after: f.after.as_bytes(),
         resolved,
         dir,
         name,
+        mode: None,
     })
 }
 
-/// Stages every target, on up to [`WRITERS`] threads over consecutive runs of targets (file
-/// creation is system calls and journal waits, which overlap). On a failure every temporary
-/// and backup made is removed, and the error of the first failing file in change-set order
-/// is returned, as one thread going through them in order would.
-fn stage_all(targets: &[Target]) -> Result<Vec<Staged>, WriteError> {
-    let parts = in_parts(targets, |part| {
-        let mut done = Vec::with_capacity(part.len());
-        for t in part {
-            match stage(t) {
-                Ok(s) => done.push(s),
-                Err(e) => return (done, Some(e)),
-            }
+/// Whether the target is what the run read: a regular file when the run read one (its mode
+/// kept for the new text), nothing when the run adds it.
+fn check(mut s: Staged) -> Result<Staged, WriteError> {
+    let changed = |how| WriteError::Changed {
+        path: s.rel.to_owned(),
+        how,
+    };
+    match (s.dir.symlink_metadata(&s.name), s.before) {
+        (Ok(meta), _) if !meta.is_file() => Err(WriteError::NotRegular {
+            path: s.rel.to_owned(),
+            what: kind_of(&meta.file_type()),
+        }),
+        (Ok(meta), Some(_)) => {
+            s.mode = Some(meta.permissions());
+            Ok(s)
         }
-        (done, None)
-    });
-    let mut staged = Vec::with_capacity(targets.len());
-    let mut first_error = None;
-    for (done, error) in parts {
-        staged.extend(done);
-        if first_error.is_none() {
-            first_error = error;
+        (Ok(_), None) => Err(changed("a file appeared at its name")),
+        (Err(e), Some(_)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(changed("it was removed"))
         }
-    }
-    match first_error {
-        None => Ok(staged),
-        Some(e) => {
-            // Nothing was renamed yet; what cannot be removed is only a stray temporary.
-            let _ = discard(&staged);
-            Err(e)
-        }
+        (Err(e), None) if e.kind() == std::io::ErrorKind::NotFound => Ok(s),
+        (Err(source), _) => Err(WriteError::Io {
+            step: "inspect",
+            path: s.rel.to_owned(),
+            source,
+        }),
     }
 }
 
-/// Threads that stage, place and clean up files at the same time.
+/// Threads that place files and clean up at the same time.
 const WRITERS: usize = 4;
 
 /// `work` over consecutive parts of `items`, one thread per part; the results in order.
@@ -244,36 +237,6 @@ pub(crate) fn in_parts<'a, T: Sync, R: Send>(
             // A panic here is a bug; surface it on this thread.
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
-    })
-}
-
-fn stage(t: &Target) -> Result<Staged, WriteError> {
-    let io = |step| {
-        let path = t.f.path.clone();
-        move |source| WriteError::Io { step, path, source }
-    };
-    let (dir, name) = (&t.dir, &t.name);
-    let mode = match dir.symlink_metadata(name) {
-        Ok(meta) if meta.is_file() => Some(meta.permissions()),
-        Ok(meta) => {
-            return Err(WriteError::NotRegular {
-                path: t.f.path.clone(),
-                what: kind_of(&meta.file_type()),
-            });
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io("inspect")(e)),
-    };
-    let replaces = mode.is_some();
-    let tmp = create_temp(dir, name, t.f.after.as_bytes(), mode)
-        .map_err(io("write a temporary file beside"))?;
-    Ok(Staged {
-        rel: t.f.path.clone(),
-        resolved: t.resolved.clone(),
-        dir: Arc::clone(dir),
-        name: name.clone(),
-        tmp,
-        replaces,
     })
 }
 
@@ -353,7 +316,7 @@ pub(crate) fn side_name(name: &OsString, suffix: &str) -> OsString {
     OsString::from(format!(".{}.{:016x}.{suffix}", &name[..end], h.finish()))
 }
 
-fn create_temp(
+pub(crate) fn create_temp(
     dir: &Dir,
     name: &OsString,
     bytes: &[u8],

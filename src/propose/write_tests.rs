@@ -81,12 +81,12 @@ fn a_failed_rename_in_the_middle_puts_back_what_was_renamed() {
         change("c/z.yaml", Some("z: 1\n"), "z: 2\n"),
     ];
     let calls = AtomicUsize::new(0);
-    let err = write_with(dir.path(), &files, &|s| {
+    let err = write_with(dir.path(), &files, &|s, hand| {
         calls.fetch_add(1, Ordering::Relaxed);
         if s.rel == "b/y.yaml" {
             return Err(std::io::Error::other("injected"));
         }
-        place(s)
+        place(s, hand)
     })
     .unwrap_err();
     assert_eq!(calls.into_inner(), 3, "the renames stop at the failing one");
@@ -184,7 +184,7 @@ fn a_failure_on_one_thread_puts_back_what_every_thread_placed() {
     let before = snapshot(dir.path());
     let failing = "d4/f200.yaml";
     let placed = AtomicUsize::new(0);
-    let err = write_with(dir.path(), &files, &|s| {
+    let err = write_with(dir.path(), &files, &|s, hand| {
         if s.rel == failing {
             // Let the other threads place a good part of theirs first.
             while placed.load(Ordering::Relaxed) < 100 {
@@ -193,7 +193,7 @@ fn a_failure_on_one_thread_puts_back_what_every_thread_placed() {
             return Err(std::io::Error::other("injected"));
         }
         placed.fetch_add(1, Ordering::Relaxed);
-        place(s)
+        place(s, hand)
     })
     .unwrap_err();
     assert!(
@@ -231,18 +231,17 @@ fn without_an_exchange_a_hard_linked_backup_does_the_same() {
         change("a/new.yaml", None, "n: 1\n"),
         change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
     ];
-    let linked_or_new = |s: &Staged| if s.replaces { linked(s) } else { place(s) };
-    let err = write_with(dir.path(), &files, &|s| {
+    let err = write_with(dir.path(), &files, &|s, hand| {
         if s.rel == "b/y.yaml" {
             return Err(std::io::Error::other("injected"));
         }
-        linked_or_new(s)
+        linked(s, hand)
     })
     .unwrap_err();
     assert!(matches!(err, WriteError::RolledBack { .. }), "{err:?}");
     assert_eq!(snapshot(dir.path()), before);
 
-    write_with(dir.path(), &files, &linked_or_new).unwrap();
+    write_with(dir.path(), &files, &linked).unwrap();
     let after = snapshot(dir.path());
     let names: Vec<&str> = after.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(names, ["a", "a/new.yaml", "a/x.yaml", "b", "b/y.yaml"]);
@@ -258,13 +257,13 @@ fn a_target_that_becomes_a_directory_before_its_exchange_is_left_alone() {
         change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
     ];
     let target = dir.path().join("b/y.yaml");
-    let err = write_with(dir.path(), &files, &|s| {
+    let err = write_with(dir.path(), &files, &|s, hand| {
         if s.rel == "b/y.yaml" {
             std::fs::remove_file(&target).unwrap();
             std::fs::create_dir(&target).unwrap();
             std::fs::write(target.join("inner"), "i\n").unwrap();
         }
-        place(s)
+        place(s, hand)
     })
     .unwrap_err();
     assert!(
@@ -284,6 +283,165 @@ fn a_target_that_becomes_a_directory_before_its_exchange_is_left_alone() {
             ("b", "<dir>"),
             ("b/y.yaml", "<dir>"),
             ("b/y.yaml/inner", "i\n")
+        ]
+    );
+}
+
+fn inode(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[test]
+fn a_replaced_file_carries_the_next_text_and_only_side_files_of_the_run_are_made() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o644), ("b/y.yaml", "y: 1\n", 0o600)]);
+    let old_x = inode(&dir.path().join("a/x.yaml"));
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2 # longer\n"),
+    ];
+    write_all(dir.path(), &files).unwrap();
+    assert_eq!(inode(&dir.path().join("b/y.yaml")), old_x);
+    let after = snapshot(dir.path());
+    assert_eq!(
+        after,
+        [
+            ("a".into(), "<dir>".into(), after[0].2),
+            ("a/x.yaml".into(), "x: 2\n".into(), 0o100644),
+            ("b".into(), "<dir>".into(), after[2].2),
+            ("b/y.yaml".into(), "y: 2 # longer\n".into(), 0o100600),
+        ]
+    );
+}
+
+#[test]
+fn a_file_that_changed_since_it_was_read_is_left_and_every_file_put_back() {
+    let dir = repo_with(&[
+        ("a/x.yaml", "x: 1\n", 0o644),
+        ("b/y.yaml", "y: 1 # edited by hand\n", 0o644),
+        ("c/z.yaml", "z: 1\n", 0o644),
+    ]);
+    let before = snapshot(dir.path());
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
+        change("c/z.yaml", Some("z: 1\n"), "z: 2\n"),
+    ];
+    let err = write_all(dir.path(), &files).unwrap_err();
+    assert!(
+        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
+        "{err:?}"
+    );
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert_eq!(
+        cause,
+        "it changed since the repository was read (run again)"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn a_file_removed_or_added_since_the_run_read_the_repository_stops_it_first() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o644), ("b/y.yaml", "y: 1\n", 0o644)]);
+    let before = snapshot(dir.path());
+    let cases = [
+        (
+            change("gone.yaml", Some("g: 1\n"), "g: 2\n"),
+            "refusing to write gone.yaml: it was removed since the repository was read (run again)",
+        ),
+        (
+            change("b/y.yaml", None, "y: 5\n"),
+            "refusing to write b/y.yaml: a file appeared at its name since the repository was read (run again)",
+        ),
+    ];
+    for (bad, message) in cases {
+        let files = [change("a/x.yaml", Some("x: 1\n"), "x: 2\n"), bad];
+        let err = write_all(dir.path(), &files).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert_eq!(snapshot(dir.path()), before);
+    }
+}
+
+#[test]
+fn a_new_file_whose_name_is_taken_before_its_rename_is_not_overwritten() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o644)]);
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("a/new.yaml", None, "n: 1\n"),
+    ];
+    let squatter = dir.path().join("a/new.yaml");
+    let err = write_with(dir.path(), &files, &|s, hand| {
+        if s.rel == "a/new.yaml" {
+            std::fs::write(&squatter, "mine\n").unwrap();
+        }
+        place(s, hand)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "a/new.yaml" && leftovers.is_empty()),
+        "{err:?}"
+    );
+    let after = snapshot(dir.path());
+    let got: Vec<(&str, &str)> = after
+        .iter()
+        .map(|(n, c, _)| (n.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "<dir>"),
+            ("a/new.yaml", "mine\n"),
+            ("a/x.yaml", "x: 1\n")
+        ]
+    );
+}
+
+#[test]
+fn a_hard_linked_file_is_replaced_but_its_inode_never_reused() {
+    let dir = repo_with(&[("a/x.yaml", "x: 1\n", 0o644), ("b/y.yaml", "y: 1\n", 0o644)]);
+    std::fs::hard_link(dir.path().join("a/x.yaml"), dir.path().join("other.txt")).unwrap();
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
+    ];
+    write_all(dir.path(), &files).unwrap();
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    assert_eq!(
+        read("other.txt"),
+        "x: 1\n",
+        "the other name keeps its bytes"
+    );
+    assert_eq!(read("a/x.yaml"), "x: 2\n");
+    assert_eq!(read("b/y.yaml"), "y: 2\n");
+    let names: Vec<String> = snapshot(dir.path())
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect();
+    assert_eq!(names, ["a", "a/x.yaml", "b", "b/y.yaml", "other.txt"]);
+}
+
+#[test]
+fn a_read_only_file_keeps_its_mode_and_the_files_after_it_are_written() {
+    let dir = repo_with(&[
+        ("a/x.yaml", "x: 1\n", 0o444),
+        ("b/y.yaml", "y: 1\n", 0o644),
+        ("c/z.yaml", "z: 1\n", 0o640),
+    ]);
+    let files = [
+        change("a/x.yaml", Some("x: 1\n"), "x: 2\n"),
+        change("b/y.yaml", Some("y: 1\n"), "y: 2\n"),
+        change("c/z.yaml", Some("z: 1\n"), "z: 2\n"),
+    ];
+    write_all(dir.path(), &files).unwrap();
+    let got: Vec<(String, String, u32)> = snapshot(dir.path())
+        .into_iter()
+        .filter(|(_, c, _)| c != "<dir>")
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a/x.yaml".into(), "x: 2\n".into(), 0o100444),
+            ("b/y.yaml".into(), "y: 2\n".into(), 0o100644),
+            ("c/z.yaml".into(), "z: 2\n".into(), 0o100640),
         ]
     );
 }

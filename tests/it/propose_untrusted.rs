@@ -168,8 +168,9 @@ fn chattr(flag: &str, path: &Path) -> bool {
 
 #[test]
 fn a_rename_that_fails_half_way_puts_every_file_back() {
-    // In an append-only directory (chattr +a) new names can be created and linked, but no
-    // existing name may be replaced or removed: the second of three renames fails for real.
+    // In an append-only directory (chattr +a) new names can be created, but no name may be
+    // replaced or removed: the new file's rename fails for real, and so does removing its
+    // temporary, after the first file was already replaced.
     let w = world(&[
         ("a/x.yaml", "x: 1\n"),
         ("b/y.yaml", "y: 1\n"),
@@ -185,14 +186,16 @@ fn a_rename_that_fails_half_way_puts_every_file_back() {
         .iter()
         .map(|f| bytes_and_mode(&w.repo.join(f)))
         .collect();
-    let changes: Vec<FileChange> = files
-        .iter()
-        .map(|f| FileChange {
-            path: (*f).into(),
-            before: Some(String::new()),
-            after: "changed: true\n".into(),
-        })
-        .collect();
+    let change = |path: &str, before: Option<&str>| FileChange {
+        path: path.into(),
+        before: before.map(str::to_owned),
+        after: "changed: true\n".into(),
+    };
+    let changes = [
+        change("a/x.yaml", Some("x: 1\n")),
+        change("b/new.yaml", None),
+        change("c/z.yaml", Some("z: 1\n")),
+    ];
     let append_only = w.repo.join("b");
     if !chattr("+a", &append_only) {
         eprintln!("skipped: chattr +a is not available here (needs root and ext4/xfs/btrfs)");
@@ -207,13 +210,14 @@ fn a_rename_that_fails_half_way_puts_every_file_back() {
     else {
         panic!("expected a rolled-back write, got {result:?}");
     };
-    assert_eq!(path, "b/y.yaml");
+    assert_eq!(path, "b/new.yaml");
     let after: Vec<_> = files
         .iter()
         .map(|f| bytes_and_mode(&w.repo.join(f)))
         .collect();
     assert_eq!(after, before, "a file differs after the rollback");
-    // The append-only directory keeps the names it refused to remove, and the error says which.
+    // The append-only directory keeps the temporary it refused to remove, and the error says
+    // which; nothing else is left anywhere.
     let mut extra: Vec<String> = Vec::new();
     for d in ["a", "b", "c"] {
         for e in std::fs::read_dir(w.repo.join(d)).unwrap() {
@@ -223,19 +227,16 @@ fn a_rename_that_fails_half_way_puts_every_file_back() {
             }
         }
     }
-    extra.sort();
-    let mut named = leftovers.clone();
-    named.sort();
-    assert_eq!(extra, named);
+    assert_eq!(&extra, leftovers);
     assert!(
-        named.iter().all(|n| n.starts_with("b/.y.yaml.")),
-        "{named:?}"
+        extra.len() == 1 && extra[0].starts_with("b/.new.yaml."),
+        "{extra:?}"
     );
     assert!(
         result
             .unwrap_err()
             .to_string()
-            .contains("need a look: b/.y.yaml."),
+            .contains("need a look: b/.new.yaml."),
         "the error names the leftovers"
     );
 }
