@@ -4,13 +4,14 @@
 Usage: write_probe.py DIR [RUNS]   DIR is a size's directory that `cargo bench --bench propose -- --keep`
 left (it holds repo/ and edits.json); the probe rewrites the existing files the plan edits.
 
-current  what `propose --write` does today, on one thread: a new temporary beside each file,
-         exchanged with it (renameat2 RENAME_EXCHANGE), every old file unlinked at the end.
-recycle  the next step considered: one spare file; for each target, its new text is written in
-         place into the spare, the spare is moved beside the target and exchanged with it, and the
-         target's old inode becomes the spare for the next file. Only one file is created and one
-         unlinked per run. (A real implementation must keep the old bytes for a rollback and refuse
-         to reuse an inode with more than one link; the probe only measures the disk.)
+current  what `propose --write` did until commit 337331e, on one thread: a new temporary beside
+         each file, exchanged with it (renameat2 RENAME_EXCHANGE), every old file unlinked at the end.
+recycle  what it does since (src/propose/place.rs), reduced to the disk's work: one spare file; for
+         each target, its new text is written in place into the spare, the spare is moved beside the
+         target and exchanged with it, and the target's old inode becomes the spare for the next
+         file. Only one file is created and one unlinked per run. (attune also checks each old file
+         against the text it read, keeps that text for a rollback, exchanges across directories
+         instead of moving the spare, and never reuses an inode with more than one link.)
 
 Each run works on a fresh copy written out with `sync` before the clock starts; the two ways
 alternate. Prints the median (min-max) wall time and the median system time of the runs."""

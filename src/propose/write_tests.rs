@@ -37,6 +37,24 @@ fn snapshot(dir: &Path) -> Vec<(String, String, u32)> {
     out
 }
 
+/// Whether the entries below `dir` are exactly `want` (name, bytes or `<dir>`), modes aside.
+fn assert_contents(dir: &Path, want: &[(&str, &str)]) {
+    let got = snapshot(dir);
+    let got: Vec<(&str, &str)> = got
+        .iter()
+        .map(|(n, c, _)| (n.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// The run stopped at `path`, put everything back and left no side file.
+fn assert_rolled_back_cleanly(err: &WriteError, at: &str) {
+    assert!(
+        matches!(err, WriteError::RolledBack { path, leftovers, .. } if path == at && leftovers.is_empty()),
+        "{err:?}"
+    );
+}
+
 fn repo_with(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (rel, text, mode) in files {
@@ -90,10 +108,7 @@ fn a_failed_rename_in_the_middle_puts_back_what_was_renamed() {
     })
     .unwrap_err();
     assert_eq!(calls.into_inner(), 3, "the renames stop at the failing one");
-    assert!(
-        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
-        "{err:?}"
-    );
+    assert_rolled_back_cleanly(&err, "b/y.yaml");
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -266,24 +281,16 @@ fn a_target_that_becomes_a_directory_before_its_exchange_is_left_alone() {
         place(s, hand)
     })
     .unwrap_err();
-    assert!(
-        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
-        "{err:?}"
-    );
-    let after = snapshot(dir.path());
-    let got: Vec<(&str, &str)> = after
-        .iter()
-        .map(|(n, c, _)| (n.as_str(), c.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        [
+    assert_rolled_back_cleanly(&err, "b/y.yaml");
+    assert_contents(
+        dir.path(),
+        &[
             ("a", "<dir>"),
             ("a/x.yaml", "x: 1\n"),
             ("b", "<dir>"),
             ("b/y.yaml", "<dir>"),
-            ("b/y.yaml/inner", "i\n")
-        ]
+            ("b/y.yaml/inner", "i\n"),
+        ],
     );
 }
 
@@ -327,10 +334,7 @@ fn a_file_that_changed_since_it_was_read_is_left_and_every_file_put_back() {
         change("c/z.yaml", Some("z: 1\n"), "z: 2\n"),
     ];
     let err = write_all(dir.path(), &files).unwrap_err();
-    assert!(
-        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "b/y.yaml" && leftovers.is_empty()),
-        "{err:?}"
-    );
+    assert_rolled_back_cleanly(&err, "b/y.yaml");
     let cause = std::error::Error::source(&err).unwrap().to_string();
     assert_eq!(
         cause,
@@ -376,22 +380,14 @@ fn a_new_file_whose_name_is_taken_before_its_rename_is_not_overwritten() {
         place(s, hand)
     })
     .unwrap_err();
-    assert!(
-        matches!(&err, WriteError::RolledBack { path, leftovers, .. } if path == "a/new.yaml" && leftovers.is_empty()),
-        "{err:?}"
-    );
-    let after = snapshot(dir.path());
-    let got: Vec<(&str, &str)> = after
-        .iter()
-        .map(|(n, c, _)| (n.as_str(), c.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        [
+    assert_rolled_back_cleanly(&err, "a/new.yaml");
+    assert_contents(
+        dir.path(),
+        &[
             ("a", "<dir>"),
             ("a/new.yaml", "mine\n"),
-            ("a/x.yaml", "x: 1\n")
-        ]
+            ("a/x.yaml", "x: 1\n"),
+        ],
     );
 }
 
