@@ -97,7 +97,7 @@ pub(crate) fn place(s: &Staged, hand: &mut Hand) -> std::io::Result<Placed> {
         }
         Err(e) => return Err(e.into()),
     }
-    take_old(s, before, &mut hand.spare)
+    take_old(s, before, hand)
 }
 
 /// The way without an exchange: a hard-linked backup, then the spare renamed over the old name.
@@ -175,7 +175,7 @@ fn place_new(s: &Staged, hand: &mut Hand) -> std::io::Result<Placed> {
 /// Makes the thread's spare hold `s`'s new text with the old file's mode, creating one beside
 /// `s` when the thread has none.
 fn filled(hand: &mut Hand, s: &Staged) -> std::io::Result<()> {
-    let mode = s.mode.as_ref().map_or(0o600, |m| m.mode() & 0o7777);
+    let mode = mode_bits(s);
     if hand.spare.is_none() {
         let name = create_temp(&s.dir, &s.name, b"", Some(Permissions::from_mode(0o600)))?;
         let file = match open_rw(&s.dir, &name) {
@@ -208,6 +208,11 @@ fn filled(hand: &mut Hand, s: &Staged) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The permission bits the new text gets: the replaced file's.
+fn mode_bits(s: &Staged) -> u32 {
+    s.mode.as_ref().map_or(0o600, |m| m.mode() & 0o7777)
+}
+
 fn exchanged(spare: &Option<Spare>, s: &Staged) -> Result<(), Errno> {
     let sp = spare.as_ref().ok_or(Errno::NOENT)?;
     rustix::fs::renameat_with(&*sp.dir, &sp.name, &*s.dir, &s.name, RenameFlags::EXCHANGE)
@@ -216,8 +221,8 @@ fn exchanged(spare: &Option<Spare>, s: &Staged) -> Result<(), Errno> {
 /// After the exchange: the old file is under the spare's name. It must be a regular file that
 /// holds what the run read, or it is swapped back; then it becomes the spare, or the backup
 /// when it cannot be reused.
-fn take_old(s: &Staged, before: &str, spare: &mut Option<Spare>) -> std::io::Result<Placed> {
-    let sp = spare.as_ref().ok_or_else(no_spare)?;
+fn take_old(s: &Staged, before: &str, hand: &mut Hand) -> std::io::Result<Placed> {
+    let sp = hand.spare.as_ref().ok_or_else(no_spare)?;
     let checked = open_old(&sp.dir, &sp.name).and_then(|(mut file, writable)| {
         let meta = file.metadata()?;
         if !same_bytes(&mut file, before)? {
@@ -229,13 +234,15 @@ fn take_old(s: &Staged, before: &str, spare: &mut Option<Spare>) -> std::io::Res
         Ok(old) => old,
         Err(e) => {
             // Puts back whatever is there; the spare (the new text) returns to its name.
-            exchanged(spare, s)?;
+            if exchanged(&hand.spare, s).is_err() {
+                // The old file stays under the spare's name: never removed, named instead.
+                let sp = hand.spare.take().ok_or_else(no_spare)?;
+                hand.left.extend([s.shown(&s.name), sp.shown]);
+            }
             return Err(e);
         }
     };
-    let Some(sp) = spare.take() else {
-        return Err(no_spare());
-    };
+    let sp = hand.spare.take().ok_or_else(no_spare)?;
     if !writable || meta.nlink() > 1 {
         // Writing into it would change what its other names or its owner hold.
         return Ok(Placed::Kept {
@@ -244,10 +251,10 @@ fn take_old(s: &Staged, before: &str, spare: &mut Option<Spare>) -> std::io::Res
             shown: sp.shown,
         });
     }
-    *spare = Some(Spare {
+    hand.spare = Some(Spare {
         file,
         len: before.len() as u64,
-        mode: s.mode.as_ref().map_or(0o600, |m| m.mode() & 0o7777),
+        mode: mode_bits(s),
         ..sp
     });
     Ok(Placed::Reused)
