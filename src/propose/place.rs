@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{
-    Dir, File, FileExt, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt,
+    Dir, File, FileExt, Metadata, MetadataExt, OpenOptions, OpenOptionsExt, Permissions,
+    PermissionsExt,
 };
 use rustix::fs::RenameFlags;
 use rustix::io::Errno;
@@ -106,8 +107,8 @@ pub(crate) fn linked(s: &Staged, hand: &mut Hand) -> std::io::Result<Placed> {
         return place_new(s, hand);
     };
     let backup = link_backup(&s.dir, &s.name)?;
-    let checked = open_old(&s.dir, &backup).and_then(|(mut file, _)| {
-        same_bytes(&mut file, before)?
+    let checked = open_old(&s.dir, &backup).and_then(|(mut file, meta, _)| {
+        same_bytes(&mut file, meta.len(), before)?
             .then_some(())
             .ok_or_else(changed)
     });
@@ -223,9 +224,8 @@ fn exchanged(spare: &Option<Spare>, s: &Staged) -> Result<(), Errno> {
 /// when it cannot be reused.
 fn take_old(s: &Staged, before: &str, hand: &mut Hand) -> std::io::Result<Placed> {
     let sp = hand.spare.as_ref().ok_or_else(no_spare)?;
-    let checked = open_old(&sp.dir, &sp.name).and_then(|(mut file, writable)| {
-        let meta = file.metadata()?;
-        if !same_bytes(&mut file, before)? {
+    let checked = open_old(&sp.dir, &sp.name).and_then(|(mut file, meta, writable)| {
+        if !same_bytes(&mut file, meta.len(), before)? {
             return Err(changed());
         }
         Ok((file, writable, meta))
@@ -260,22 +260,19 @@ fn take_old(s: &Staged, before: &str, hand: &mut Hand) -> std::io::Result<Placed
     Ok(Placed::Reused)
 }
 
-/// The file at `name`, for reading and (when this user may) writing; an error unless it is a
-/// regular file. Never follows a symlink, never waits on a FIFO.
-fn open_old(dir: &Dir, name: &OsString) -> std::io::Result<(File, bool)> {
+/// The file at `name` with its metadata, for reading and (when this user may) writing; an
+/// error unless it is a regular file. Never follows a symlink, never waits on a FIFO.
+fn open_old(dir: &Dir, name: &OsString) -> std::io::Result<(File, Metadata, bool)> {
     let (file, writable) = match open_rw(dir, name) {
         Ok(file) => (file, true),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            let mut opts = OpenOptions::new();
-            opts.read(true)
-                .follow(FollowSymlinks::No)
-                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-            (dir.open_with(name, &opts)?, false)
+            (open_nofollow(dir, name, false)?, false)
         }
         Err(e) => return Err(not_regular(e)),
     };
-    if file.metadata()?.is_file() {
-        Ok((file, writable))
+    let meta = file.metadata()?;
+    if meta.is_file() {
+        Ok((file, meta, writable))
     } else {
         Err(not_regular(std::io::Error::other("not a regular file")))
     }
@@ -288,18 +285,22 @@ fn not_regular(source: std::io::Error) -> std::io::Error {
 }
 
 fn open_rw(dir: &Dir, name: &OsString) -> std::io::Result<File> {
+    open_nofollow(dir, name, true)
+}
+
+fn open_nofollow(dir: &Dir, name: &OsString, write: bool) -> std::io::Result<File> {
     let mut opts = OpenOptions::new();
     opts.read(true)
-        .write(true)
+        .write(write)
         .follow(FollowSymlinks::No)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     dir.open_with(name, &opts)
 }
 
-/// Whether the file holds exactly `text`.
-fn same_bytes(file: &mut File, text: &str) -> std::io::Result<bool> {
+/// Whether the file, `len` bytes long, holds exactly `text`.
+fn same_bytes(file: &mut File, len: u64, text: &str) -> std::io::Result<bool> {
     let want = text.len() as u64;
-    if file.metadata()?.len() != want {
+    if len != want {
         return Ok(false);
     }
     let mut got = Vec::with_capacity(text.len() + 1);

@@ -3,10 +3,11 @@
 //! Every file is reached beneath the repository's directory handle (cap-std: a symlink or `..`
 //! that leads out fails), the last component is never followed, and a symlink whose target
 //! lies inside the repository is written where it points (the link stays a link). Every target
-//! is checked before anything is written: it must be a regular file holding the text the run
-//! read, or absent when the run adds it. Then [`super::place`] puts the files in place, on every
-//! core, each new text swapped in whole; one that fails puts back every file already placed. A
-//! failed run leaves the checkout as it was.
+//! is checked before anything is written: it must be a regular file when the run read one, or
+//! absent when the run adds it. Then [`super::place`] puts the files in place, on every core,
+//! each new text swapped in whole, and refuses an old file that no longer holds the text the
+//! run read; one that fails puts back every file already placed. A failed run leaves the
+//! checkout as it was.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
