@@ -97,8 +97,22 @@ fn found(value: &Option<String>) -> String {
 /// # Ok::<(), attune::crd::LoadError>(())
 /// ```
 pub fn load_policies(text: &str) -> Result<Vec<AttunePolicy>, LoadError> {
+    policies(text, Reader::Quick)
+}
+
+/// Which reader a good file goes through; a file the quick one is unsure of, or one with an
+/// error, always goes through serde-saphyr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reader {
+    Quick,
+    /// serde-saphyr alone: what the quick reader is checked against.
+    #[cfg(test)]
+    Reference,
+}
+
+pub(super) fn policies(text: &str, reader: Reader) -> Result<Vec<AttunePolicy>, LoadError> {
     let mut policies = Vec::new();
-    for (line, item) in items::<AttunePolicySpec>(text)? {
+    for (line, item) in items::<AttunePolicySpec>(text, reader)? {
         let spec = item.spec.ok_or_else(|| LoadError::MissingSpec {
             document: document_at(&document_starts(text), line),
         })?;
@@ -115,7 +129,11 @@ pub fn load_policies(text: &str) -> Result<Vec<AttunePolicy>, LoadError> {
 /// fields may be missing (a pipeline that exports recommendations writes only `metadata` and
 /// `status`); what is present must still have its type.
 pub fn load_policy_files(text: &str) -> Result<Vec<FilePolicy>, LoadError> {
-    Ok(items::<FileSpec>(text)?
+    policy_files(text, Reader::Quick)
+}
+
+pub(super) fn policy_files(text: &str, reader: Reader) -> Result<Vec<FilePolicy>, LoadError> {
+    Ok(items::<FileSpec>(text, reader)?
         .into_iter()
         .map(|(_, item)| FilePolicy {
             metadata: item.metadata.unwrap_or_default(),
@@ -127,18 +145,31 @@ pub fn load_policy_files(text: &str) -> Result<Vec<FilePolicy>, LoadError> {
 
 /// Every policy of `text` (documents and List items), with the line of its document, after
 /// checking that each is an AttunePolicy.
-fn items<S: DeserializeOwned>(text: &str) -> Result<Vec<(u64, Item<S>)>, LoadError> {
+fn items<S: DeserializeOwned>(
+    text: &str,
+    reader: Reader,
+) -> Result<Vec<(u64, Item<S>)>, LoadError> {
     // One typed pass is all a good file costs; the header pass and the document numbering run
     // only to explain a failure.
-    let bodies: Vec<Spanned<Body<S>>> =
-        match serde_saphyr::from_multiple_with_options(text, options()) {
-            Ok(bodies) => bodies,
+    let quick = match reader {
+        Reader::Quick => super::quick::read::<Body<S>>(text),
+        #[cfg(test)]
+        Reader::Reference => None,
+    };
+    let bodies = match quick {
+        Some(bodies) => bodies,
+        None => match serde_saphyr::from_multiple_with_options::<Spanned<Body<S>>>(text, options())
+        {
+            Ok(bodies) => bodies
+                .into_iter()
+                .map(|body| (body.referenced.line(), body.value))
+                .collect(),
             Err(err) => return Err(explain(text, &err)),
-        };
+        },
+    };
     let mut out = Vec::new();
-    for body in bodies {
-        let line = body.referenced.line();
-        let (head, items) = body.value.split();
+    for (line, body) in bodies {
+        let (head, items) = body.split();
         let listed: Vec<(Option<usize>, Item<S>)> = if head.kind.as_deref() == Some("List") {
             let items = items.unwrap_or_default().into_iter().enumerate();
             items.map(|(index, item)| (Some(index + 1), item)).collect()
@@ -390,3 +421,7 @@ fn budget_breach(err: &serde_saphyr::Error) -> Option<String> {
     };
     Some(what)
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -16,6 +16,7 @@ mod generate;
 pub mod hourly;
 mod load;
 mod metrics;
+mod quick;
 mod resources;
 pub mod rules;
 mod scalar;

@@ -20,11 +20,12 @@ pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 }
 
 fn read_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    // serde-saphyr hands a plain scalar to `deserialize_str` as the text as written, while
+    // serde-saphyr (and the quick reader, which must agree with it) hands a plain scalar to `deserialize_str` as the text as written, while
     // `deserialize_any` would turn `1.50` into a float first. JSON deserializers refuse numbers
     // in `deserialize_str`, so everything else goes through `deserialize_any`; JSON numbers from
     // the API server are integers (int-or-string), whose text survives the round trip.
-    if std::any::type_name::<D>().starts_with("serde_saphyr::") {
+    let name = std::any::type_name::<D>();
+    if name.starts_with("serde_saphyr::") || name == std::any::type_name::<&super::quick::Node>() {
         d.deserialize_str(TextVisitor)
     } else {
         d.deserialize_any(TextVisitor)
