@@ -356,6 +356,18 @@ fn a_plain_list_takes_the_quick_path() {
     assert_eq!(explanation, serde_json::json!({"a": 1.5, "b": ["x", 7]}));
 }
 
+/// Files with no policy in them read the same both ways.
+#[test]
+fn empty_files_read_the_same() {
+    for text in ["", "\n", "# only a comment\n", "---\n", "---\n...\n", "--- ~\n"] {
+        assert_eq!(
+            policy_files(text, Reader::Quick),
+            policy_files(text, Reader::Reference),
+            "{text:?}"
+        );
+    }
+}
+
 /// What the quick reader leaves to serde-saphyr, by construction.
 #[test]
 fn the_quick_reader_gives_up_outside_the_subset() {
