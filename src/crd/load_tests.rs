@@ -359,7 +359,14 @@ fn a_plain_list_takes_the_quick_path() {
 /// Files with no policy in them read the same both ways.
 #[test]
 fn empty_files_read_the_same() {
-    for text in ["", "\n", "# only a comment\n", "---\n", "---\n...\n", "--- ~\n"] {
+    for text in [
+        "",
+        "\n",
+        "# only a comment\n",
+        "---\n",
+        "---\n...\n",
+        "--- ~\n",
+    ] {
         assert_eq!(
             policy_files(text, Reader::Quick),
             policy_files(text, Reader::Reference),
