@@ -2,8 +2,8 @@
 //!
 //! `kubectl get -o yaml` and the pipelines that export recommendations write block mappings,
 //! sequences and scalars: no tags, anchors, aliases or merge keys. Reading that subset straight
-//! from granit-parser's events into a small tree and deserializing from it costs about half of
-//! what serde-saphyr's reader does on a large List (README, Benchmark). This reader answers only
+//! from granit-parser's events into a small tree and deserializing from it takes about two thirds
+//! of the time serde-saphyr's reader does on a large List (README, Benchmark). This reader answers only
 //! where it is sure to agree with serde-saphyr under the options of [`super::load`]: anything
 //! outside the subset, any scalar whose typing it is not sure of, any limit approached and any
 //! error makes it give up, and the caller reads the text with serde-saphyr, whose values and
@@ -50,7 +50,7 @@ pub(super) fn read<T: DeserializeOwned>(text: &str) -> Option<Vec<(u64, T)>> {
         .collect()
 }
 
-/// A collection being built, with the line it starts on.
+/// A collection being built (a mapping holds its key until the value arrives).
 enum Open<'a> {
     Map(Vec<(Node<'a>, Node<'a>)>, Option<Node<'a>>),
     Seq(Vec<Node<'a>>),
